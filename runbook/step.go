@@ -106,8 +106,8 @@ type Step struct {
 	With         map[string]any    `yaml:"with" desc:"Values of the module's params."`
 
 	// Kind is the step kind's name; Spec its decoded value.
-	Kind string    `yaml:"-"`
-	Spec StepSpec  `yaml:"-"`
+	Kind string     `yaml:"-"`
+	Spec StepSpec   `yaml:"-"`
 	Node *yaml.Node `yaml:"-"`
 	// File is the file the step was written in (the runbook or a module).
 	File string `yaml:"-"`

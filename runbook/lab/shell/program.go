@@ -24,6 +24,10 @@ type Machine struct {
 	Programs map[string]Program
 	// Env is the initial environment of every command (PATH, HOME, ...).
 	Env map[string]string
+	// OnReboot, when set, is called by the simulated reboot program: the lab
+	// server then drops the node's connections and refuses new ones for a
+	// moment, as a rebooting machine does.
+	OnReboot func()
 }
 
 // Call is one invocation of a program.
@@ -39,6 +43,9 @@ type Call struct {
 	Dir string
 	// Env looks up an exported variable of the calling shell.
 	Env func(name string) string
+	// Environ, when set, lists every exported variable of the calling shell
+	// as NAME=value, sorted by name.
+	Environ func() []string
 }
 
 // Program is a simulated program; it returns the exit status.
