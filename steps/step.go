@@ -52,6 +52,9 @@ type Result struct {
 	Set map[string]any
 	// Snapshots are snapshot outputs to record under snapshots.NAME.
 	Snapshots map[string]string
+	// SnapshotCommands are the commands that produced Snapshots, by name,
+	// so that compare can run them again (Exec.SnapshotCommand).
+	SnapshotCommands map[string]string
 }
 
 // Exec is what a step acts on: one host, through one transport, with the
@@ -88,6 +91,9 @@ type Exec struct {
 	Render func(s string) (string, error)
 	// Snapshot returns the recorded output of snapshot name on this host.
 	Snapshot func(name string) (string, bool)
+	// SnapshotCommand returns the command that took snapshot name on this
+	// host (what a snapshot step reported in Result.SnapshotCommands).
+	SnapshotCommand func(name string) (string, bool)
 	// Backup returns what was recorded about backup name on this host
 	// (remote path, local path, sha256) by an earlier backup step.
 	Backup func(name string) (BackupRecord, bool)

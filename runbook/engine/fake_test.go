@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runbookhq/runbook/runbook"
+	"github.com/runbookhq/runbook/runbook/inventory"
+	"github.com/runbookhq/runbook/runbook/journal"
+	"github.com/runbookhq/runbook/runbook/transport"
+	_ "github.com/runbookhq/runbook/steps"
+)
+
+// fakeFleet is a scripted fleet: every command any host runs is logged and
+// answered by reply. Locks and facts are simulated like a real host does
+// them, from the engine's own scripts.
+type fakeFleet struct {
+	mu     sync.Mutex
+	log    []string          // "host: command"
+	locks  map[string]string // host -> owner JSON
+	reply  func(host, cmd string) (stdout string, rc int, err error)
+	facts  map[string]string // host -> os_id override
+	counts map[string]int
+}
+
+func newFakeFleet(reply func(host, cmd string) (string, int, error)) *fakeFleet {
+	return &fakeFleet{locks: map[string]string{}, reply: reply, facts: map[string]string{}, counts: map[string]int{}}
+}
+
+var ownerRe = regexp.MustCompile(`printf '%s\\n' '(\{[^']*\})'`)
+
+func (f *fakeFleet) Connect(_ context.Context, h *inventory.Host) (transport.Transport, error) {
+	return &fakeTransport{f: f, host: h.Name}, nil
+}
+
+// ran lists the commands host ran (without the engine's lock scripts).
+func (f *fakeFleet) ran(host string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, l := range f.log {
+		if h, cmd, _ := strings.Cut(l, ": "); h == host {
+			out = append(out, cmd)
+		}
+	}
+	return out
+}
+
+func (f *fakeFleet) count(cmd string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, l := range f.log {
+		if _, c, _ := strings.Cut(l, ": "); c == cmd {
+			n++
+		}
+	}
+	return n
+}
+
+type fakeTransport struct {
+	f    *fakeFleet
+	host string
+}
+
+func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	text := cmd.Shell
+	if text == "" {
+		text = strings.Join(cmd.Argv, " ")
+	}
+	f := t.f
+	switch {
+	case strings.Contains(text, `echo "lock=acquired"`):
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		owner := ownerRe.FindStringSubmatch(text)[1]
+		lock := "acquired"
+		if cur, held := f.locks[t.host]; held && cur != owner {
+			lock = "held\nowner=" + cur
+		} else {
+			f.locks[t.host] = owner
+		}
+		osID := "ubuntu"
+		if v, ok := f.facts[t.host]; ok {
+			osID = v
+		}
+		fmt.Fprintf(cmd.Stdout, "lock=%s\nhostname=%s\nos_id=%s\nos_version_id=22.04\nos_codename=jammy\nkernel=5.15.0-91-generic\narch=x86_64\nboot_id=b-%s\n", lock, t.host, osID, t.host)
+		return transport.Result{}, nil
+	case strings.Contains(text, `rm -rf "$L"`):
+		f.mu.Lock()
+		delete(f.locks, t.host)
+		f.mu.Unlock()
+		return transport.Result{}, nil
+	}
+	f.mu.Lock()
+	f.log = append(f.log, t.host+": "+text)
+	f.counts[t.host+": "+text]++
+	f.mu.Unlock()
+	out, rc, err := f.reply(t.host, text)
+	if err != nil {
+		return transport.Result{}, err
+	}
+	if cmd.Stdout != nil {
+		io.WriteString(cmd.Stdout, out)
+	}
+	return transport.Result{ExitCode: rc}, nil
+}
+
+func (t *fakeTransport) Upload(context.Context, string, io.Reader, fs.FileMode) error { return nil }
+func (t *fakeTransport) Download(context.Context, string, io.Writer) error        { return nil }
+func (t *fakeTransport) Stat(context.Context, string) (transport.FileInfo, error) {
+	return transport.FileInfo{}, fs.ErrNotExist
+}
+func (t *fakeTransport) Facts(context.Context) (transport.Facts, error) { return transport.Facts{}, nil }
+func (t *fakeTransport) Close() error                                 { return nil }
+
+// okReply answers every command with rc 0 and no output.
+func okReply(string, string) (string, int, error) { return "", 0, nil }
+
+// failOn fails cmd on the hosts given.
+func failOn(cmd string, hosts ...string) func(string, string) (string, int, error) {
+	return func(host, c string) (string, int, error) {
+		if c == cmd {
+			for _, h := range hosts {
+				if h == host {
+					return "boom", 1, nil
+				}
+			}
+		}
+		return "", 0, nil
+	}
+}
+
+const fleetInventory = `all:
+  children:
+    control_plane:
+      hosts:
+        cp-1:
+    workers:
+      hosts:
+        worker-[1:6]:
+`
+
+func loadRunbook(t *testing.T, src string) *runbook.Runbook {
+	t.Helper()
+	rb, _, err := runbook.Parse("rb.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatalf("runbook: %v", err)
+	}
+	return rb
+}
+
+func loadInventory(t *testing.T, src string) *inventory.Inventory {
+	t.Helper()
+	inv, err := inventory.Parse("inv.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("inventory: %v", err)
+	}
+	return inv
+}
+
+type approver struct {
+	answer bool
+	err    error
+	asked  []string
+}
+
+func (a *approver) Approve(_ context.Context, prompt string) (bool, string, error) {
+	a.asked = append(a.asked, prompt)
+	return a.answer, "test", a.err
+}
+
+type runResult struct {
+	res     *Result
+	err     error
+	records []journal.Record
+}
+
+func (r runResult) outcomes() map[string]string {
+	out := map[string]string{}
+	for _, rec := range r.records {
+		if rec.Type == journal.HostFinished {
+			out[rec.Host] = rec.Outcome
+		}
+	}
+	return out
+}
+
+func runFake(t *testing.T, rbSrc string, f *fakeFleet, mod func(*Options)) runResult {
+	t.Helper()
+	state := t.TempDir()
+	opts := Options{Runbook: loadRunbook(t, rbSrc), Inventory: loadInventory(t, fleetInventory), StateDir: state,
+		Connector: f, Approver: &approver{answer: true}, Operator: "tester", Now: time.Now}
+	if mod != nil {
+		mod(&opts)
+	}
+	e, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	res, err := e.Start(context.Background())
+	if res == nil {
+		t.Fatalf("Start: %v", err)
+	}
+	log, rerr := journal.ReadFile(res.Journal)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	return runResult{res: res, err: err, records: log.Records}
+}
+
+func wantRunError(t *testing.T, err error, status string) *RunError {
+	t.Helper()
+	var re *RunError
+	if !errors.As(err, &re) || re.Result.Status != status {
+		t.Fatalf("want a %s run, got err %v", status, err)
+	}
+	return re
+}

@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/runbookhq/runbook/runbook"
+	"github.com/runbookhq/runbook/runbook/inventory"
+	"github.com/runbookhq/runbook/runbook/journal"
+)
+
+// Files of a run directory besides the journal.
+const (
+	FrozenRunbookDir = "runbook"
+	FrozenInventory  = "inventory.yaml"
+)
+
+// RunbookDigest is the sha256 of the runbook and every module it uses, so
+// that a change to either is noticed on resume.
+func RunbookDigest(rb *runbook.Runbook) string {
+	h := sha256.New()
+	h.Write(rb.Source)
+	names := make([]string, 0, len(rb.Modules))
+	for n := range rb.Modules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "\x00%s\x00", n)
+		h.Write(rb.Modules[n])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// freeze copies the runbook (with its modules) and the resolved inventory
+// into the run directory, so that the run can be resumed and audited as it
+// was.
+func freeze(dir string, rb *runbook.Runbook, inv *inventory.Inventory, targets []string) error {
+	rbDir := filepath.Join(dir, FrozenRunbookDir)
+	if err := os.MkdirAll(rbDir, 0o700); err != nil {
+		return err
+	}
+	if err := journal.WriteFileSync(filepath.Join(rbDir, filepath.Base(rb.File)), rb.Source); err != nil {
+		return fmt.Errorf("freeze runbook: %w", err)
+	}
+	for rel, data := range rb.Modules {
+		if !filepath.IsLocal(rel) {
+			continue // a module outside the runbook's directory is not frozen
+		}
+		p := filepath.Join(rbDir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return err
+		}
+		if err := journal.WriteFileSync(p, data); err != nil {
+			return fmt.Errorf("freeze module: %w", err)
+		}
+	}
+	data, err := frozenInventory(inv)
+	if err != nil {
+		return err
+	}
+	return journal.WriteFileSync(filepath.Join(dir, FrozenInventory), data)
+}
+
+// frozenInventory writes the resolved inventory in the YAML inventory
+// format: every host with its resolved vars, every group with its hosts.
+func frozenInventory(inv *inventory.Inventory) ([]byte, error) {
+	hosts := yaml.Node{Kind: yaml.MappingNode}
+	groups := map[string][]string{}
+	var groupOrder []string
+	for _, h := range inv.Hosts {
+		vars := map[string]any{}
+		for k, v := range h.Vars {
+			vars[k] = v
+		}
+		set := func(k string, v any, empty bool) {
+			if !empty {
+				vars[k] = v
+			}
+		}
+		set("address", h.Address, h.Address == "")
+		set("port", h.Port, h.Port == 0)
+		set("user", h.User, h.User == "")
+		set("identity_file", h.IdentityFile, h.IdentityFile == "")
+		set("proxy_jump", h.ProxyJump, h.ProxyJump == "")
+		set("transport", h.Transport, h.Transport == "")
+		var v yaml.Node
+		if err := v.Encode(vars); err != nil {
+			return nil, err
+		}
+		hosts.Content = append(hosts.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: h.Name}, &v)
+		for _, g := range h.Groups {
+			if g == "all" || g == "ungrouped" {
+				continue
+			}
+			if _, ok := groups[g]; !ok {
+				groupOrder = append(groupOrder, g)
+			}
+			groups[g] = append(groups[g], h.Name)
+		}
+	}
+	children := yaml.Node{Kind: yaml.MappingNode}
+	for _, g := range groupOrder {
+		gh := yaml.Node{Kind: yaml.MappingNode}
+		for _, h := range groups[g] {
+			gh.Content = append(gh.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: h}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: ""})
+		}
+		children.Content = append(children.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: g},
+			&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "hosts"}, &gh}})
+	}
+	all := yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "hosts"}, &hosts}}
+	if len(children.Content) > 0 {
+		all.Content = append(all.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "children"}, &children)
+	}
+	doc := yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "all"}, &all}}
+	var b strings.Builder
+	b.WriteString("# The inventory of this run as it was resolved (group and host vars merged).\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
+
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}

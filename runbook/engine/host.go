@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/runbookhq/runbook/runbook/inventory"
+	"github.com/runbookhq/runbook/runbook/journal"
+	"github.com/runbookhq/runbook/steps"
+)
+
+// hostState is what the run knows about one target host. Only the host's
+// own flow writes it while the host runs; run_once results are copied in
+// under mu.
+type hostState struct {
+	h      *inventory.Host
+	params map[string]any
+	vars   map[string]any
+
+	mu           sync.Mutex
+	names        map[string]any // register: and set: results
+	snapshots    map[string]any
+	snapshotCmds map[string]string
+	backups      map[string]steps.BackupRecord
+
+	outcome     string // "" until the host is finished
+	pending     string // outcome to journal when a backup/check phase ends
+	phase       string // phase reached
+	phaseIdx    int
+	phaseKind   string
+	failedStep  string
+	err         string
+	excluded    bool  // failed in a backup/check phase
+	changed     bool  // started a canary or batch phase
+	seq         int64 // order in which it started changing (rollback_all goes newest first)
+	fleetFailed bool  // failed the final verify phase
+	started     time.Time
+}
+
+func newHostState(h *inventory.Host, params, vars map[string]any) *hostState {
+	return &hostState{h: h, params: params, vars: vars, names: map[string]any{}, snapshots: map[string]any{},
+		snapshotCmds: map[string]string{}, backups: map[string]steps.BackupRecord{}}
+}
+
+func (hs *hostState) namesCopy() map[string]any {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	return maps.Clone(hs.names)
+}
+
+func (hs *hostState) setName(k string, v any) {
+	hs.mu.Lock()
+	hs.names[k] = v
+	hs.mu.Unlock()
+}
+
+// finishHost records the host's outcome.
+func (e *Engine) finishHost(hs *hostState, outcome, failedStep, errText string) {
+	hs.outcome, hs.failedStep, hs.err = outcome, failedStep, errText
+	hs.pending = ""
+	e.emit(journal.Record{Type: journal.HostFinished, Host: hs.h.Name, Outcome: outcome, Phase: hs.phase,
+		PhaseIndex: hs.phaseIdx, PhaseKind: hs.phaseKind, FailedStep: failedStep, Error: e.rd.String(errText)})
+}
+
+// unfinished lists the hosts of names that have no outcome yet.
+func (e *Engine) unfinished(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if e.hosts[n].outcome == "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// failures counts the hosts that count against the failure budget.
+func (e *Engine) failures() int {
+	n := 0
+	for _, name := range e.targets {
+		switch e.hosts[name].outcome {
+		case journal.OutcomeFailed, journal.OutcomeRolledBack, journal.OutcomeRollbackFailed, journal.OutcomeUnreachable:
+			n++
+		}
+	}
+	return n
+}
+
+// budget is how many hosts may fail across the whole run.
+func (e *Engine) budget() int { return e.rb.FailureBudget.Of(len(e.targets)) }
+
+// forEachHost runs fn for each host with at most n at once, and waits.
+func forEachHost(names []string, n int, fn func(name string)) {
+	if n < 1 {
+		n = 1
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, name := range names {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(name string) {
+			defer func() { <-sem; wg.Done() }()
+			fn(name)
+		}(name)
+	}
+	wg.Wait()
+}
