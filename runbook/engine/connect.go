@@ -52,12 +52,13 @@ func (e *LockHeldError) Error() string {
 
 // conn is the engine's connection to one host.
 type conn struct {
-	once   sync.Once
-	t      transport.Transport
-	facts  transport.Facts
-	err    error
-	locked bool
-	lock   string
+	once    sync.Once
+	t       transport.Transport
+	facts   transport.Facts
+	err     error
+	locked  bool
+	lock    string
+	greeted bool // facts gathered
 }
 
 // pool holds one connection per host for the whole run.
@@ -115,18 +116,22 @@ func lockPath(h *inventory.Host) string {
 func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Transport) (transport.Facts, bool, error) {
 	owner, _ := json.Marshal(LockOwner{RunID: e.runID, Operator: e.operator, Controller: e.controller, Time: e.now()})
 	path := lockPath(h)
-	script := fmt.Sprintf(`L=%s
+	lock := fmt.Sprintf(`L=%s
 mkdir -p "$(dirname "$L")" 2>/dev/null
 if mkdir "$L" 2>/dev/null; then printf '%%s\n' %s > "$L/owner" && echo "lock=acquired" || echo "lock=error"
 else echo "lock=held"; echo "owner=$(head -n 1 "$L/owner" 2>/dev/null)"; fi
-echo "hostname=$(hostname)"
+`, runbook.ShellQuote(path), runbook.ShellQuote(string(owner)))
+	if e.opts.CheckOnly {
+		lock = "echo lock=none\n" // read-only: plan --check takes no lock
+	}
+	script := lock + `echo "hostname=$(hostname)"
 echo "os_id=$(sed -n 's/^ID=//p' /etc/os-release | tr -d '"')"
 echo "os_version_id=$(sed -n 's/^VERSION_ID=//p' /etc/os-release | tr -d '"')"
 echo "os_codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release | tr -d '"')"
 echo "kernel=$(uname -r)"
 echo "arch=$(uname -m)"
 echo "boot_id=$(cat /proc/sys/kernel/random/boot_id)"
-`, runbook.ShellQuote(path), runbook.ShellQuote(string(owner)))
+`
 	var out, errb capture
 	res, err := t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
 		Stdout: &out, Stderr: &errb, Timeout: time.Minute})
@@ -148,6 +153,8 @@ echo "boot_id=$(cat /proc/sys/kernel/random/boot_id)"
 	facts := transport.Facts{Hostname: kv["hostname"], OSID: kv["os_id"], OSVersion: kv["os_version_id"],
 		OSCodename: kv["os_codename"], Kernel: kv["kernel"], Arch: kv["arch"], BootID: kv["boot_id"]}
 	switch kv["lock"] {
+	case "none":
+		return facts, false, nil
 	case "acquired":
 		return facts, true, nil
 	case "held":
@@ -216,15 +223,17 @@ func (e *Engine) connectHost(ctx context.Context, h *inventory.Host) (*conn, err
 	if err != nil {
 		return c, transport.Unreachable(h.Name, err)
 	}
-	if c.locked {
+	if c.locked || (e.opts.CheckOnly && c.greeted) {
 		return c, nil
 	}
 	facts, locked, err := e.hello(ctx, h, t)
 	if err != nil {
 		return c, err
 	}
-	c.facts, c.locked, c.lock = facts, locked, lockPath(h)
-	e.emit(recLock(journal.LockAcquired, h.Name, c.lock))
+	c.facts, c.locked, c.lock, c.greeted = facts, locked, lockPath(h), true
+	if locked {
+		e.emit(recLock(journal.LockAcquired, h.Name, c.lock))
+	}
 	return c, nil
 }
 

@@ -44,8 +44,8 @@ type Options struct {
 	BreakStaleLocks bool
 	// Secrets are further values to redact (e.g. the become password).
 	Secrets []string
-	// Resume continues an earlier run (set by Resume).
-	resume *replayState
+	// CheckOnly runs only the check phases and takes no lock: plan --check.
+	CheckOnly bool
 	// Now is the clock (tests).
 	Now func() time.Time
 }
@@ -294,6 +294,9 @@ func (e *Engine) run(ctx context.Context) (*Result, error) {
 		if e.stopping.Load() || e.haltReason() != "" {
 			break
 		}
+		if e.opts.CheckOnly && ph.Kind != runbook.KindCheck {
+			continue
+		}
 		pc := &phaseCtx{idx: i + 1, key: fmt.Sprint(i + 1), name: ph.Name, kind: ph.Kind}
 		switch ph.Kind {
 		case runbook.KindBackup, runbook.KindCheck:
@@ -452,4 +455,21 @@ func kindOf(st *runbook.Step) (steps.Kind, error) {
 		return nil, fmt.Errorf("step kind %s cannot run", st.Kind)
 	}
 	return k, nil
+}
+
+// Runbook is the runbook the engine runs.
+func (e *Engine) Runbook() *runbook.Runbook { return e.rb }
+
+// Inventory is the inventory the engine runs against.
+func (e *Engine) Inventory() *inventory.Inventory { return e.inv }
+
+// Skipped lists the hosts the check phase found needing nothing.
+func (e *Engine) Skipped() []string {
+	var out []string
+	for _, name := range e.targets {
+		if e.hosts[name].outcome == journal.OutcomeSkipped {
+			out = append(out, name)
+		}
+	}
+	return out
 }

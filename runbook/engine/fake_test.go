@@ -115,12 +115,14 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 }
 
 func (t *fakeTransport) Upload(context.Context, string, io.Reader, fs.FileMode) error { return nil }
-func (t *fakeTransport) Download(context.Context, string, io.Writer) error        { return nil }
+func (t *fakeTransport) Download(context.Context, string, io.Writer) error            { return nil }
 func (t *fakeTransport) Stat(context.Context, string) (transport.FileInfo, error) {
 	return transport.FileInfo{}, fs.ErrNotExist
 }
-func (t *fakeTransport) Facts(context.Context) (transport.Facts, error) { return transport.Facts{}, nil }
-func (t *fakeTransport) Close() error                                 { return nil }
+func (t *fakeTransport) Facts(context.Context) (transport.Facts, error) {
+	return transport.Facts{}, nil
+}
+func (t *fakeTransport) Close() error { return nil }
 
 // okReply answers every command with rc 0 and no output.
 func okReply(string, string) (string, int, error) { return "", 0, nil }

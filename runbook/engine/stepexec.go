@@ -71,8 +71,8 @@ func outcomeOf(st *runbook.Step, rec journal.Record) stepOutcome {
 // step finished (it then has no final record and runs again on resume).
 func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key string, i int, st *runbook.Step) (journal.Record, bool) {
 	base := pc.record(journal.StepStarted)
-	base.Host, base.StepID, base.Step, base.Index, base.Kind = hs.h.Name, key, st.Title(), i+1, st.Kind
 	env := e.envFor(hs, st)
+	base.Host, base.StepID, base.Step, base.Index, base.Kind = hs.h.Name, key, titleIn(st, env), i+1, st.Kind
 	finishNow := func(status string, err error) (journal.Record, bool) {
 		r := base
 		r.Attempt = 1
@@ -598,4 +598,25 @@ func stepKeyList(key string) string {
 		return parts[len(parts)-2]
 	}
 	return key
+}
+
+// titleIn is the step's title with its {{ }} rendered in env (as written
+// when it does not render).
+func titleIn(st *runbook.Step, env map[string]any) string {
+	t := st.Title()
+	if !runbook.HasTemplate(t) {
+		return t
+	}
+	if s, err := (&runbook.Renderer{Env: env}).Render(t); err == nil {
+		return s
+	}
+	return t
+}
+
+// stepTitle is the step's title rendered for hs.
+func (e *Engine) stepTitle(hs *hostState, st *runbook.Step) string {
+	if !runbook.HasTemplate(st.Title()) {
+		return st.Title()
+	}
+	return titleIn(st, e.envFor(hs, st))
 }

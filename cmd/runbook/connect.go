@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/term"
+
+	"github.com/runbookhq/runbook/runbook/inventory"
+	"github.com/runbookhq/runbook/runbook/transport"
+	rbssh "github.com/runbookhq/runbook/runbook/transport/ssh"
+)
+
+// connectFlags are the flags of every command that connects.
+type connectFlags struct {
+	AcceptNewHostKeys bool
+	AskBecomePass     bool
+}
+
+// fleetConnector opens transports for inventory hosts: ssh hosts through one
+// Dialer, lab hosts through a Dialer that trusts only the lab's own
+// known_hosts, local hosts on the controller.
+type fleetConnector struct {
+	ssh        *rbssh.Dialer
+	becomePass []byte
+
+	labOnce  sync.Once
+	labStart func() (labFleet, error)
+	lab      labFleet
+	labErr   error
+	labSSH   *rbssh.Dialer
+}
+
+// labFleet is a running lab: where its nodes listen and how to log in.
+type labFleet interface {
+	Addr(node string) (string, int, error)
+	KnownHostsFile() string
+	IdentityFile() string
+	User() string
+	Close() error
+}
+
+func newFleetConnector(io *IO, f connectFlags, becomePass []byte) *fleetConnector {
+	return &fleetConnector{
+		becomePass: becomePass,
+		ssh: rbssh.NewDialer(rbssh.Options{
+			AcceptNewHostKeys: f.AcceptNewHostKeys,
+			BecomePassword:    becomePass,
+			Passphrase:        passphrasePrompt(io),
+		}),
+	}
+}
+
+// Connect implements engine.Connector.
+func (c *fleetConnector) Connect(ctx context.Context, h *inventory.Host) (transport.Transport, error) {
+	switch h.Transport {
+	case inventory.TransportLocal:
+		return transport.NewLocal(transport.LocalOptions{BecomePassword: c.becomePass}), nil
+	case inventory.TransportLab:
+		c.labOnce.Do(func() {
+			if c.labStart == nil {
+				c.labErr = fmt.Errorf("lab hosts need the lab, which this command does not start")
+				return
+			}
+			c.lab, c.labErr = c.labStart()
+			if c.labErr == nil {
+				c.labSSH = rbssh.NewDialer(rbssh.Options{
+					KnownHostsFiles: []string{c.lab.KnownHostsFile()},
+					SSHConfigFile:   "none",
+					AgentSocket:     "none",
+				})
+			}
+		})
+		if c.labErr != nil {
+			return nil, c.labErr
+		}
+		host, port, err := c.lab.Addr(h.Name)
+		if err != nil {
+			return nil, err
+		}
+		return c.labSSH.Dial(ctx, rbssh.Target{Name: h.Name, Address: host, Port: port, User: c.lab.User(),
+			IdentityFile: c.lab.IdentityFile(), ProxyJump: "none"})
+	}
+	return c.ssh.Dial(ctx, rbssh.Target{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User,
+		IdentityFile: h.IdentityFile, ProxyJump: h.ProxyJump})
+}
+
+// Close closes the dialers and stops an in-process lab.
+func (c *fleetConnector) Close() {
+	c.ssh.Close()
+	if c.labSSH != nil {
+		c.labSSH.Close()
+	}
+	if c.lab != nil {
+		c.lab.Close()
+	}
+}
+
+// passphrasePrompt asks for a key's passphrase on the terminal.
+func passphrasePrompt(io *IO) func(string) ([]byte, error) {
+	return func(file string) ([]byte, error) {
+		return readSecret(io, fmt.Sprintf("Passphrase for %s: ", file))
+	}
+}
+
+// readSecret reads a line without echo from the controlling terminal.
+func readSecret(io *IO, prompt string) ([]byte, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("no terminal to ask %q", strings.TrimSpace(prompt))
+	}
+	defer tty.Close()
+	fmt.Fprint(tty, prompt)
+	b, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	return b, err
+}
+
+// ttyApprover answers approval gates: --yes approves; otherwise the
+// operator is asked on the terminal; without one the gate cannot be asked.
+type ttyApprover struct {
+	yes   bool
+	io    *IO
+	pause func()
+	mu    sync.Mutex
+}
+
+func (a *ttyApprover) Approve(ctx context.Context, prompt string) (bool, string, error) {
+	if a.yes {
+		return true, "--yes", nil
+	}
+	if !a.io.InTTY {
+		return false, "no-tty", fmt.Errorf("there is no terminal to ask and --yes was not given")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pause != nil {
+		a.pause()
+	}
+	fmt.Fprintf(a.io.Err, "\n%s [y/N] ", prompt)
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(a.io.In).ReadString('\n')
+		answer <- strings.ToLower(strings.TrimSpace(line))
+	}()
+	select {
+	case <-ctx.Done():
+		return false, "tty", ctx.Err()
+	case s := <-answer:
+		return s == "y" || s == "yes", "tty", nil
+	}
+}

@@ -1,0 +1,12 @@
+// Command runbook runs phased upgrades over SSH: validate and plan a YAML
+// runbook, run it across an inventory with canary, batches, a failure budget
+// and rollback, resume it after a crash, and report what happened.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(Main(os.Args[1:], SystemIO()))
+}

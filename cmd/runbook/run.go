@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbookhq/runbook/runbook"
+	"github.com/runbookhq/runbook/runbook/engine"
+	"github.com/runbookhq/runbook/runbook/journal"
+	"github.com/runbookhq/runbook/runbook/report"
+)
+
+type runOptions struct {
+	connectFlags
+	Runbook         string
+	Inventory       string
+	Extra           []string
+	Limit           string
+	Yes             bool
+	Concurrency     int
+	Output          string
+	BreakStaleLocks bool
+}
+
+func newRunCmd(g *globalOptions, io *IO) *cobra.Command {
+	opts := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run RUNBOOK -i INVENTORY",
+		Short: "Run a runbook across the inventory",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.Runbook = args[0]
+			return runRun(g, opts, io)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file (Ansible YAML or INI)")
+	f.StringArrayVarP(&opts.Extra, "extra", "e", nil, "param name=value, or @file.yaml (repeatable)")
+	f.StringVar(&opts.Limit, "limit", "", "narrow the targets with a host pattern")
+	f.BoolVar(&opts.Yes, "yes", false, "approve every approval gate")
+	f.IntVar(&opts.Concurrency, "concurrency", 0, "hosts acting at once inside a batch (overrides the runbook)")
+	f.StringVar(&opts.Output, "output", "text", "text, or json: the journal events as JSON lines")
+	f.BoolVar(&opts.BreakStaleLocks, "break-stale-locks", false, "take host locks older than lock_stale_after")
+	addConnectFlags(cmd, &opts.connectFlags)
+	return cmd
+}
+
+func addConnectFlags(cmd *cobra.Command, f *connectFlags) {
+	cmd.Flags().BoolVar(&f.AcceptNewHostKeys, "accept-new-host-keys", false, "add unknown hosts to known_hosts (changed keys are still refused)")
+	cmd.Flags().BoolVar(&f.AskBecomePass, "ask-become-pass", false, "ask for the sudo password")
+}
+
+func runRun(g *globalOptions, opts *runOptions, io *IO) error {
+	if opts.Output != "text" && opts.Output != "json" {
+		return usage(fmt.Errorf("--output %q: use text or json", opts.Output))
+	}
+	state, err := g.stateDir()
+	if err != nil {
+		return usage(err)
+	}
+	rb, err := loadRunbook(opts.Runbook, io.Err)
+	if err != nil {
+		return err
+	}
+	inv, err := loadInventory(opts.Inventory)
+	if err != nil {
+		return err
+	}
+	given, err := parseExtra(opts.Extra)
+	if err != nil {
+		return err
+	}
+	becomePass, err := becomePassword(io, opts.AskBecomePass, rb, given)
+	if err != nil {
+		return err
+	}
+	s := newSession(g, io, state, opts.connectFlags, becomePass, opts.Output, opts.Yes)
+	defer s.close()
+	e, err := engine.New(engine.Options{Runbook: rb, Inventory: inv, InventoryFile: opts.Inventory, Given: given,
+		Limit: opts.Limit, StateDir: state, Connector: s.conn, Approver: s.approver, Observer: s.observe,
+		Concurrency: opts.Concurrency, BreakStaleLocks: opts.BreakStaleLocks, Secrets: []string{string(becomePass)}})
+	if err != nil {
+		return err
+	}
+	s.conn.labStart = labStarter(state, inv, io)
+	s.startTerminal(rb)
+	return s.wait(e, e.Start)
+}
+
+type resumeOptions struct {
+	connectFlags
+	RunID               string
+	Yes                 bool
+	RetryFailed         bool
+	AllowChangedRunbook bool
+	Extra               []string
+	Output              string
+	BreakStaleLocks     bool
+}
+
+func newResumeCmd(g *globalOptions, io *IO) *cobra.Command {
+	opts := &resumeOptions{}
+	cmd := &cobra.Command{
+		Use:   "resume RUN_ID",
+		Short: "Continue an interrupted or halted run from its journal",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.RunID = args[0]
+			return resumeRun(g, opts, io)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.Yes, "yes", false, "approve every approval gate")
+	f.BoolVar(&opts.RetryFailed, "retry-failed", false, "give failed, rolled back and unreachable hosts another go")
+	f.BoolVar(&opts.AllowChangedRunbook, "allow-changed-runbook", false, "resume although the runbook changed since the run started")
+	f.StringArrayVarP(&opts.Extra, "extra", "e", nil, "secret params again (they are never journaled): name=value")
+	f.StringVar(&opts.Output, "output", "text", "text, or json: the journal events as JSON lines")
+	f.BoolVar(&opts.BreakStaleLocks, "break-stale-locks", false, "take host locks older than lock_stale_after")
+	addConnectFlags(cmd, &opts.connectFlags)
+	return cmd
+}
+
+func resumeRun(g *globalOptions, opts *resumeOptions, io *IO) error {
+	if opts.Output != "text" && opts.Output != "json" {
+		return usage(fmt.Errorf("--output %q: use text or json", opts.Output))
+	}
+	state, err := g.stateDir()
+	if err != nil {
+		return usage(err)
+	}
+	given, err := parseExtra(opts.Extra)
+	if err != nil {
+		return err
+	}
+	becomePass, err := becomePassword(io, opts.AskBecomePass, nil, given)
+	if err != nil {
+		return err
+	}
+	s := newSession(g, io, state, opts.connectFlags, becomePass, opts.Output, opts.Yes)
+	defer s.close()
+	e, err := engine.Resume(context.Background(), engine.ResumeOptions{
+		Options: engine.Options{StateDir: state, Given: given, Connector: s.conn, Approver: s.approver,
+			Observer: s.observe, BreakStaleLocks: opts.BreakStaleLocks, Secrets: []string{string(becomePass)}},
+		RunID: opts.RunID, RetryFailed: opts.RetryFailed, AllowChangedRunbook: opts.AllowChangedRunbook})
+	if err != nil {
+		return err
+	}
+	s.conn.labStart = labStarter(state, e.Inventory(), io)
+	s.startTerminal(e.Runbook())
+	return s.wait(e, e.Continue)
+}
+
+// becomePassword is the sudo password: asked with --ask-become-pass, or the
+// runbook's secret param become_password.
+func becomePassword(io *IO, ask bool, rb *runbook.Runbook, given map[string]any) ([]byte, error) {
+	if ask {
+		b, err := readSecret(io, "BECOME password: ")
+		if err != nil {
+			return nil, usage(fmt.Errorf("--ask-become-pass: %w", err))
+		}
+		return b, nil
+	}
+	if v, ok := given["become_password"]; ok && (rb == nil || (rb.Params.Get("become_password") != nil && rb.Params.Get("become_password").Secret)) {
+		return []byte(runbook.Stringify(v)), nil
+	}
+	return nil, nil
+}
+
+// session is the plumbing of a run: connector, approver, output, signals.
+type session struct {
+	g        *globalOptions
+	io       *IO
+	state    string
+	conn     *fleetConnector
+	approver *ttyApprover
+	output   string
+	term     *report.Terminal
+	jsonMu   sync.Mutex
+	enc      *json.Encoder
+}
+
+func newSession(g *globalOptions, io *IO, state string, cf connectFlags, becomePass []byte, output string, yes bool) *session {
+	s := &session{g: g, io: io, state: state, conn: newFleetConnector(io, cf, becomePass), output: output}
+	s.approver = &ttyApprover{yes: yes, io: io}
+	if output == "json" {
+		s.enc = json.NewEncoder(io.Out)
+	}
+	return s
+}
+
+func (s *session) startTerminal(rb *runbook.Runbook) {
+	if s.output == "json" {
+		return
+	}
+	names := make([]string, len(rb.Phases))
+	for i, ph := range rb.Phases {
+		names[i] = ph.Name
+	}
+	s.term = report.NewTerminal(s.io.Out, report.TerminalOptions{TTY: s.io.OutTTY, Color: s.io.color(s.g.NoColor),
+		Width: s.io.Width, Phases: names, Command: s.command()})
+	s.approver.pause = s.term.Pause
+}
+
+// command is how to call runbook again in suggested commands.
+func (s *session) command() string {
+	if s.g.StateDir != "" {
+		return "runbook --state-dir " + s.g.StateDir
+	}
+	return "runbook"
+}
+
+func (s *session) observe(r journal.Record) {
+	if s.enc != nil {
+		s.jsonMu.Lock()
+		s.enc.Encode(r)
+		s.jsonMu.Unlock()
+		return
+	}
+	if s.term != nil {
+		s.term.Record(r)
+	}
+}
+
+func (s *session) close() {
+	if s.term != nil {
+		s.term.Close()
+	}
+	s.conn.Close()
+}
+
+// wait runs the engine with signal handling: the first SIGINT or SIGTERM
+// starts no new step and lets running ones finish; a second cancels them.
+func (s *session) wait(e *engine.Engine, run func(context.Context) (*engine.Result, error)) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			if n == 1 {
+				fmt.Fprintln(s.io.Err, "\nrunbook: stopping: no new step starts; running steps finish (again to cancel them)")
+				e.Stop()
+				continue
+			}
+			fmt.Fprintln(s.io.Err, "runbook: cancelling running steps")
+			cancel()
+			return
+		}
+	}()
+	res, err := run(ctx)
+	if res != nil && res.RunDir != "" {
+		if rerr := writeRunReports(res.Journal); rerr != nil {
+			fmt.Fprintf(s.io.Err, "runbook: reports: %v\n", rerr)
+		}
+	}
+	return err
+}
+
+// writeRunReports writes report.html and junit.xml beside the journal.
+func writeRunReports(journalPath string) error {
+	log, err := journal.ReadFile(journalPath)
+	if err != nil {
+		return err
+	}
+	return report.WriteRunReports(filepath.Dir(journalPath), log.Records)
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbookhq/runbook/runbook/journal"
+	"github.com/runbookhq/runbook/runbook/report"
+)
+
+func newRunsCmd(g *globalOptions, io *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "runs",
+		Short: "List runs: id, runbook, start, status and host outcomes",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			state, err := g.stateDir()
+			if err != nil {
+				return usage(err)
+			}
+			ids, err := journal.ListRuns(state)
+			if err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				fmt.Fprintf(io.Err, "no runs in %s\n", state)
+				return nil
+			}
+			tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RUN ID\tRUNBOOK\tSTARTED\tSTATUS\tHOSTS")
+			for _, id := range ids {
+				log, err := journal.ReadFile(filepath.Join(journal.RunDir(state, id), journal.JournalFile))
+				if err != nil {
+					fmt.Fprintf(tw, "%s\t?\t?\tunreadable: %v\t\n", id, err)
+					continue
+				}
+				s := report.Summarize(log.Records)
+				status := s.Status
+				if status == "" {
+					status = "incomplete"
+				}
+				var counts []string
+				for _, o := range journal.Outcomes {
+					if n := s.Counts[o]; n > 0 {
+						counts = append(counts, fmt.Sprintf("%d %s", n, o))
+					}
+				}
+				started := "?"
+				if !s.Started.IsZero() {
+					started = s.Started.Local().Format("2006-01-02 15:04:05")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, s.Runbook, started, status, strings.Join(counts, ", "))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+type showOptions struct {
+	RunID  string
+	Format string
+	Out    string
+}
+
+func newShowCmd(g *globalOptions, io *IO) *cobra.Command {
+	opts := &showOptions{}
+	cmd := &cobra.Command{
+		Use:   "show RUN_ID",
+		Short: "Show a run from its journal: text, json, junit or html",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			opts.RunID = args[0]
+			return showRun(g, opts, io)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Format, "format", "text", "text, json, junit or html")
+	cmd.Flags().StringVarP(&opts.Out, "output-file", "o", "", "write to FILE instead of stdout")
+	return cmd
+}
+
+func showRun(g *globalOptions, opts *showOptions, io *IO) error {
+	switch opts.Format {
+	case "text", "json", "junit", "html":
+	default:
+		return usage(fmt.Errorf("--format %q: use text, json, junit or html", opts.Format))
+	}
+	state, err := g.stateDir()
+	if err != nil {
+		return usage(err)
+	}
+	dir, err := journal.FindRun(state, opts.RunID)
+	if err != nil {
+		return usage(err)
+	}
+	path := filepath.Join(dir, journal.JournalFile)
+	log, err := journal.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := report.Summarize(log.Records)
+	w := io.Out
+	color := io.color(g.NoColor)
+	var out *fileOut
+	if opts.Out != "" {
+		out, err = createOut(opts.Out)
+		if err != nil {
+			return err
+		}
+		w, color = out, false
+	}
+	switch opts.Format {
+	case "text":
+		err = report.WriteText(w, s, report.TextOptions{Color: color, JournalPath: path, Command: commandName(g)})
+	case "json":
+		err = report.WriteJSON(w, log.Records, s)
+	case "junit":
+		err = report.WriteJUnit(w, s, log.Records)
+	case "html":
+		err = report.WriteHTML(w, s, log.Records)
+	}
+	if out != nil {
+		if cerr := out.commit(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			fmt.Fprintf(io.Err, "wrote %s\n", opts.Out)
+		}
+	}
+	return err
+}
+
+func commandName(g *globalOptions) string {
+	if g.StateDir != "" {
+		return "runbook --state-dir " + g.StateDir
+	}
+	return "runbook"
+}

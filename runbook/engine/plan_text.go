@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// WriteText prints the plan for people: phases, batches with host names,
+// and each step as it will run on each host.
+func (p *Plan) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "runbook %s", p.Runbook)
+	if p.Description != "" {
+		fmt.Fprintf(w, ": %s", p.Description)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "targets %s%s: %d hosts: %s\n", p.Targets, limitNote(p.Limit), len(p.Hosts), strings.Join(p.Hosts, " "))
+	if len(p.Skipped) > 0 {
+		fmt.Fprintf(w, "skipped by the check phase (already done): %s\n", strings.Join(p.Skipped, " "))
+	}
+	if len(p.Params) > 0 {
+		names := make([]string, 0, len(p.Params))
+		for k := range p.Params {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		parts := make([]string, len(names))
+		for i, n := range names {
+			parts[i] = n + "=" + p.Params[n]
+		}
+		fmt.Fprintf(w, "params: %s\n", strings.Join(parts, " "))
+	}
+	fmt.Fprintf(w, "on failure: %s; failure budget: %s host(s) across the whole run\n", p.OnFailure, p.Budget)
+	for i, ph := range p.Phases {
+		fmt.Fprintf(w, "\n%d. %s [%s]", i+1, ph.Name, ph.Kind)
+		switch {
+		case len(ph.Batches) > 0:
+			bs := make([]string, len(ph.Batches))
+			for j, b := range ph.Batches {
+				bs[j] = "[" + strings.Join(b, " ") + "]"
+			}
+			fmt.Fprintf(w, " batches: %s", strings.Join(bs, " "))
+		case len(ph.Hosts) > 0:
+			fmt.Fprintf(w, " on %d hosts", len(ph.Hosts))
+		default:
+			fmt.Fprint(w, " on no host")
+		}
+		fmt.Fprintln(w)
+		for _, n := range ph.Notes {
+			fmt.Fprintf(w, "   - %s\n", n)
+		}
+		writePlanSteps(w, "steps", ph.Steps, len(ph.Hosts))
+		writePlanSteps(w, "verify", ph.Verify, len(ph.Hosts))
+	}
+	if len(p.Rollback) > 0 {
+		fmt.Fprintf(w, "\nrollback (per failed host, on_failure %s):\n", p.OnFailure)
+		writePlanSteps(w, "", p.Rollback, len(p.Hosts))
+	}
+}
+
+func writePlanSteps(w io.Writer, title string, steps []PlanStep, nHosts int) {
+	if len(steps) == 0 {
+		return
+	}
+	if title != "" {
+		fmt.Fprintf(w, "   %s:\n", title)
+	}
+	for i, s := range steps {
+		fmt.Fprintf(w, "     %d. %s", i+1, s.Name)
+		var extra []string
+		if s.When != "" {
+			extra = append(extra, "when "+s.When)
+		}
+		extra = append(extra, s.Flags...)
+		if len(extra) > 0 {
+			fmt.Fprintf(w, "  (%s)", strings.Join(extra, "; "))
+		}
+		fmt.Fprintln(w)
+		if len(s.Rendered) == 1 && len(s.Rendered[0].Hosts) == nHosts {
+			writeIndented(w, "        ", s.Rendered[0].Text)
+			continue
+		}
+		for _, r := range s.Rendered {
+			writeIndented(w, "        ", strings.Join(r.Hosts, ",")+": "+r.Text)
+		}
+	}
+}
+
+func writeIndented(w io.Writer, indent, text string) {
+	for i, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if i == 1 {
+			indent += "  " // continuation lines of a multi-line command
+		}
+		fmt.Fprintf(w, "%s%s\n", indent, line)
+	}
+}
