@@ -90,6 +90,11 @@ func syntaxError(path string, data []byte, err error) error {
 	line, _ := strconv.Atoi(m[1])
 	col := 1
 	lines := strings.Split(string(data), "\n")
+	// yaml.v3 names the line where the enclosing block began; the line at
+	// fault is the first one without which the document still parses.
+	if k, msg := firstBadLine(lines); k > line {
+		line, m[2] = k, msg
+	}
 	if line >= 1 && line <= len(lines) {
 		col = len(lines[line-1]) - len(strings.TrimLeft(lines[line-1], " \t")) + 1
 	}
@@ -101,6 +106,37 @@ func syntaxError(path string, data []byte, err error) error {
 		hint = " (YAML does not allow tabs for indentation)"
 	}
 	return &diag.Error{File: path, Line: line, Col: col, Msg: "YAML syntax: " + m[2] + hint}
+}
+
+// firstBadLine returns the 1-based number of the first line whose prefix of
+// the document no longer parses, and the error there (a binary search: a
+// prefix that fails almost always stays failing as lines are added).
+func firstBadLine(lines []string) (int, string) {
+	fails := func(k int) (bool, string) {
+		var n yaml.Node
+		err := yaml.Unmarshal([]byte(strings.Join(lines[:k], "\n")), &n)
+		if err == nil {
+			return false, ""
+		}
+		if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+			return true, m[2]
+		}
+		return true, strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	lo, hi := 1, len(lines)
+	if bad, _ := fails(hi); !bad {
+		return 0, ""
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if bad, _ := fails(mid); bad {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	_, msg := fails(lo)
+	return lo, msg
 }
 
 func unwrapPathError(err error) error {
