@@ -349,12 +349,9 @@ func (e *Engine) applyRecord(hs *hostState, st *runbook.Step, rec journal.Record
 // addBackup remembers what a backup step recorded, for restore. Call with
 // hs.mu held.
 func (hs *hostState) addBackup(data map[string]any) {
-	name, ok := data["backup"].(string)
-	if !ok || name == "" {
-		return
+	if name, rec, ok := steps.BackupFromData(data); ok {
+		hs.backups[name] = rec
 	}
-	str := func(k string) string { s, _ := data[k].(string); return s }
-	hs.backups[name] = steps.BackupRecord{Remote: str("remote"), Local: str("local"), SHA256: str("sha256")}
 }
 
 func (hs *hostState) snapshot(name string) (string, bool) {
