@@ -85,6 +85,7 @@ func planRun(g *globalOptions, opts *planOptions, io *IO) error {
 	if opts.Output == "json" {
 		enc := json.NewEncoder(io.Out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(p)
 	}
 	p.WriteText(io.Out)

@@ -205,7 +205,7 @@ func (s *session) startTerminal(rb *runbook.Runbook) {
 		names[i] = ph.Name
 	}
 	s.term = report.NewTerminal(s.io.Out, report.TerminalOptions{TTY: s.io.OutTTY, Color: s.io.color(s.g.NoColor),
-		Width: s.io.Width, Phases: names, Command: s.command()})
+		Width: s.io.Width, Phases: names, Command: s.command(), StateDir: s.state})
 	s.approver.pause = s.term.Pause
 }
 

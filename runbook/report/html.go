@@ -1,0 +1,56 @@
+package report
+
+import (
+	"bufio"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+
+	"github.com/runbookhq/runbook/runbook/journal"
+)
+
+//go:embed assets/report.html.tmpl assets/report.css assets/report.js
+var assets embed.FS
+
+var htmlTemplate = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
+	"lines": func(s string) string { return plural(strings.Count(strings.TrimRight(s, "\n"), "\n")+1, "line") },
+	"dur":   formatDuration,
+	"clock": formatClock,
+}).ParseFS(assets, "assets/report.html.tmpl"))
+
+var (
+	reportCSS = mustAsset("assets/report.css")
+	reportJS  = mustAsset("assets/report.js")
+)
+
+func mustAsset(name string) string {
+	b, err := assets.ReadFile(name)
+	if err != nil {
+		panic(fmt.Sprintf("report: embedded %s: %v", name, err))
+	}
+	return string(b)
+}
+
+// WriteHTML writes the run as one self-contained HTML page: no network (CSS
+// and script are inline, and the page's Content-Security-Policy forbids
+// fetching anything). It holds the header, what to do next, a timeline with
+// a bar per host × step execution, the events, a table per host with every
+// step and its folded output, the backups and the version changes. Every
+// journal string goes through html/template's escaping. s may be nil; it is
+// then computed from recs.
+func WriteHTML(w io.Writer, s *Summary, recs []journal.Record) error {
+	if s == nil {
+		s = Summarize(recs)
+	}
+	v := buildHTMLView(s)
+	bw := bufio.NewWriter(w)
+	if err := htmlTemplate.Execute(bw, v); err != nil {
+		return fmt.Errorf("write HTML report: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write HTML report: %w", err)
+	}
+	return nil
+}

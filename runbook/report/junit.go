@@ -1,0 +1,276 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/runbookhq/runbook/runbook/journal"
+)
+
+// The JUnit document, in the shape of the common schema (Ant's, as Jenkins
+// and most CI systems read it): testsuites > testsuite > testcase >
+// failure | error | skipped | system-out | system-err. The schema has no
+// "skipped" on testsuites, so the root carries tests, failures, errors and
+// time only; each testsuite carries its skipped count.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr"`
+	Hostname   string          `xml:"hostname,attr,omitempty"`
+	ID         int             `xml:"id,attr"`
+	Package    string          `xml:"package,attr,omitempty"`
+	Properties *junitProps     `xml:"properties,omitempty"`
+	Cases      []junitTestCase `xml:"testcase"`
+
+	key      suiteKey
+	duration time.Duration
+	start    time.Time
+}
+
+type junitProps struct {
+	Props []junitProp `xml:"property"`
+}
+
+type junitProp struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitTestCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitProblem `xml:"skipped,omitempty"`
+	SystemOut *junitText    `xml:"system-out,omitempty"`
+	SystemErr *junitText    `xml:"system-err,omitempty"`
+}
+
+// junitText is element text written as CDATA, so that output keeps its line
+// breaks readable.
+type junitText struct {
+	Text string `xml:",cdata"`
+}
+
+func cdata(s string) *junitText {
+	if s == "" {
+		return nil
+	}
+	return &junitText{Text: xmlText(s)}
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr,omitempty"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",cdata"`
+}
+
+type suiteKey struct {
+	index, batch int
+	phase        string
+}
+
+// WriteJUnit writes the run as JUnit XML: a testsuite per phase and batch
+// (rollback steps in a "rollback" suite of their batch), a testcase per host
+// × step execution with the host as classname, a failure for failed and
+// unreachable steps (rc and stderr), an error for steps still open when the
+// journal ended, and skipped for skipped steps. s may be nil; it is then
+// computed from recs.
+func WriteJUnit(w io.Writer, s *Summary, recs []journal.Record) error {
+	if s == nil {
+		s = Summarize(recs)
+	}
+	doc := buildJUnit(s)
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	return nil
+}
+
+func buildJUnit(s *Summary) *junitSuites {
+	doc := &junitSuites{Name: fmt.Sprintf("%s %s", s.Runbook, s.RunID)}
+	index := map[suiteKey]int{}
+	suite := func(k suiteKey, label string, started time.Time) *junitSuite {
+		if i, ok := index[k]; ok {
+			return &doc.Suites[i]
+		}
+		doc.Suites = append(doc.Suites, junitSuite{Name: label, Package: s.Runbook, Hostname: s.Controller,
+			Timestamp: junitTimestamp(started), key: k, start: started})
+		index[k] = len(doc.Suites) - 1
+		return &doc.Suites[len(doc.Suites)-1]
+	}
+	for _, p := range s.Phases {
+		suite(suiteKey{p.Index, p.Batch, p.Name}, p.Label, p.Started)
+	}
+	// Cases go in host order (canary first) within each suite; a step run
+	// twice on a host (verify after a soak, a re-run on resume) gets "#2".
+	seen := map[string]int{}
+	for _, h := range s.Hosts {
+		for _, st := range h.Steps {
+			k := suiteKey{st.PhaseIndex, st.Batch, st.Phase}
+			su := suite(k, st.PhaseLabel(), st.Started)
+			tc := junitCase(st)
+			dup := fmt.Sprintf("%v\x00%s\x00%s", k, tc.Classname, tc.Name)
+			seen[dup]++
+			if n := seen[dup]; n > 1 {
+				tc.Name += fmt.Sprintf(" #%d", n)
+			}
+			su.Cases = append(su.Cases, tc)
+			su.Tests++
+			su.duration += st.Duration
+			switch {
+			case tc.Failure != nil:
+				su.Failures++
+			case tc.Error != nil:
+				su.Errors++
+			case tc.Skipped != nil:
+				su.Skipped++
+			}
+		}
+	}
+	// Suites in the order they began: a batch's rollback right after it.
+	sort.SliceStable(doc.Suites, func(i, j int) bool { return doc.Suites[i].start.Before(doc.Suites[j].start) })
+	var total time.Duration
+	for i := range doc.Suites {
+		su := &doc.Suites[i]
+		su.ID = i
+		su.Time = junitSeconds(su.duration)
+		if su.Timestamp == "" {
+			su.Timestamp = junitTimestamp(s.Started)
+		}
+		doc.Tests += su.Tests
+		doc.Failures += su.Failures
+		doc.Errors += su.Errors
+		total += su.duration
+	}
+	if len(doc.Suites) > 0 {
+		doc.Suites[0].Properties = junitProperties(s)
+	}
+	doc.Time = junitSeconds(s.Duration)
+	if s.Duration == 0 {
+		doc.Time = junitSeconds(total)
+	}
+	return doc
+}
+
+func junitCase(st StepSummary) junitTestCase {
+	tc := junitTestCase{
+		Name:      xmlText(st.Label() + " " + st.Step),
+		Classname: xmlText(st.Host),
+		Time:      junitSeconds(st.Duration),
+	}
+	var out strings.Builder
+	if st.Command != "" {
+		fmt.Fprintf(&out, "$ %s\n", st.Command)
+	}
+	if st.DelegateTo != "" {
+		fmt.Fprintf(&out, "(ran on %s)\n", st.DelegateTo)
+	}
+	out.WriteString(st.Stdout)
+	if st.StdoutCut {
+		out.WriteString("\n[output cut at the journal's limit]\n")
+	}
+	tc.SystemOut = cdata(out.String())
+	tc.SystemErr = cdata(st.Stderr)
+	switch st.Status {
+	case journal.StatusFailed, journal.StatusUnreachable:
+		msg := fmt.Sprintf("%s: rc=%s", st.Status, rcString(st.RC))
+		if st.Error != "" {
+			msg += ": " + firstLine(st.Error, 200)
+		} else if line := firstLine(st.Stderr, 200); line != "" {
+			msg += ": " + line
+		}
+		body := fmt.Sprintf("rc: %s\n", rcString(st.RC))
+		if st.Error != "" {
+			body += "error: " + st.Error + "\n"
+		}
+		if st.Stderr != "" {
+			body += "stderr:\n" + st.Stderr
+		}
+		tc.Failure = &junitProblem{Message: xmlText(msg), Type: st.Status, Text: xmlText(body)}
+	case StatusOpen:
+		tc.Error = &junitProblem{Message: "the step did not finish: no step_finished in the journal (still running, or the controller stopped)",
+			Type: StatusOpen}
+	case journal.StatusSkipped:
+		msg := "skipped"
+		if st.Error != "" {
+			msg = xmlText(firstLine(st.Error, 200))
+		}
+		tc.Skipped = &junitProblem{Message: msg}
+	}
+	return tc
+}
+
+func junitProperties(s *Summary) *junitProps {
+	p := &junitProps{}
+	add := func(name, value string) {
+		if value != "" {
+			p.Props = append(p.Props, junitProp{Name: name, Value: xmlText(value)})
+		}
+	}
+	add("run_id", s.RunID)
+	add("runbook", s.Runbook)
+	add("runbook_file", s.RunbookFile)
+	add("runbook_sha256", s.RunbookSHA256)
+	add("inventory", s.Inventory)
+	add("operator", s.Operator)
+	add("status", s.Status)
+	add("reason", s.Reason)
+	for _, k := range sortedKeys(s.Params) {
+		add("param."+k, s.Params[k])
+	}
+	return p
+}
+
+// junitTimestamp is the schema's timestamp: ISO 8601 without a zone, UTC.
+func junitTimestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05")
+}
+
+func junitSeconds(d time.Duration) string {
+	return fmt.Sprintf("%.3f", d.Seconds())
+}
+
+// xmlText drops the characters XML 1.0 cannot carry at all (most control
+// characters); encoding/xml escapes the rest.
+func xmlText(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r <= 0xDFFF:
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,279 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/runbookhq/runbook/runbook/journal"
+)
+
+// TerminalOptions configure a Terminal.
+type TerminalOptions struct {
+	// TTY updates per-host progress in place (ANSI cursor movement); without
+	// it every line is appended, one per finished step and per host outcome.
+	TTY bool
+	// Color styles the output. The CLI sets it on a TTY without NO_COLOR or
+	// --no-color. Without it no colour or style sequence is written at all;
+	// on a TTY only the cursor movements of the live progress remain.
+	Color bool
+	// Width is the terminal's width in columns, used to keep live progress
+	// lines from wrapping; 0 means 80.
+	Width int
+	// JournalPath is printed in the header and the summary, with the
+	// reports beside it.
+	JournalPath string
+	// StateDir, when JournalPath is empty, locates the journal from the run
+	// id of run_started (the CLI does not know the id before the run).
+	StateDir string
+	// Phases, when set, are the runbook's phase names, shown in the header
+	// and used to number phases "3/5".
+	Phases []string
+	// Command is how to invoke runbook in suggested commands; "runbook"
+	// when empty.
+	Command string
+	// MaxHosts bounds the end-of-run host table (hosts needing attention
+	// first); 0 means 40.
+	MaxHosts int
+}
+
+// Terminal prints a run's progress from its journal records as the engine
+// appends them: a header, a line per phase and batch, per-host progress,
+// waits and approvals, and the summary when the run finishes. Record is safe
+// for concurrent use. Call Close when the run is over.
+type Terminal struct {
+	mu   sync.Mutex
+	w    io.Writer
+	opts TerminalOptions
+	st   *styles
+	now  func() time.Time
+
+	recs      recordLog // compact copies, for the summary
+	hostWidth int
+
+	live   *liveRegion // TTY only
+	closed bool
+}
+
+// NewTerminal returns a Terminal writing to w.
+func NewTerminal(w io.Writer, opts TerminalOptions) *Terminal {
+	if opts.Width <= 0 {
+		opts.Width = 80
+	}
+	if opts.MaxHosts <= 0 {
+		opts.MaxHosts = 40
+	}
+	t := &Terminal{w: w, opts: opts, st: newStyles(w, opts.Color), now: time.Now, hostWidth: 8}
+	if opts.TTY {
+		t.live = newLiveRegion(t)
+	}
+	return t
+}
+
+// Record prints what r says, as the engine appends it to the journal.
+func (t *Terminal) Record(r journal.Record) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	cleanRecord(&r)
+	if (r.Type == journal.RunStarted || r.Type == journal.RunResumed) && t.opts.JournalPath == "" && t.opts.StateDir != "" && journal.ValidRunID(r.RunID) {
+		t.opts.JournalPath = filepath.Join(journal.RunDir(t.opts.StateDir, r.RunID), journal.JournalFile)
+	}
+	t.keep(r)
+	var buf bytes.Buffer
+	t.describe(&buf, r)
+	if t.live == nil {
+		_, _ = t.w.Write(buf.Bytes())
+		return
+	}
+	t.live.record(r, buf.String())
+}
+
+// Pause writes what is pending and takes the live progress off the screen
+// until the next record, so that the engine can prompt on the terminal.
+func (t *Terminal) Pause() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.live != nil && !t.closed {
+		t.live.pause()
+	}
+}
+
+// Close writes what is pending, takes the live progress off the screen and
+// stops the redraws. Later records are ignored.
+func (t *Terminal) Close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	t.closed = true
+	if t.live != nil {
+		t.live.close()
+	}
+}
+
+// keep stores a compact copy of r, without outputs or data, for the summary
+// at the end: a 1,000-host run keeps a few MB, not every step's output.
+func (t *Terminal) keep(r journal.Record) {
+	r.Stdout, r.Stderr, r.Command, r.Data = "", "", "", nil
+	r.Error = firstLine(r.Error, 200)
+	t.recs.add(r)
+}
+
+// recordLog keeps records in fixed-size chunks, so that keeping the 10,000
+// records of a large run never copies the earlier ones again.
+type recordLog struct {
+	chunks [][]journal.Record
+	n      int
+}
+
+const recordChunk = 1024
+
+func (l *recordLog) add(r journal.Record) {
+	if n := len(l.chunks); n == 0 || len(l.chunks[n-1]) == recordChunk {
+		l.chunks = append(l.chunks, make([]journal.Record, 0, recordChunk))
+	}
+	last := &l.chunks[len(l.chunks)-1]
+	*last = append(*last, r)
+	l.n++
+}
+
+func (l *recordLog) all() []journal.Record {
+	out := make([]journal.Record, 0, l.n)
+	for _, c := range l.chunks {
+		out = append(out, c...)
+	}
+	return out
+}
+
+// describe writes the permanent lines r calls for. On a TTY, finished steps
+// that went well are left to the live progress.
+func (t *Terminal) describe(w io.Writer, r journal.Record) {
+	st := t.st
+	switch r.Type {
+	case journal.RunStarted:
+		for _, h := range r.Hosts {
+			if n := len([]rune(h)); n > t.hostWidth && n <= 24 {
+				t.hostWidth = n
+			}
+		}
+		fmt.Fprintf(w, "%s  %s  %d hosts  operator %s\n", st.render(st.title, sanitize(r.Runbook)),
+			st.render(st.bold, "run "+r.RunID), len(r.Hosts), sanitize(joinNonEmpty(" on ", r.Operator, r.Controller)))
+		if len(t.opts.Phases) > 0 {
+			parts := make([]string, len(t.opts.Phases))
+			for i, p := range t.opts.Phases {
+				parts[i] = fmt.Sprintf("%d %s", i+1, sanitize(p))
+			}
+			fmt.Fprintf(w, "phases   %s\n", strings.Join(parts, " · "))
+		}
+		if t.opts.JournalPath != "" {
+			fmt.Fprintf(w, "journal  %s\n", t.opts.JournalPath)
+		}
+	case journal.RunResumed:
+		fmt.Fprintf(w, "%s run %s by %s\n", st.render(st.title, "resumed"), r.RunID, sanitize(r.Operator))
+	case journal.PhaseStarted:
+		num := fmt.Sprint(r.PhaseIndex)
+		if len(t.opts.Phases) > 0 {
+			num += fmt.Sprintf("/%d", len(t.opts.Phases))
+		}
+		fmt.Fprintf(w, "\n%s %s %s  %s\n", st.render(st.title, "▸"), st.render(st.bold, sanitize(PhaseLabel(r.Phase, r.Batch))),
+			st.render(st.dim, fmt.Sprintf("(%s, phase %s)", sanitize(r.PhaseKind), num)), hostList(r.Hosts))
+	case journal.StepFinished:
+		if t.live != nil && !r.Final && r.Status == journal.StatusFailed {
+			return
+		}
+		if t.live != nil && (r.Status == journal.StatusOK || r.Status == journal.StatusChanged || r.Status == journal.StatusSkipped) {
+			return
+		}
+		fmt.Fprintln(w, t.stepLine(r))
+	case journal.HostFinished:
+		line := fmt.Sprintf("%s  %s %s", t.pad(r.Host), st.render(st.dim, "⇒"), st.word(r.Outcome))
+		if detail := joinNonEmpty(": ", r.FailedStep, firstLine(r.Error, 100)); detail != "" {
+			line += "  " + sanitize(detail)
+		}
+		fmt.Fprintln(w, line)
+	case journal.WaitStarted:
+		fmt.Fprintf(w, "  %s %s %s\n", st.render(st.dim, "…"), sanitize(r.Text), formatDuration(secs(r.Seconds)))
+	case journal.Approval:
+		fmt.Fprintf(w, "  %s %q %s\n", st.render(st.bold, "approval"), sanitize(r.Prompt), approvalText(st, r))
+	case journal.Message:
+		if r.Host != "" {
+			fmt.Fprintf(w, "%s  %s\n", t.pad(r.Host), sanitize(r.Text))
+		} else {
+			fmt.Fprintf(w, "  %s\n", sanitize(r.Text))
+		}
+	case journal.RunInterrupted:
+		text := r.Text
+		if text == "" {
+			text = "no new step starts; running steps finish (interrupt again to cancel them)"
+		}
+		fmt.Fprintf(w, "%s %s\n", st.render(st.warn, "interrupted:"), sanitize(text))
+	case journal.RunFinished:
+		fmt.Fprintln(w)
+		s := Summarize(t.recs.all())
+		_ = WriteText(w, s, TextOptions{Brief: true, Color: t.opts.Color, JournalPath: t.opts.JournalPath,
+			Command: t.opts.Command, MaxHosts: t.opts.MaxHosts})
+	}
+}
+
+func approvalText(st *styles, r journal.Record) string {
+	text := st.render(approvalStyle(st, r.Decision), r.Decision)
+	if r.By != "" {
+		text += " by " + sanitize(r.By)
+	}
+	if r.Via != "" {
+		text += " (" + sanitize(r.Via) + ")"
+	}
+	return text
+}
+
+// stepLine is "worker-3  steps/3 install cri-o  changed  2.1s", with rc and
+// the error for a failure.
+func (t *Terminal) stepLine(r journal.Record) string {
+	st := t.st
+	name := stepLabel(r.StepID, r.Index) + " " + sanitize(r.Step)
+	if r.DelegateTo != "" {
+		name += " (on " + sanitize(r.DelegateTo) + ")"
+	}
+	line := fmt.Sprintf("%s  %s  %s  %s", t.pad(r.Host), name, st.word(r.Status),
+		formatDuration(time.Duration(r.DurationMS)*time.Millisecond))
+	failed := r.Status == journal.StatusFailed || r.Status == journal.StatusUnreachable
+	if failed && r.RC != nil {
+		line += fmt.Sprintf("  rc=%d", *r.RC)
+	}
+	why := firstLine(r.Error, 100)
+	if why == "" && failed {
+		why = firstLine(r.Stderr, 100)
+	}
+	if !r.Final {
+		why = joinNonEmpty(": ", fmt.Sprintf("attempt %d, will retry", r.Attempt), why)
+	}
+	if why != "" {
+		line += "  " + sanitize(why)
+	}
+	return line
+}
+
+func (t *Terminal) pad(host string) string {
+	host = sanitize(host)
+	if n := len([]rune(host)); n < t.hostWidth {
+		host += strings.Repeat(" ", t.hostWidth-n)
+	}
+	return host
+}
+
+// hostList names up to 8 hosts and counts the rest.
+func hostList(hosts []string) string {
+	const show = 8
+	if len(hosts) <= show {
+		return sanitize(strings.Join(hosts, ", "))
+	}
+	return fmt.Sprintf("%s … (%d hosts)", sanitize(strings.Join(hosts[:show], ", ")), len(hosts))
+}
