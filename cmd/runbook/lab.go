@@ -1,18 +1,308 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/runbookhq/runbook/runbook/inventory"
+	"github.com/runbookhq/runbook/runbook/lab"
+	"github.com/runbookhq/runbook/runbook/lab/sim"
 )
 
-// labStarter returns how to start the lab for inv's lab hosts.
+// labDir is the lab's state under the state directory.
+func labDir(state string) string { return filepath.Join(state, "lab") }
+
+// labSpecs are the inventory's lab hosts as lab nodes: role from the
+// control_plane group (or a lab_role var), faults from lab_faults.
+func labSpecs(inv *inventory.Inventory) ([]lab.NodeSpec, error) {
+	var specs []lab.NodeSpec
+	for _, h := range inv.Hosts {
+		if h.Transport != inventory.TransportLab {
+			continue
+		}
+		spec := lab.NodeSpec{Name: h.Name, Role: sim.RoleWorker}
+		for _, g := range h.Groups {
+			if g == "control_plane" || g == "control-plane" || g == "masters" {
+				spec.Role = sim.RoleControlPlane
+			}
+		}
+		if r, ok := h.Vars["lab_role"].(string); ok && r != "" {
+			spec.Role = r
+		}
+		if f, ok := h.Vars[inventory.VarLabFaults]; ok {
+			faults, err := decodeFaults(f)
+			if err != nil {
+				return nil, fmt.Errorf("%s: lab_faults: %w", h.Name, err)
+			}
+			spec.Faults = faults
+		}
+		specs = append(specs, spec)
+	}
+	if len(specs) == 0 {
+		return nil, errors.New("the inventory has no host with transport: lab")
+	}
+	return specs, nil
+}
+
+// decodeFaults reads lab_faults (a mapping) strictly.
+func decodeFaults(v any) (sim.Faults, error) {
+	var f sim.Faults
+	m, ok := v.(map[string]any)
+	if !ok {
+		return f, fmt.Errorf("expected a mapping like {crio_start_fails: true}")
+	}
+	raw := map[string]any{}
+	for k, x := range m {
+		switch k {
+		case "apt_install_fails", "crio_start_fails", "unreachable_after":
+			raw[k] = x
+		case "slow":
+			d, err := time.ParseDuration(fmt.Sprint(x))
+			if err != nil {
+				return f, fmt.Errorf("slow: %q is not a duration like 200ms", x)
+			}
+			f.Slow = d
+		default:
+			return f, fmt.Errorf("unknown fault %q (apt_install_fails, crio_start_fails, unreachable_after, slow)", k)
+		}
+	}
+	b, err := yaml.Marshal(raw)
+	if err != nil {
+		return f, err
+	}
+	slow := f.Slow
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return f, err
+	}
+	f.Slow = slow
+	return f, nil
+}
+
+// servedLab is a lab served by another process (`runbook lab serve`).
+type servedLab struct {
+	dir   string
+	nodes map[string]string
+}
+
+func (s *servedLab) Addr(node string) (string, int, error) { return splitAddr(s.nodes[node], node) }
+func (s *servedLab) KnownHostsFile() string                 { return filepath.Join(s.dir, "known_hosts") }
+func (s *servedLab) IdentityFile() string                   { return filepath.Join(s.dir, "id_ed25519") }
+func (s *servedLab) User() string                           { return lab.User }
+func (s *servedLab) Close() error                           { return nil }
+
+// inProcessLab is a lab this process started.
+type inProcessLab struct{ *lab.Lab }
+
+func (l inProcessLab) Addr(node string) (string, int, error) { return splitAddr(l.Lab.Addr(node), node) }
+
+func splitAddr(addr, node string) (string, int, error) {
+	if addr == "" {
+		return "", 0, fmt.Errorf("%s is not a lab node", node)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := strconv.Atoi(port)
+	return host, p, err
+}
+
+// labStarter returns how to reach the inventory's lab hosts: through a
+// `runbook lab serve` process of the same state directory when one serves
+// them all, else a lab started in this process.
 func labStarter(state string, inv *inventory.Inventory, io *IO) func() (labFleet, error) {
-	return func() (labFleet, error) { return nil, errors.New("the lab is not wired yet") }
+	return func() (labFleet, error) {
+		specs, err := labSpecs(inv)
+		if err != nil {
+			return nil, err
+		}
+		dir := labDir(state)
+		if s := findServedLab(dir, specs); s != nil {
+			return s, nil
+		}
+		l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Nodes: specs})
+		if err != nil {
+			return nil, fmt.Errorf("start the lab: %w", err)
+		}
+		return inProcessLab{l}, nil
+	}
+}
+
+// findServedLab returns the lab a live `lab serve` process serves in dir,
+// when it serves every node of specs.
+func findServedLab(dir string, specs []lab.NodeSpec) *servedLab {
+	data, err := os.ReadFile(filepath.Join(dir, "serve.json"))
+	if err != nil {
+		return nil
+	}
+	var st struct {
+		PID   int             `json:"pid"`
+		Nodes []lab.NodeInfo `json:"nodes"`
+	}
+	if json.Unmarshal(data, &st) != nil || st.PID <= 0 || syscall.Kill(st.PID, 0) != nil {
+		return nil
+	}
+	s := &servedLab{dir: dir, nodes: map[string]string{}}
+	for _, n := range st.Nodes {
+		s.nodes[n.Name] = n.Addr
+	}
+	for _, sp := range specs {
+		if s.nodes[sp.Name] == "" {
+			return nil
+		}
+	}
+	return s
 }
 
 func newLabCmd(g *globalOptions, io *IO) *cobra.Command {
-	return &cobra.Command{Use: "lab", Short: "The built-in lab: a simulated fleet over real SSH"}
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "The built-in lab: simulated Ubuntu 22.04 / CRI-O nodes over real SSH",
+		Long: `The lab serves the inventory's hosts with transport: lab as SSH servers on
+127.0.0.1, each a simulated Ubuntu 22.04 node running CRI-O and kubelet in one
+shared simulated Kubernetes cluster. Its state lives in STATE_DIR/lab.`,
+	}
+	var invPath string
+	var portBase int
+	serve := &cobra.Command{
+		Use:   "serve -i INVENTORY",
+		Short: "Serve the lab nodes until interrupted, printing their addresses",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return labServe(g, io, invPath, portBase)
+		},
+	}
+	serve.Flags().IntVar(&portBase, "port-base", 0, "listen on consecutive ports from this one (default: free ports)")
+	status := &cobra.Command{
+		Use:   "status -i INVENTORY",
+		Short: "Show each node's versions, services and pods",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return labStatus(g, io, invPath)
+		},
+	}
+	reset := &cobra.Command{
+		Use:   "reset -i INVENTORY",
+		Short: "Put every lab node back into its initial state",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			state, specs, err := labArgs(g, invPath)
+			if err != nil {
+				return err
+			}
+			if err := lab.Reset(labDir(state), specs); err != nil {
+				return err
+			}
+			fmt.Fprintf(io.Out, "reset %d lab nodes in %s\n", len(specs), labDir(state))
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{serve, status, reset} {
+		c.Flags().StringVarP(&invPath, "inventory", "i", "", "inventory whose transport: lab hosts make the lab")
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+func labArgs(g *globalOptions, invPath string) (string, []lab.NodeSpec, error) {
+	state, err := g.stateDir()
+	if err != nil {
+		return "", nil, usage(err)
+	}
+	inv, err := loadInventory(invPath)
+	if err != nil {
+		return "", nil, err
+	}
+	specs, err := labSpecs(inv)
+	if err != nil {
+		return "", nil, usage(err)
+	}
+	return state, specs, nil
+}
+
+func labServe(g *globalOptions, io *IO, invPath string, portBase int) error {
+	state, specs, err := labArgs(g, invPath)
+	if err != nil {
+		return err
+	}
+	if portBase > 0 {
+		for i := range specs {
+			specs[i].Port = portBase + i
+		}
+	}
+	l, err := lab.Start(context.Background(), lab.Options{Dir: labDir(state), Nodes: specs, Standalone: true})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	fmt.Fprintf(io.Out, "serving %d lab nodes (state %s)\n", len(specs), labDir(state))
+	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	for _, n := range l.Nodes() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.Name, n.Role, n.Addr)
+	}
+	tw.Flush()
+	if nodes := l.Nodes(); len(nodes) > 0 {
+		fmt.Fprintf(io.Out, "\nlog in with OpenSSH, e.g.:\n  ssh -i %s -o UserKnownHostsFile=%s -p %d %s@127.0.0.1 crio --version\n",
+			l.IdentityFile(), l.KnownHostsFile(), nodes[0].Port, l.User())
+		fmt.Fprintf(io.Out, "runbook run/resume with --state-dir %s uses these nodes; Ctrl-C stops serving.\n", state)
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	<-sigs
+	fmt.Fprintln(io.Err, "runbook: lab stopped")
+	return nil
+}
+
+func labStatus(g *globalOptions, io *IO, invPath string) error {
+	state, specs, err := labArgs(g, invPath)
+	if err != nil {
+		return err
+	}
+	st, err := lab.Status(labDir(state), specs)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tROLE\tCRI-O\tKUBELET\tCRIO\tKUBELET\tREADY\tSCHEDULING\tRUNTIME\tPODS")
+	for _, n := range st {
+		ready := "NotReady"
+		if n.Ready {
+			ready = "Ready"
+		}
+		sched := "schedulable"
+		if n.Cordoned {
+			sched = "cordoned"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.Name, n.Role, n.CrioVersion, n.KubeletVersion,
+			n.Services["crio"], n.Services["kubelet"], ready, sched, n.DefaultRuntime, len(n.Pods))
+	}
+	tw.Flush()
+	fmt.Fprintln(io.Out)
+	tw = tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tPOD\tSANDBOX\tCREATED\tRESTARTS\tREADY")
+	for _, n := range st {
+		for _, p := range n.Pods {
+			id := p.SandboxID
+			if len(id) > 13 {
+				id = id[:13]
+			}
+			fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%d\t%v\n", n.Name, p.Namespace, p.Name, id,
+				p.Created.Local().Format("15:04:05"), p.Restarts, p.Ready)
+		}
+	}
+	tw.Flush()
+	return nil
 }
