@@ -98,15 +98,17 @@ type servedLab struct {
 }
 
 func (s *servedLab) Addr(node string) (string, int, error) { return splitAddr(s.nodes[node], node) }
-func (s *servedLab) KnownHostsFile() string                 { return filepath.Join(s.dir, "known_hosts") }
-func (s *servedLab) IdentityFile() string                   { return filepath.Join(s.dir, "id_ed25519") }
-func (s *servedLab) User() string                           { return lab.User }
-func (s *servedLab) Close() error                           { return nil }
+func (s *servedLab) KnownHostsFile() string                { return filepath.Join(s.dir, "known_hosts") }
+func (s *servedLab) IdentityFile() string                  { return filepath.Join(s.dir, "id_ed25519") }
+func (s *servedLab) User() string                          { return lab.User }
+func (s *servedLab) Close() error                          { return nil }
 
 // inProcessLab is a lab this process started.
 type inProcessLab struct{ *lab.Lab }
 
-func (l inProcessLab) Addr(node string) (string, int, error) { return splitAddr(l.Lab.Addr(node), node) }
+func (l inProcessLab) Addr(node string) (string, int, error) {
+	return splitAddr(l.Lab.Addr(node), node)
+}
 
 func splitAddr(addr, node string) (string, int, error) {
 	if addr == "" {
@@ -149,7 +151,7 @@ func findServedLab(dir string, specs []lab.NodeSpec) *servedLab {
 		return nil
 	}
 	var st struct {
-		PID   int             `json:"pid"`
+		PID   int            `json:"pid"`
 		Nodes []lab.NodeInfo `json:"nodes"`
 	}
 	if json.Unmarshal(data, &st) != nil || st.PID <= 0 || syscall.Kill(st.PID, 0) != nil {
