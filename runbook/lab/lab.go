@@ -1,0 +1,316 @@
+// Package lab serves a simulated Ubuntu 22.04 fleet over real SSH: each lab
+// node is an x/crypto/ssh server on a loopback port with its own host key,
+// whose commands run in the confined shell of package shell against the
+// simulated system of package sim. `runbook run` starts the nodes of a lab
+// inventory in-process; `runbook lab serve` runs them standalone so that any
+// SSH client (OpenSSH, Ansible) can reach them.
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/runbookhq/runbook/runbook/lab/sim"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// NodeSpec is one lab node to serve.
+type NodeSpec struct {
+	// Name is the inventory host name.
+	Name string
+	// Role is "control-plane" or "worker".
+	Role string
+	// Faults are the failures the node shows (see sim.Faults); the server
+	// handles UnreachableAfter and Slow itself.
+	Faults sim.Faults
+	// Port is the loopback port to listen on; 0 picks a free one.
+	Port int
+}
+
+// Options configure a lab.
+type Options struct {
+	// Dir is the lab's state directory (STATE_DIR/lab).
+	Dir string
+	// Nodes are the nodes to serve.
+	Nodes []NodeSpec
+	// Logf, when set, receives the server's diagnostics.
+	Logf func(format string, args ...any)
+	// Standalone writes Dir/serve.json (pid and node addresses) for other
+	// processes to find the nodes, and removes it on Close.
+	Standalone bool
+}
+
+// NodeInfo is where a served node listens.
+type NodeInfo struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	Addr string `json:"addr"`
+	Port int    `json:"port"`
+}
+
+// Lab is a running set of lab nodes.
+type Lab struct {
+	dir       string
+	world     *sim.World
+	nodes     []*node
+	byName    map[string]*node
+	logf      func(format string, args ...any)
+	serveFile string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// User is the login the lab's nodes expect (every command runs as root).
+const User = "root"
+
+const (
+	clientKeyName  = "id_ed25519"
+	knownHostsName = "known_hosts"
+	authorizedName = "authorized_keys"
+	serveFileName  = "serve.json"
+	hostKeyName    = "ssh_host_ed25519_key"
+)
+
+func nodeDir(dir, name string) string { return filepath.Join(dir, "nodes", name) }
+
+func simConfigs(specs []NodeSpec) []sim.NodeConfig {
+	out := make([]sim.NodeConfig, len(specs))
+	for i, s := range specs {
+		out[i] = sim.NodeConfig{Name: s.Name, Role: s.Role, Faults: s.Faults}
+	}
+	return out
+}
+
+// Start opens the simulated world under opts.Dir and starts one SSH server
+// per node on 127.0.0.1. It writes Dir/known_hosts with every node's host
+// key, and creates the lab client key Dir/id_ed25519 (0600) the first time.
+// The lab runs until Close; ctx only carries values (its cancellation does
+// not stop the nodes).
+func Start(ctx context.Context, opts Options) (*Lab, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("lab: no state directory given")
+	}
+	if len(opts.Nodes) == 0 {
+		return nil, errors.New("lab: no nodes to serve")
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	clientKey, err := loadOrCreateKey(filepath.Join(opts.Dir, clientKeyName), "runbook-lab")
+	if err != nil {
+		return nil, err
+	}
+	auth := authorizedKeys{}
+	auth.add(clientKey.PublicKey())
+	if err := auth.read(filepath.Join(opts.Dir, authorizedName)); err != nil {
+		return nil, err
+	}
+	world, err := sim.OpenWorld(opts.Dir, simConfigs(opts.Nodes))
+	if err != nil {
+		return nil, err
+	}
+	l := &Lab{dir: opts.Dir, world: world, byName: map[string]*node{}, logf: opts.Logf}
+	if l.logf == nil {
+		l.logf = func(string, ...any) {}
+	}
+	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, spec := range opts.Nodes {
+		n, err := l.newNode(spec, auth)
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		l.nodes = append(l.nodes, n)
+		l.byName[n.name] = n
+	}
+	if err := l.writeKnownHosts(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	for _, n := range l.nodes {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			n.acceptLoop()
+		}()
+	}
+	if opts.Standalone {
+		if err := l.writeServeFile(); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+func (l *Lab) newNode(spec NodeSpec, auth authorizedKeys) (*node, error) {
+	if spec.Port < 0 || spec.Port > 65535 {
+		return nil, fmt.Errorf("lab: node %s: invalid port %d", spec.Name, spec.Port)
+	}
+	dir := nodeDir(l.dir, spec.Name)
+	hostKey, err := loadOrCreateKey(filepath.Join(dir, hostKeyName), "root@"+spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	m := l.world.Machine(spec.Name)
+	if m == nil {
+		return nil, fmt.Errorf("lab: node %s: the simulated machine could not be set up", spec.Name)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(spec.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("lab: node %s: %w", spec.Name, err)
+	}
+	n := &node{
+		lab:    l,
+		name:   spec.Name,
+		role:   spec.Role,
+		faults: spec.Faults,
+		m:      m,
+		ln:     ln,
+		dir:    dir,
+		conns:  map[*ssh.ServerConn]struct{}{},
+	}
+	cfg := &ssh.ServerConfig{
+		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			if auth.has(key) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("lab: key %s is not authorized", ssh.FingerprintSHA256(key))
+		},
+		MaxAuthTries:  6,
+		ServerVersion: "SSH-2.0-runbook-lab",
+	}
+	cfg.AddHostKey(hostKey)
+	n.config = cfg
+	n.hostKey = hostKey.PublicKey()
+	m.OnReboot = n.onReboot
+	return n, nil
+}
+
+// writeKnownHosts writes every node's host key line.
+func (l *Lab) writeKnownHosts() error {
+	var b strings.Builder
+	for _, n := range l.nodes {
+		b.WriteString(knownhosts.Line([]string{knownhosts.Normalize(n.addr())}, n.hostKey))
+		b.WriteByte('\n')
+	}
+	return writeFileAtomic(l.KnownHostsFile(), []byte(b.String()), 0o644)
+}
+
+type serveState struct {
+	PID   int        `json:"pid"`
+	Nodes []NodeInfo `json:"nodes"`
+}
+
+func (l *Lab) writeServeFile() error {
+	data, err := json.MarshalIndent(serveState{PID: os.Getpid(), Nodes: l.Nodes()}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	l.serveFile = filepath.Join(l.dir, serveFileName)
+	return writeFileAtomic(l.serveFile, append(data, '\n'), 0o644)
+}
+
+// Addr returns the node's address (127.0.0.1:PORT), or "" for an unknown node.
+func (l *Lab) Addr(name string) string {
+	if n, ok := l.byName[name]; ok {
+		return n.addr()
+	}
+	return ""
+}
+
+// Nodes lists the served nodes in the order they were given.
+func (l *Lab) Nodes() []NodeInfo {
+	out := make([]NodeInfo, 0, len(l.nodes))
+	for _, n := range l.nodes {
+		out = append(out, NodeInfo{Name: n.name, Role: n.role, Addr: n.addr(), Port: n.port()})
+	}
+	return out
+}
+
+// KnownHostsFile is the known_hosts file holding every node's host key.
+func (l *Lab) KnownHostsFile() string { return filepath.Join(l.dir, knownHostsName) }
+
+// IdentityFile is the private key the nodes accept.
+func (l *Lab) IdentityFile() string { return filepath.Join(l.dir, clientKeyName) }
+
+// User is the login to use (root).
+func (l *Lab) User() string { return User }
+
+// Close stops every node: listeners closed, connections dropped, running
+// commands cancelled, the world closed.
+func (l *Lab) Close() error {
+	l.closeOnce.Do(func() {
+		l.cancel()
+		for _, n := range l.nodes {
+			n.close()
+		}
+		l.wg.Wait()
+		if l.serveFile != "" {
+			_ = os.Remove(l.serveFile)
+		}
+		l.closeErr = l.world.Close()
+	})
+	return l.closeErr
+}
+
+// Reset puts the lab's nodes back into their initial state, clearing the
+// unreachable_after fault too. A lab being served sees the reset at once.
+func Reset(dir string, nodes []NodeSpec) error {
+	w, err := sim.OpenWorld(dir, simConfigs(nodes))
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	var errs []error
+	for _, n := range nodes {
+		for _, f := range []string{unreachableFile, execCountFile} {
+			if err := os.Remove(filepath.Join(nodeDir(dir, n.Name), f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("lab: %w", err))
+			}
+		}
+	}
+	if err := w.Reset(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Status reports the state of the lab's nodes.
+func Status(dir string, nodes []NodeSpec) ([]sim.NodeStatus, error) {
+	w, err := sim.OpenWorld(dir, simConfigs(nodes))
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	st, err := w.Status()
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(st, func(i, j int) bool { return indexOf(nodes, st[i].Name) < indexOf(nodes, st[j].Name) })
+	return st, nil
+}
+
+func indexOf(nodes []NodeSpec, name string) int {
+	for i, n := range nodes {
+		if n.Name == name {
+			return i
+		}
+	}
+	return len(nodes)
+}
