@@ -26,18 +26,18 @@ func TestConfinement(t *testing.T) {
 		{"symlink to an absolute controller path", "ln -s /etc/shadow x; ln -s /etc/passwd y; cat x y; ls -l x"},
 		{"symlink climbing out", "ln -s ../../.. up; cat up/secret.txt up/etc/passwd; ls up; cd up && pwd && ls"},
 		{"symlink chain", "ln -s ../../ a; ln -s a/.. b; ln -s b/../.. c; cat c/secret.txt; ls c"},
-		{"redirection out", "echo pwned > ../secret.txt; echo pwned > /../tmp/x; echo pwned >> ../../etc/passwd; echo pwned > /tmp/x"},
-		{"redirection through a symlink", "ln -s /../../etc/passwd /tmp/p; echo pwned > /tmp/p; cat /tmp/p"},
+		{"redirection out", "echo pwned > ../secret.txt; echo pwned > @OUT@/x; echo pwned >> @OUT@/secret.txt; echo pwned >> ../../etc/passwd; echo pwned > /tmp/x"},
+		{"redirection through a symlink", "ln -s @OUT@/secret.txt /tmp/p; echo pwned > /tmp/p; cat /tmp/p"},
 		{"input redirection", "cat < ../secret.txt; read l < /../../secret.txt; echo \"$l\""},
 		{"fifo shortcut of the interpreter", "echo pwned > /tmp/sh-interp-1; cat /tmp/sh-interp-1; cat <(echo hi)"},
 		{"proc self root", "cat /proc/self/root/etc/passwd /proc/1/root/secret.txt"},
-		{"cp out and in", "cp ../secret.txt /tmp/s; cp /etc/passwd ../../stolen; cp -r / /tmp/all; cat /tmp/s"},
+		{"cp out and in", "cp ../secret.txt /tmp/s; cp /etc/passwd ../../stolen; cp -r /etc /tmp/all; cp -r @OUT@ /tmp/out; cat /tmp/s"},
 		{"cp -r through a symlink", "ln -s ../../.. /tmp/up; cp -r /tmp/up /tmp/copy; ls /tmp/copy"},
-		{"mv out", "mv /etc/hostname ../../moved; mv ../secret.txt /tmp/s; ls /"},
+		{"mv out", "echo m > /tmp/m; mv /tmp/m ../../moved; mv ../secret.txt /tmp/s; mv @OUT@/secret.txt /tmp/s2; ls /"},
 		{"find everything", "find / -name '*secret*'; find / | grep -c .; find /.. -maxdepth 1"},
 		{"sh -c and bash", "sh -c 'cat ../../secret.txt'; bash -c 'cd /; cd ..; cat secret.txt'; echo 'cat /../secret.txt' | sh"},
 		{"jq reads files", "jq . ../../secret.txt; jq -n --rawfile s /../secret.txt '$s'; jq -n --slurpfile s ../secret.txt '$s'"},
-		{"sed -i on controller paths", "sed -i s/C/X/ ../../secret.txt /../etc/passwd; sed -n p ../secret.txt; sed 'w ../../w.txt' /etc/hostname"},
+		{"sed -i on controller paths", "sed -i s/C/X/ ../../secret.txt @OUT@/secret.txt; sed -n p ../secret.txt; sed 'w ../../w.txt' /etc/hostname"},
 		{"xargs cat", "echo ../../secret.txt /../../etc/passwd | xargs cat"},
 		{"grep -r", "grep -r SECRET /; grep -r SECRET ..; grep SECRET ../secret.txt"},
 		{"tar of the parent", "tar czf /tmp/a.tgz ../.. && tar tzf /tmp/a.tgz; tar czf ../../out.tgz /etc"},
@@ -47,11 +47,11 @@ func TestConfinement(t *testing.T) {
 		{"scripts by path", "../secret.txt; /../secret.txt; PATH=.. secret.txt; echo '#!/bin/sh' > /tmp/s; chmod +x /tmp/s; /tmp/s"},
 		{"pwd -P and readlink", "ln -s /.. /tmp/l; cd /tmp/l && pwd -P; readlink -f /tmp/l/../secret.txt; realpath ../../secret.txt"},
 		{"glob outside", "echo /../*; echo ../*; cd /; echo ../../*"},
-		{"touch chmod rm mkdir", "touch ../../t; chmod 777 ../secret.txt; rm -rf ../secret.txt /../etc; mkdir -p ../../newdir; rmdir ../../tmp"},
+		{"touch chmod rm mkdir", "touch ../../t; chmod 777 ../secret.txt @OUT@/secret.txt; rm -rf ../secret.txt @OUT@/secret.txt; mkdir -p ../../newdir; rmdir ../../tmp"},
 		{"ln hard link", "ln ../secret.txt /tmp/h; ln /etc/passwd ../../h"},
 		{"stat and test", "stat ../secret.txt; test -e ../secret.txt && echo exists; [ -f /../../etc/passwd ] && head -1 /../../etc/passwd"},
-		{"tee and dd-like writes", "echo pwned | tee ../secret.txt /../../etc/hostname; echo x | tee -a ../../etc/passwd"},
-		{"mktemp outside", "mktemp -p .. ; mktemp ../../tmp.XXXXXX; mktemp -d -p /.."},
+		{"tee and dd-like writes", "echo pwned | tee ../secret.txt @OUT@/secret.txt; echo x | tee -a ../../secret.txt"},
+		{"mktemp outside", "mktemp -p .. ; mktemp ../../tmp.XXXXXX; mktemp -d -p @OUT@"},
 		{"gzip in place", "gzip ../secret.txt; gunzip -c ../secret.txt.gz; cd /; gzip -k ../secret.txt"},
 		{"diff and cmp", "diff /etc/passwd ../../etc/passwd; cmp ../secret.txt /etc/hostname"},
 		{"sha256sum -c", "echo 'abc  ../../secret.txt' > /tmp/sums; sha256sum -c /tmp/sums; sha256sum ../secret.txt"},
@@ -64,7 +64,19 @@ func TestConfinement(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newTestNode(t, nil)
-			r := n.run(tc.script, "")
+			// Writes that would escape aim at the canaries beside the node
+			// root (@OUT@ climbs from "/" to them), never at a file of the
+			// machine: a confinement bug must fail the test, not damage
+			// the controller.
+			out := "/../../../../../../../../../.." + n.dir
+			r := n.run(strings.ReplaceAll(tc.script, "@OUT@", out), "")
+			if strings.Contains(tc.script, "@OUT@") {
+				// The script names the canaries' directory itself (a path
+				// that, inside the node, does not exist), so messages may too.
+				for _, p := range []string{out, n.dir} {
+					r.out, r.err = strings.ReplaceAll(r.out, p, "@OUT@"), strings.ReplaceAll(r.err, p, "@OUT@")
+				}
+			}
 			if strings.Contains(r.out, canarySecret) || strings.Contains(r.err, canarySecret) {
 				t.Errorf("a controller file was read:\nstdout %q\nstderr %q", r.out, r.err)
 			}
