@@ -1,0 +1,208 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runbookhq/runbook/internal/sshdtest"
+	"github.com/runbookhq/runbook/runbook/journal"
+)
+
+// sshFleet starts n real sshd hosts and writes an inventory for them. The
+// hosts share this machine's filesystem, so each gets its own lock_path and
+// work directory. HOME is pointed at a directory whose known_hosts lists
+// the hosts, as a user's would.
+func sshFleet(t *testing.T, n int) (inv, work string) {
+	t.Helper()
+	f := sshdtest.Start(t, sshdtest.Hosts(n))
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
+	kh, err := os.ReadFile(f.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(home, ".ssh", "known_hosts"), kh, 0o600)
+	t.Setenv("HOME", home)
+	t.Setenv("SSH_AUTH_SOCK", "")
+	work = sshdtest.ScratchDir(t, f.User)
+	var b strings.Builder
+	b.WriteString("all:\n  children:\n    fleet:\n      hosts:\n")
+	for _, h := range f.Hosts {
+		fmt.Fprintf(&b, "        %s: {address: %s, port: %d, user: %s, identity_file: %s, lock_path: %s}\n",
+			h.Name, h.Address, h.Port, f.User, f.KeyFile, filepath.Join(work, h.Name+".lock"))
+	}
+	inv = filepath.Join(t.TempDir(), "inv.yaml")
+	os.WriteFile(inv, []byte(b.String()), 0o644)
+	return inv, work
+}
+
+// e2eRunbook upgrades a "version" file per host from 1 to 2, in a canary
+// and batches of two; fail_on names a host whose upgrade fails.
+func e2eRunbook(t *testing.T, work, extra string) string {
+	t.Helper()
+	src := fmt.Sprintf(`runbook: e2e
+targets: fleet
+become: true
+failure_budget: 0
+params:
+  fail_on: {default: none}
+  hold: {default: "0"}
+%s
+phases:
+  - name: Check
+    kind: check
+    steps:
+      - shell: cat %[2]s/{{ host.name }}.version 2>/dev/null || echo 1
+        register: v
+    skip_host_when: v.stdout == "2"
+  - name: Canary
+    kind: canary
+    hosts: 1
+    steps:
+      - shell: sleep {{ quote(params.hold) }}
+      - shell: echo 2 > %[2]s/{{ host.name }}.version
+    verify:
+      - shell: test "$(cat %[2]s/{{ host.name }}.version)" = 2
+  - name: Roll out
+    kind: batch
+    serial: [2]
+    steps:
+      - shell: echo 2 > %[2]s/{{ host.name }}.version
+      - shell: test {{ quote(host.name) }} != {{ quote(params.fail_on) }}
+    verify:
+      - command: [test, -s, "%[2]s/{{ host.name }}.version"]
+rollback:
+  steps:
+    - shell: echo 1 > %[2]s/{{ host.name }}.version && touch %[2]s/{{ host.name }}.rolled-back
+`, extra, work)
+	path := filepath.Join(t.TempDir(), "e2e.yaml")
+	os.WriteFile(path, []byte(src), 0o644)
+	return path
+}
+
+func outcomesOf(t *testing.T, state string) (string, map[string]string) {
+	t.Helper()
+	ids, _ := journal.ListRuns(state)
+	if len(ids) == 0 {
+		t.Fatal("no run")
+	}
+	log, err := journal.ReadFile(filepath.Join(journal.RunDir(state, ids[len(ids)-1]), journal.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	status := ""
+	for _, r := range log.Records {
+		switch r.Type {
+		case journal.HostFinished:
+			out[r.Host] = r.Outcome
+		case journal.RunFinished:
+			status = r.Status
+		}
+	}
+	return status, out
+}
+
+func TestSSHRolloutSucceeds(t *testing.T) {
+	inv, work := sshFleet(t, 6)
+	rb := e2eRunbook(t, work, "")
+	state := t.TempDir()
+	code, out, errOut := runCLI(t, "--state-dir", state, "run", rb, "-i", inv)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for i := 1; i <= 6; i++ {
+		b, err := os.ReadFile(filepath.Join(work, fmt.Sprintf("host%d.version", i)))
+		if err != nil || strings.TrimSpace(string(b)) != "2" {
+			t.Errorf("host%d: version %q %v", i, b, err)
+		}
+	}
+	status, outcomes := outcomesOf(t, state)
+	if status != journal.RunStatusSucceeded || len(outcomes) != 6 {
+		t.Fatalf("status %s outcomes %v", status, outcomes)
+	}
+	// Reports were written beside the journal.
+	ids, _ := journal.ListRuns(state)
+	for _, f := range []string{"report.html", "junit.xml"} {
+		if _, err := os.Stat(filepath.Join(journal.RunDir(state, ids[0]), f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	// A second run finds every host done.
+	code, _, errOut = runCLI(t, "--state-dir", state, "run", rb, "-i", inv)
+	if code != 0 {
+		t.Fatalf("second run: exit %d %s", code, errOut)
+	}
+	_, outcomes = outcomesOf(t, state)
+	for h, o := range outcomes {
+		if o != journal.OutcomeSkipped {
+			t.Errorf("second run: %s %s", h, o)
+		}
+	}
+}
+
+func TestSSHFailureRollsBackAndHalts(t *testing.T) {
+	inv, work := sshFleet(t, 6)
+	rb := e2eRunbook(t, work, "")
+	state := t.TempDir()
+	// Batches after the canary (host1): [host2 host3] [host4 host5] [host6].
+	code, out, _ := runCLI(t, "--state-dir", state, "run", rb, "-i", inv, "-e", "fail_on=host3")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1\n%s", code, out)
+	}
+	status, outcomes := outcomesOf(t, state)
+	want := map[string]string{"host1": "upgraded", "host2": "upgraded", "host3": "rolled_back",
+		"host4": "not_started", "host5": "not_started", "host6": "not_started"}
+	if status != journal.RunStatusHalted || fmt.Sprint(outcomes) != fmt.Sprint(want) {
+		t.Fatalf("status %s outcomes %v", status, outcomes)
+	}
+	if _, err := os.Stat(filepath.Join(work, "host3.rolled-back")); err != nil {
+		t.Fatal("host3 was not rolled back")
+	}
+	if b, _ := os.ReadFile(filepath.Join(work, "host4.version")); len(b) != 0 {
+		t.Fatal("a host of a later batch was changed")
+	}
+	if !strings.Contains(out, "host3") || !strings.Contains(out, "rolled_back") {
+		t.Errorf("the summary does not name the rolled back host:\n%s", out)
+	}
+}
+
+func TestSSHSecondRunIsLockedOut(t *testing.T) {
+	inv, work := sshFleet(t, 2)
+	rb := e2eRunbook(t, work, "")
+	state := t.TempDir()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var firstCode int
+	go func() {
+		defer wg.Done()
+		firstCode, _, _ = runCLI(t, "--state-dir", state, "run", rb, "-i", inv, "-e", "hold=4")
+	}()
+	// Wait until the first run holds its locks.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(work, "host1.lock", "owner")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first run never took its lock")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, _, errOut := runCLI(t, "--state-dir", state, "run", rb, "-i", inv)
+	if code != exitLocked {
+		t.Fatalf("second run: exit %d, want 4: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "locked by run 20") {
+		t.Errorf("message does not name the owner: %s", errOut)
+	}
+	wg.Wait()
+	if firstCode != 0 {
+		t.Fatalf("first run: exit %d", firstCode)
+	}
+}

@@ -1,0 +1,277 @@
+package sshdtest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// readyTimeout bounds how long an sshd may take to report that it listens.
+// Generous: a hundred of them may start at once on two loaded cores.
+const readyTimeout = 30 * time.Second
+
+// errPortTaken says sshd could not bind its port: someone took it between
+// our probe and its bind. The caller picks another port.
+var errPortTaken = errors.New("sshd: port already in use")
+
+// sshdProc is one running `sshd -D -e`.
+type sshdProc struct {
+	cmd     *exec.Cmd
+	marker  string // MARKERVAR=value, in the environment of all its processes
+	exited  chan struct{}
+	waitErr error
+	log     *tailBuffer
+}
+
+// startSSHD starts bin with the config at cfgPath and waits until it
+// reports listening (read from its log on stderr: no probe connection).
+func startSSHD(bin, cfgPath string) (*sshdProc, error) {
+	cmd := exec.Command(bin, "-D", "-e", "-f", cfgPath)
+	// Own process group: a ^C in the terminal goes to the test binary,
+	// which cleans up. Pdeathsig: an sshd never outlives a killed test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Every process of this daemon carries the marker in its environment
+	// (sshd builds the users' environments afresh), so that kill finds them
+	// all even if one left the process tree.
+	marker := markerVar + "=" + cfgPath
+	cmd.Env = append(os.Environ(), marker)
+	// A pipe of our own rather than StderrPipe: Wait must not wait for the
+	// log to end, which a forked child may hold open.
+	logR, logW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = logW
+	err = cmd.Start()
+	logW.Close()
+	if err != nil {
+		logR.Close()
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	p := &sshdProc{cmd: cmd, marker: marker, exited: make(chan struct{}), log: &tailBuffer{max: 32 << 10}}
+	ready := make(chan struct{})
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		defer logR.Close()
+		sc := bufio.NewScanner(logR)
+		sc.Buffer(make([]byte, 4096), 1<<20)
+		signalled := false
+		for sc.Scan() {
+			line := sc.Text()
+			p.log.add(line)
+			if !signalled && strings.Contains(line, "Server listening on") {
+				signalled = true
+				close(ready)
+			}
+		}
+		io.Copy(io.Discard, logR)
+	}()
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	select {
+	case <-ready:
+		return p, nil
+	case <-p.exited:
+		select { // the last lines of the log
+		case <-drained:
+		case <-time.After(2 * time.Second):
+		}
+		log := p.log.String()
+		if strings.Contains(log, "Address already in use") || strings.Contains(log, "Cannot bind any address") {
+			return nil, errPortTaken
+		}
+		return nil, fmt.Errorf("sshd -f %s exited before listening (%v):\n%s", cfgPath, p.waitErr, log)
+	case <-time.After(readyTimeout):
+		p.kill()
+		return nil, fmt.Errorf("sshd -f %s did not report listening within %v:\n%s", cfgPath, readyTimeout, p.log.String())
+	}
+}
+
+// markerVar names the environment variable that marks a daemon's processes.
+const markerVar = "SSHDTEST_DAEMON"
+
+// kill stops the daemon and every process it forked (one per connection,
+// which call setsid and so escape its process group, and the commands they
+// run), as if the host had died: all their connections drop at once.
+func (p *sshdProc) kill() { killAll([]*sshdProc{p}) }
+
+// killAll kills several daemons and their descendants, reading the process
+// table once per round rather than once per daemon.
+func killAll(ps []*sshdProc) {
+	procs := map[int]bool{}
+	markers := map[string]bool{}
+	for _, p := range ps {
+		markers[p.marker] = true
+		select {
+		case <-p.exited:
+			continue
+		default:
+		}
+		procs[p.cmd.Process.Pid] = true
+		syscall.Kill(p.cmd.Process.Pid, syscall.SIGSTOP) // no new connection from here on
+	}
+	for _, pid := range marked(markers) {
+		procs[pid] = true
+		syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	for {
+		found := descendants(procs)
+		if len(found) == 0 {
+			break
+		}
+		for _, pid := range found {
+			procs[pid] = true
+			syscall.Kill(pid, syscall.SIGSTOP)
+		}
+	}
+	for pid := range procs {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	for _, p := range ps {
+		<-p.exited
+	}
+}
+
+// marked returns the processes whose environment holds one of markers.
+func marked(markers map[string]bool) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var found []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		for v := range strings.SplitSeq(string(env), "\x00") {
+			if strings.HasPrefix(v, markerVar+"=") && markers[v] {
+				found = append(found, pid)
+				break
+			}
+		}
+	}
+	return found
+}
+
+// signalAll sends sig to the daemon and every process it forked.
+func (p *sshdProc) signalAll(sig syscall.Signal) {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	procs := map[int]bool{p.cmd.Process.Pid: true}
+	for {
+		found := descendants(procs)
+		if len(found) == 0 {
+			break
+		}
+		for _, pid := range found {
+			procs[pid] = true
+		}
+	}
+	for pid := range procs {
+		syscall.Kill(pid, sig)
+	}
+}
+
+// descendants returns the processes whose parent is in procs and which are
+// not in procs themselves.
+func descendants(procs map[int]bool) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var found []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || procs[pid] {
+			continue
+		}
+		if ppid, ok := parentOf(pid); ok && procs[ppid] {
+			found = append(found, pid)
+		}
+	}
+	return found
+}
+
+// parentOf reads the parent pid from /proc/PID/stat, whose second field
+// (the command name, in parentheses) may itself hold spaces and parentheses.
+func parentOf(pid int) (int, bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	return ppid, err == nil
+}
+
+// tailBuffer keeps the last max bytes of log lines.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *tailBuffer) add(line string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, line...)
+	b.buf = append(b.buf, '\n')
+	if len(b.buf) > b.max {
+		b.buf = append([]byte(nil), b.buf[len(b.buf)-b.max:]...)
+	}
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+var (
+	versionOnce sync.Once
+	versionMaj  int
+	versionMin  int
+)
+
+// sshdVersion returns the installed OpenSSH's major and minor version, or
+// zeros when `sshd -V` says nothing readable.
+func sshdVersion(bin string) (int, int) {
+	versionOnce.Do(func() {
+		out, _ := exec.Command(bin, "-V").CombinedOutput()
+		m := regexp.MustCompile(`OpenSSH_(\d+)\.(\d+)`).FindSubmatch(out)
+		if m != nil {
+			versionMaj, _ = strconv.Atoi(string(m[1]))
+			versionMin, _ = strconv.Atoi(string(m[2]))
+		}
+	})
+	return versionMaj, versionMin
+}

@@ -1,0 +1,268 @@
+// Package sshdtest runs real OpenSSH sshd processes on loopback ports for
+// tests: a fleet of hosts with generated host keys, a user key authorized on
+// all of them and a known_hosts file listing them.
+//
+// Each host is its own `sshd -D -e` process. One process could listen on up
+// to 16 ports, but a process per host is what lets a test kill and restart
+// one host without touching the others, costs only a few megabytes each, and
+// starts in parallel, so a hundred hosts come up in about a second.
+//
+// Running as root, the hosts let in two dedicated users (see SudoUser and
+// PasswordSudoUser), created on first use, whose login shell reads no rc
+// file. Not running as root, they let in the current user only.
+package sshdtest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// Address is where every test host listens.
+const Address = "127.0.0.1"
+
+// Option changes what Start builds.
+type Option func(*settings)
+
+type settings struct {
+	hosts   int
+	ca      bool
+	bastion bool
+	rsa     bool
+}
+
+// Hosts sets how many hosts Start runs (default 1).
+func Hosts(n int) Option { return func(s *settings) { s.hosts = n } }
+
+// WithHostCA signs every host key with a fresh certificate authority
+// (ssh-keygen -s) and writes known_hosts as a single @cert-authority line
+// instead of one line per host.
+func WithHostCA() Option { return func(s *settings) { s.ca = true } }
+
+// WithBastion adds one more sshd, Fleet.Bastion, that allows TCP
+// forwarding: a jump host for ProxyJump.
+func WithBastion() Option { return func(s *settings) { s.bastion = true } }
+
+// WithRSAHostKey gives every host an RSA host key besides its ed25519 one.
+// known_hosts lists only the ed25519 key.
+func WithRSAHostKey() Option { return func(s *settings) { s.rsa = true } }
+
+// Fleet is a set of running test hosts.
+type Fleet struct {
+	// Dir holds configs, keys and known_hosts; it is readable by the test
+	// users (nothing in it but private keys is secret, and those are 0600).
+	Dir string
+	// User is the login user: SudoUserName when root, else the current user.
+	User string
+	// KeyFile is the user's private key (ed25519, unencrypted, 0600),
+	// authorized for every user the hosts let in.
+	KeyFile string
+	// Signer is the same key, loaded.
+	Signer ssh.Signer
+	// KnownHosts is a known_hosts file listing every host, bastion included.
+	KnownHosts string
+	// CA is the host certificate authority's public key (WithHostCA).
+	CA ssh.PublicKey
+	// Hosts are the hosts, named host1, host2...
+	Hosts []*Host
+	// Bastion is the jump host (WithBastion), else nil.
+	Bastion *Host
+
+	bin            string
+	all            []*Host // hosts and bastion, as soon as they exist
+	authorizedKeys string
+	allowUsers     []string
+	mu             sync.Mutex
+}
+
+// Start runs the fleet and stops it when the test ends. It skips the test
+// when sshd is not installed, unless RUNBOOK_REQUIRE_SSHD=1.
+func Start(t testing.TB, opts ...Option) *Fleet {
+	t.Helper()
+	s := settings{hosts: 1}
+	for _, o := range opts {
+		o(&s)
+	}
+	f := &Fleet{bin: sshdPath(t)}
+	if os.Geteuid() == 0 {
+		f.User = SudoUser(t).Name
+		f.allowUsers = []string{SudoUserName, PasswordSudoUser(t).Name}
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // privilege separation
+			t.Fatalf("sshdtest: %v", err)
+		}
+	} else {
+		u, err := user.Current()
+		if err != nil {
+			t.Fatalf("sshdtest: current user: %v", err)
+		}
+		f.User = u.Username
+		f.allowUsers = []string{u.Username}
+	}
+	if err := f.build(s); err != nil {
+		f.Stop()
+		t.Fatalf("sshdtest: %v", err)
+	}
+	t.Cleanup(f.Stop)
+	return f
+}
+
+func sshdPath(t testing.TB) string {
+	for _, p := range []string{"/usr/sbin/sshd", "/usr/local/sbin/sshd"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("sshd"); err == nil && filepath.IsAbs(p) {
+		return p
+	}
+	msg := "sshdtest: OpenSSH sshd not found (install openssh-server); skipping"
+	if os.Getenv("RUNBOOK_REQUIRE_SSHD") == "1" {
+		t.Fatal(msg + " is not allowed: RUNBOOK_REQUIRE_SSHD=1")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func (f *Fleet) build(s settings) error {
+	dir, err := os.MkdirTemp("", "sshdtest-")
+	if err != nil {
+		return err
+	}
+	f.Dir = dir
+	if err := os.Chmod(dir, 0o755); err != nil { // sshd reads authorized_keys as the user
+		return err
+	}
+	kp, err := newEd25519(filepath.Join(dir, "id_ed25519"), "sshdtest user key")
+	if err != nil {
+		return err
+	}
+	f.KeyFile, f.Signer = kp.Path, kp.Signer
+	f.authorizedKeys = filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(f.authorizedKeys, ssh.MarshalAuthorizedKey(kp.Public), 0o644); err != nil {
+		return err
+	}
+	var caPath string
+	if s.ca {
+		ca, err := newEd25519(filepath.Join(dir, "host_ca"), "sshdtest host CA")
+		if err != nil {
+			return err
+		}
+		caPath, f.CA = ca.Path, ca.Public
+	}
+	all := make([]*Host, 0, s.hosts+1)
+	for i := range s.hosts {
+		all = append(all, &Host{Name: fmt.Sprintf("host%d", i+1)})
+	}
+	if s.bastion {
+		f.Bastion = &Host{Name: "bastion", bastion: true}
+		all = append(all, f.Bastion)
+	}
+	f.all = all
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, h := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = f.prepareAndStart(h, s, caPath)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	f.Hosts = all[:s.hosts]
+	return f.writeKnownHosts(all)
+}
+
+func (f *Fleet) prepareAndStart(h *Host, s settings, caPath string) error {
+	h.fleet, h.Address, h.User, h.KeyFile = f, Address, f.User, f.KeyFile
+	h.dir = filepath.Join(f.Dir, h.Name)
+	if err := os.Mkdir(h.dir, 0o755); err != nil {
+		return err
+	}
+	kp, err := newEd25519(filepath.Join(h.dir, "ssh_host_ed25519_key"), h.Name)
+	if err != nil {
+		return err
+	}
+	h.HostKey, h.keys = kp.Public, []string{kp.Path}
+	if s.rsa {
+		rk, err := newRSA(filepath.Join(h.dir, "ssh_host_rsa_key"), h.Name)
+		if err != nil {
+			return err
+		}
+		h.RSAHostKey, h.keys = rk.Public, append(h.keys, rk.Path)
+	}
+	if caPath != "" {
+		if h.cert, err = signHostKey(caPath, kp.Path+".pub", Address+",localhost"); err != nil {
+			return err
+		}
+	}
+	return h.start(true)
+}
+
+// writeKnownHosts writes one line per host, or one @cert-authority line
+// covering them all.
+func (f *Fleet) writeKnownHosts(hosts []*Host) error {
+	f.KnownHosts = filepath.Join(f.Dir, "known_hosts")
+	var b strings.Builder
+	if f.CA != nil {
+		patterns := make([]string, len(hosts))
+		for i, h := range hosts {
+			patterns[i] = knownhosts.Normalize(h.Addr())
+		}
+		b.WriteString("@cert-authority " + knownhosts.Line(patterns, f.CA) + "\n")
+	} else {
+		for _, h := range hosts {
+			b.WriteString(knownhosts.Line([]string{h.Addr()}, h.HostKey) + "\n")
+		}
+	}
+	return os.WriteFile(f.KnownHosts, []byte(b.String()), 0o644)
+}
+
+// Authorize adds pub to the authorized keys of every host (sshd reads the
+// file at each login, so it takes effect at once).
+func (f *Fleet) Authorize(pub ssh.PublicKey) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fh, err := os.OpenFile(f.authorizedKeys, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := fh.Write(ssh.MarshalAuthorizedKey(pub)); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+// Stop kills every host and removes the fleet's directory.
+func (f *Fleet) Stop() {
+	var procs []*sshdProc
+	for _, h := range f.all {
+		h.mu.Lock()
+		if h.proc != nil {
+			procs = append(procs, h.proc)
+			h.lastLog = h.proc.log.String()
+			h.proc = nil
+		}
+		h.mu.Unlock()
+	}
+	killAll(procs)
+	if f.Dir != "" {
+		os.RemoveAll(f.Dir)
+	}
+}

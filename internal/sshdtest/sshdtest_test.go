@@ -1,0 +1,119 @@
+package sshdtest
+
+import (
+	"bytes"
+	"os"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+func dial(t *testing.T, f *Fleet, h *Host, user string) (*ssh.Client, error) {
+	t.Helper()
+	cb, err := knownhosts.New(f.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.Dial("tcp", h.Addr(), &ssh.ClientConfig{
+		User:              user,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeys(f.Signer)},
+		HostKeyCallback:   cb,
+		HostKeyAlgorithms: []string{ssh.CertAlgoED25519v01, ssh.KeyAlgoED25519},
+	})
+}
+
+func output(t *testing.T, c *ssh.Client, cmd string) string {
+	t.Helper()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.CombinedOutput(cmd)
+	if err != nil {
+		t.Fatalf("%s: %v: %s", cmd, err, out)
+	}
+	return string(bytes.TrimSpace(out))
+}
+
+func TestFleetLoginKillRestart(t *testing.T) {
+	f := Start(t, Hosts(3))
+	if len(f.Hosts) != 3 {
+		t.Fatalf("got %d hosts", len(f.Hosts))
+	}
+	for _, h := range f.Hosts {
+		c, err := dial(t, f, h, h.User)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", h.Name, err, h.Log())
+		}
+		if got := output(t, c, "id -un"); got != f.User {
+			t.Errorf("%s: logged in as %q, want %q", h.Name, got, f.User)
+		}
+		c.Close()
+	}
+	h := f.Hosts[1]
+	c, err := dial(t, f, h, h.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Kill()
+	if err := c.Wait(); err == nil {
+		t.Log("connection ended cleanly after kill")
+	}
+	if _, err := dial(t, f, h, h.User); err == nil {
+		t.Fatal("dial succeeded to a killed host")
+	}
+	if err := h.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	c, err = dial(t, f, h, h.User)
+	if err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	c.Close()
+}
+
+func TestFleetUsersAndSudo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	f := Start(t)
+	h := f.Hosts[0]
+	c, err := dial(t, f, h, SudoUserName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := output(t, c, "sudo -n id -u"); got != "0" {
+		t.Errorf("sudo -n id -u = %q", got)
+	}
+	c.Close()
+	c, err = dial(t, f, h, PasswordUserName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := c.NewSession()
+	if err := s.Run("sudo -n true"); err == nil {
+		t.Error("sudo -n succeeded for the password user")
+	}
+	s.Close()
+	s, _ = c.NewSession()
+	pw := PasswordSudoUser(t).Password
+	s.Stdin = bytes.NewReader(append(pw, '\n'))
+	out, err := s.CombinedOutput("sudo -S -p '' id -u")
+	if err != nil || string(bytes.TrimSpace(out)) != "0" {
+		t.Errorf("sudo -S id -u: %v: %q", err, out)
+	}
+	c.Close()
+}
+
+func TestFleetHostCA(t *testing.T) {
+	f := Start(t, WithHostCA(), WithBastion())
+	for _, h := range []*Host{f.Hosts[0], f.Bastion} {
+		c, err := dial(t, f, h, h.User)
+		if err != nil {
+			t.Fatalf("%s: %v", h.Name, err)
+		}
+		c.Close()
+	}
+}
