@@ -206,3 +206,37 @@ func TestSSHSecondRunIsLockedOut(t *testing.T) {
 		t.Fatalf("first run: exit %d", firstCode)
 	}
 }
+
+func TestSSHPlanCheck(t *testing.T) {
+	inv, work := sshFleet(t, 4)
+	rb := e2eRunbook(t, work, "")
+	if err := os.WriteFile(filepath.Join(work, "host3.version"), []byte("2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	code, out, errOut := runCLI(t, "--state-dir", state, "plan", rb, "-i", inv, "--check")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"skipped by the check phase (already done): host3",
+		"2. Canary [canary] batches: [host1]",
+		"3. Roll out [batch] batches: [host2 host4]",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan --check lacks %q:\n%s", want, out)
+		}
+	}
+	// Read-only: no lock was taken, nothing was changed, no run was kept.
+	for i := 1; i <= 4; i++ {
+		if _, err := os.Stat(filepath.Join(work, fmt.Sprintf("host%d.lock", i))); err == nil {
+			t.Errorf("plan --check took host%d's lock", i)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(work, "host1.version")); len(b) != 0 {
+		t.Error("plan --check changed a host")
+	}
+	if ids, _ := journal.ListRuns(state); len(ids) != 0 {
+		t.Errorf("plan --check left runs: %v", ids)
+	}
+}
