@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"slices"
@@ -416,5 +417,42 @@ func TestLockHeldByAnotherRun(t *testing.T) {
 	}
 	if len(f.locks) != 1 {
 		t.Fatalf("locks %v: ours must be released, the other kept", f.locks)
+	}
+}
+
+func TestPauseApprovalUnansweredResumes(t *testing.T) {
+	src := `runbook: gate
+targets: worker-1
+phases:
+  - name: Roll out
+    kind: batch
+    steps:
+      - shell: before
+      - pause: {prompt: "Go on?"}
+      - shell: after
+rollback:
+  steps: [{shell: undo}]
+`
+	f := newFakeFleet(okReply)
+	state := t.TempDir()
+	e, _ := New(Options{Runbook: loadRunbook(t, src), Inventory: loadInventory(t, fleetInventory), StateDir: state, Connector: f, Operator: "tester"})
+	res, err := e.Start(context.Background())
+	var ae *ApprovalError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want an approval error, got %v", err)
+	}
+	if f.count("undo") != 0 || f.count("after") != 0 {
+		t.Fatal("an unanswered pause must not fail the host nor go on")
+	}
+	r, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: state, Connector: f, Approver: &approver{answer: true}}, RunID: res.RunID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, err := r.Continue(context.Background())
+	if err != nil || res2.Status != journal.RunStatusSucceeded {
+		t.Fatalf("%v %+v", err, res2)
+	}
+	if f.count("before") != 1 || f.count("after") != 1 {
+		t.Fatalf("before %d after %d", f.count("before"), f.count("after"))
 	}
 }

@@ -170,9 +170,15 @@ func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 		fin.Stdout, fin.StdoutCut = stdout.Text(e.rd)
 		fin.Stderr, fin.StderrCut = stderr.Text(e.rd)
 		fin.Data = e.recordData(res)
-		if ctx.Err() != nil {
-			// A hard interrupt cut the step off: not its result.
+		var approval *ApprovalError
+		if ctx.Err() != nil || (res.Status == statusFailed && errors.As(e.aborted(), &approval)) {
+			// A hard interrupt cut the step off, or its approval gate was
+			// refused or could not be asked: not its result. It runs again
+			// on resume.
 			fin.Status, fin.Error = statusFailed, "interrupted"
+			if approval != nil {
+				fin.Error = approval.Error()
+			}
 			e.emit(fin)
 			return fin, false
 		}
