@@ -104,7 +104,7 @@ func (c *Compare) Run(ctx context.Context, x *Exec) Result {
 	case changed && c.expect() == "unchanged":
 		d := udiff.Unified("snapshot "+c.Snapshot, "now", before, after, 3)
 		r.Data["diff"] = capText(d, 64<<10)
-		r.Status, r.Err = Failed, fmt.Errorf("compare %s: the output changed:\n%s", c.Snapshot, headLines(d, maxDiffLines))
+		r.Status, r.Err = Failed, fmt.Errorf("compare %s: the output changed: %s\n%s", c.Snapshot, changedSummary(before, after), headLines(d, maxDiffLines))
 	case !changed && c.expect() == "changed":
 		r.Status, r.Err = Failed, fmt.Errorf("compare %s: the output did not change (%d lines)", c.Snapshot, strings.Count(after, "\n"))
 	}
@@ -112,6 +112,48 @@ func (c *Compare) Run(ctx context.Context, x *Exec) Result {
 }
 
 // headLines keeps the first n lines of s, saying how many it left out.
+// maxSummaryKeys bounds the keys changedSummary names.
+const maxSummaryKeys = 5
+
+// changedSummary names, on one line, what changed between two outputs: the
+// first word of each line that is only in one of them (for a snapshot of
+// "NAME VALUE..." lines, the names), so that a report showing only the
+// first line of the error still says what changed.
+func changedSummary(before, after string) string {
+	count := map[string]int{}
+	for _, l := range strings.Split(before, "\n") {
+		count[l]++
+	}
+	for _, l := range strings.Split(after, "\n") {
+		count[l]--
+	}
+	var keys []string
+	seen := map[string]bool{}
+	add := func(text string, sign int) {
+		for _, l := range strings.Split(text, "\n") {
+			if count[l]*sign <= 0 {
+				continue
+			}
+			count[l] -= sign
+			f := strings.Fields(l)
+			if len(f) == 0 || seen[f[0]] {
+				continue
+			}
+			seen[f[0]] = true
+			keys = append(keys, f[0])
+		}
+	}
+	add(before, 1)
+	add(after, -1)
+	switch {
+	case len(keys) == 0:
+		return "whitespace only"
+	case len(keys) > maxSummaryKeys:
+		return strings.Join(keys[:maxSummaryKeys], ", ") + fmt.Sprintf(" and %d more", len(keys)-maxSummaryKeys)
+	}
+	return strings.Join(keys, ", ")
+}
+
 func headLines(s string, n int) string {
 	lines := strings.SplitAfter(strings.TrimSuffix(s, "\n"), "\n")
 	if len(lines) <= n {

@@ -85,6 +85,9 @@ func (e *Engine) preChangePhase(ctx context.Context, pc *phaseCtx, ph *runbook.P
 		return
 	}
 	forEachHost(hosts, e.concurrency(ph), func(name string) {
+		if e.stopping.Load() {
+			return // stopping (a signal, a journal that cannot be written): touch no more hosts
+		}
 		hs := e.hosts[name]
 		hs.phase, hs.phaseIdx, hs.phaseKind = ph.Name, pc.idx, ph.Kind
 		o := e.ensureHost(ctx, hs, pc)
@@ -249,19 +252,27 @@ func (e *Engine) runListNoStop(ctx context.Context, hs *hostState, pc *phaseCtx,
 	return stepOutcome{}
 }
 
-// runHosts runs fn on hosts with the phase's concurrency and reports the
-// ones that failed.
-func (e *Engine) runHosts(ctx context.Context, pc *phaseCtx, ph *runbook.Phase, hosts []string) (failed []string) {
+// runHosts changes hosts with the phase's concurrency and reports the ones
+// that failed. With finish, a host that went through its steps and verify
+// is finished (upgraded, lock released) at once in its own flow, so that
+// its release overlaps the other hosts' work instead of queueing behind the
+// whole batch; while the run is stopping it is left for resume, as before.
+func (e *Engine) runHosts(ctx context.Context, pc *phaseCtx, ph *runbook.Phase, hosts []string, finish bool) (failed []string) {
 	var mu sync.Mutex
 	forEachHost(hosts, e.concurrency(ph), func(name string) {
 		if e.stopping.Load() {
 			return
 		}
-		o := e.changeHost(ctx, e.hosts[name], pc, ph)
-		if o.failed {
+		hs := e.hosts[name]
+		o := e.changeHost(ctx, hs, pc, ph)
+		switch {
+		case o.failed:
 			mu.Lock()
 			failed = append(failed, name)
 			mu.Unlock()
+		case finish && !o.interrupted && hs.outcome == "" && !e.stopping.Load():
+			e.finishHost(hs, journal.OutcomeUpgraded, "", "")
+			e.releaseLock(ctx, hs.h)
 		}
 	})
 	return failed
@@ -289,7 +300,7 @@ func (e *Engine) canaryPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phas
 			return
 		}
 		pc.once = newOnceTable()
-		failed := e.runHosts(ctx, pc, ph, e.unfinished(chosen))
+		failed := e.runHosts(ctx, pc, ph, e.unfinished(chosen), false)
 		if e.stopping.Load() {
 			return
 		}
@@ -336,7 +347,9 @@ func (e *Engine) canaryPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phas
 		e.halt(fmt.Sprintf("canary %s failed on %s", ph.Name, joinMax(bad, 10)))
 		return
 	}
-	if ph.Approve != "" {
+	// No canary host (every candidate was skipped as already done): there
+	// is nothing for an operator to look at, so nothing to approve.
+	if ph.Approve != "" && len(chosen) > 0 {
 		if _, err := e.approve(ctx, pc, "", ph.Approve); err != nil {
 			return
 		}
@@ -380,11 +393,11 @@ func (e *Engine) batchPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase
 		if !e.startPhase(&bpc, batch) {
 			return
 		}
-		failed := e.runHosts(ctx, &bpc, ph, todo)
+		failed := e.runHosts(ctx, &bpc, ph, todo, true)
 		if e.stopping.Load() {
 			return
 		}
-		for _, name := range todo {
+		for _, name := range todo { // finished in their flows already, normally
 			hs := e.hosts[name]
 			if hs.outcome == "" {
 				e.finishHost(hs, journal.OutcomeUpgraded, "", "")
@@ -451,6 +464,9 @@ func (e *Engine) fleetVerifyPhase(ctx context.Context, pc *phaseCtx, ph *runbook
 	}
 	pc.once = newOnceTable()
 	forEachHost(hosts, e.concurrency(ph), func(name string) {
+		if e.stopping.Load() {
+			return
+		}
 		hs := e.hosts[name]
 		if e.pool.get(name).t == nil {
 			if o := e.ensureHost(ctx, hs, pc); o.failed || o.interrupted {

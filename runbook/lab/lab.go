@@ -199,7 +199,22 @@ func (l *Lab) newNode(spec NodeSpec, auth authorizedKeys) (*node, error) {
 	n.config = cfg
 	n.hostKey = hostKey.PublicKey()
 	m.OnReboot = n.onReboot
+	m.Detach = l.detach
 	return n, nil
+}
+
+// detach runs a node's background job (setsid -f, nohup) until it ends or
+// the lab closes. It is called from a running command, whose own goroutine
+// keeps the wait group above zero.
+func (l *Lab) detach(job func(ctx context.Context)) {
+	if l.ctx.Err() != nil {
+		return
+	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		job(l.ctx)
+	}()
 }
 
 // writeKnownHosts writes every node's host key line.

@@ -18,6 +18,32 @@ import (
 //   - traps on signals are accepted and never fire: in the lab a signal
 //     cancels the whole command (its context), so there is nothing to trap.
 
+// detachBackground makes `nohup CMD &` and `setsid CMD &` detach at once,
+// as a forked job does, instead of as a background statement of the
+// interpreter (which the end of the script cancels, possibly before the job
+// has even started): the statement runs in the foreground, its
+// redirections applied, and hands the job to the machine (internalDetach).
+// $! is not set for it.
+func detachBackground(file *syntax.File) {
+	syntax.Walk(file, func(n syntax.Node) bool {
+		st, ok := n.(*syntax.Stmt)
+		if !ok || !st.Background || st.Coprocess {
+			return true
+		}
+		call, ok := st.Cmd.(*syntax.CallExpr)
+		if !ok || len(call.Args) == 0 {
+			return true
+		}
+		if name, ok := literalWord(call.Args[0]); !ok || name != "nohup" && name != "setsid" {
+			return true
+		}
+		st.Background = false
+		marker := &syntax.Word{Parts: []syntax.WordPart{&syntax.SglQuoted{Value: internalDetach}}}
+		call.Args = append([]*syntax.Word{marker}, call.Args...)
+		return true
+	})
+}
+
 // aliasFDs rewrites, in source order, the fd duplications of file.
 func aliasFDs(file *syntax.File) {
 	alias := map[string]string{}

@@ -21,10 +21,23 @@ const maxSymlinks = 40
 // controller path.
 type FS struct {
 	root *os.Root
+	// umask, when set, is the file mode creation mask of the command
+	// using the tree: files and directories it creates get exactly the
+	// permissions asked for less these bits (the controller's own umask
+	// no longer shows through). Without it the controller's umask
+	// applies, as for files the simulated system writes itself.
+	umask *fs.FileMode
 }
 
 // NewFS returns the file tree confined to root.
 func NewFS(root *os.Root) *FS { return &FS{root: root} }
+
+// WithUmask returns the same tree for a command whose file mode creation
+// mask is mask.
+func (f *FS) WithUmask(mask fs.FileMode) *FS {
+	mask &= fs.ModePerm
+	return &FS{root: f.root, umask: &mask}
+}
 
 // FS returns the machine's confined file tree.
 func (m *Machine) FS() *FS { return &FS{root: m.Root} }
@@ -141,8 +154,30 @@ func (f *FS) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error)
 	if err != nil {
 		return nil, err
 	}
+	if f.umask == nil || flag&os.O_CREATE == 0 {
+		file, err := f.root.OpenFile(rel(p), flag, perm)
+		return file, f.wrap("open", Clean("/", name), err)
+	}
+	_, statErr := f.root.Lstat(rel(p))
 	file, err := f.root.OpenFile(rel(p), flag, perm)
-	return file, f.wrap("open", Clean("/", name), err)
+	if err != nil {
+		return nil, f.wrap("open", Clean("/", name), err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		if err := file.Chmod(f.masked(perm)); err != nil {
+			file.Close()
+			return nil, f.wrap("chmod", Clean("/", name), err)
+		}
+	}
+	return file, nil
+}
+
+// masked is perm less the tree's umask, keeping the special bits.
+func (f *FS) masked(perm fs.FileMode) fs.FileMode {
+	if f.umask == nil {
+		return perm
+	}
+	return perm &^ *f.umask
 }
 
 // Open opens name for reading.
@@ -212,7 +247,13 @@ func (f *FS) Mkdir(name string, perm fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	return f.wrap("mkdir", Clean("/", name), f.root.Mkdir(rel(p), perm))
+	if err := f.root.Mkdir(rel(p), perm); err != nil {
+		return f.wrap("mkdir", Clean("/", name), err)
+	}
+	if f.umask != nil {
+		return f.wrap("chmod", Clean("/", name), f.root.Chmod(rel(p), f.masked(perm)))
+	}
+	return nil
 }
 
 // MkdirAll creates the directory name and any missing parents.
@@ -224,7 +265,28 @@ func (f *FS) MkdirAll(name string, perm fs.FileMode) error {
 	if p == "/" {
 		return nil
 	}
-	return f.wrap("mkdir", Clean("/", name), f.root.MkdirAll(rel(p), perm))
+	if f.umask == nil {
+		return f.wrap("mkdir", Clean("/", name), f.root.MkdirAll(rel(p), perm))
+	}
+	// Each directory made gets perm less the umask, as mkdir -p does.
+	made := "/"
+	for _, c := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+		made = path.Join(made, c)
+		info, err := f.root.Stat(rel(made))
+		if err == nil {
+			if !info.IsDir() {
+				return &fs.PathError{Op: "mkdir", Path: Clean("/", name), Err: syscall.ENOTDIR}
+			}
+			continue
+		}
+		if err := f.root.Mkdir(rel(made), perm); err != nil && !errors.Is(err, fs.ErrExist) {
+			return f.wrap("mkdir", Clean("/", name), err)
+		}
+		if err := f.root.Chmod(rel(made), f.masked(perm)); err != nil {
+			return f.wrap("chmod", Clean("/", name), err)
+		}
+	}
+	return nil
 }
 
 // Remove removes the file or empty directory name (a symbolic link itself,

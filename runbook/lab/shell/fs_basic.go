@@ -93,7 +93,7 @@ func runMkdir(c *Call) int {
 	if len(dirs) == 0 {
 		return c.usageErr(usage, "missing operand")
 	}
-	mode := fs.FileMode(0o755)
+	mode := fs.FileMode(0o777) // less the umask
 	if m := opts.get("m", ""); m != "" {
 		v, err := parseMode(m, 0o777, true)
 		if err != nil {
@@ -246,7 +246,7 @@ func runTouch(c *Call) int {
 			if opts.has("c") {
 				continue
 			}
-			w, err := c.fsys().OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644)
+			w, err := c.fsys().OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o666)
 			if err != nil {
 				status = c.fail("cannot touch '%s': %s", f, errText(err))
 				continue
@@ -496,12 +496,16 @@ func runBasename(c *Call) int {
 			suffix = args[1]
 		}
 	}
+	end := "\n"
+	if opts.has("z") {
+		end = "\x00"
+	}
 	for _, n := range names {
 		b := baseName(n)
 		if suffix != "" && b != suffix {
 			b = strings.TrimSuffix(b, suffix)
 		}
-		fmt.Fprintln(c.Stdout, b)
+		fmt.Fprint(c.Stdout, b+end)
 	}
 	return 0
 }
@@ -520,11 +524,20 @@ func baseName(s string) string {
 
 // runDirname is dirname NAME...
 func runDirname(c *Call) int {
-	if len(c.Args) < 2 {
-		return c.usageErr("dirname name ...", "missing operand")
+	const usage = "dirname [-z] name ..."
+	opts, args, ok := c.parse(c.Args[1:], optSpec{short: "z", long: map[string]string{"zero": "z"}, usage: usage})
+	if !ok {
+		return 2
 	}
-	for _, n := range c.Args[1:] {
-		fmt.Fprintln(c.Stdout, dirName(n))
+	if len(args) == 0 {
+		return c.usageErr(usage, "missing operand")
+	}
+	end := "\n"
+	if opts.has("z") {
+		end = "\x00"
+	}
+	for _, n := range args {
+		fmt.Fprint(c.Stdout, dirName(n)+end)
 	}
 	return 0
 }

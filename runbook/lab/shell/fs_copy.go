@@ -201,7 +201,9 @@ func copyFile(fsys *FS, src, dst string, info fs.FileInfo, preserve bool) error 
 	if err := out.Close(); err != nil {
 		return err
 	}
-	if preserve || existed != nil {
+	// A new file gets the source's mode less the umask (done by OpenFile
+	// when the tree knows the command's umask); -p keeps it exactly.
+	if preserve || existed != nil && fsys.umask == nil {
 		if err := fsys.Chmod(dst, info.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ func init() { register(map[string]Program{"tar": runTar}) }
 // archive bomb cannot fill the controller's disk.
 const maxExtract = 1 << 30
 
-const tarUsage = "tar {c|x|t}[zvpPhkO] [-f archive] [-C dir] [--exclude=pattern] [--strip-components=n] [file ...]"
+const tarUsage = "tar {c|x|t}[zvpPhkO] [-f archive] [-C dir] [-T list] [--null] [--exclude=pattern] [--strip-components=n] [file ...]"
 
 type tarOpts struct {
 	mode        byte // c, x or t
@@ -34,6 +34,10 @@ type tarOpts struct {
 	strip       int
 	operands    []string
 	warnedSlash bool
+	// filesFrom are the -T lists, read once every option is known
+	// (--null may come after them); null says their names end with NUL.
+	filesFrom []string
+	null      bool
 }
 
 // parseTar reads tar's three option styles: "czf out.tgz", "-czf out.tgz"
@@ -72,15 +76,18 @@ func parseTar(c *Call) (*tarOpts, bool) {
 		case 'O':
 			t.toStdout = true
 		case 'p', 'o', 'm', 'S', 'U':
-		case 'f', 'C':
+		case 'f', 'C', 'T':
 			v, ok := value()
 			if !ok {
 				return false, fmt.Sprintf("option requires an argument -- '%c'", ch)
 			}
-			if ch == 'f' {
+			switch ch {
+			case 'f':
 				t.file = v
-			} else {
+			case 'C':
 				t.dir = v
+			default:
+				t.filesFrom = append(t.filesFrom, v)
 			}
 		default:
 			return false, fmt.Sprintf("invalid option -- '%c'", ch)
@@ -138,7 +145,12 @@ func parseTar(c *Call) (*tarOpts, bool) {
 				t.keep = true
 			case "to-stdout":
 				t.toStdout = true
-			case "file", "directory", "exclude", "strip-components":
+			case "null":
+				t.null = true
+			case "no-null":
+				t.null = false
+			case "verbatim-files-from", "no-verbatim-files-from", "unquote", "no-unquote":
+			case "file", "directory", "exclude", "strip-components", "files-from":
 				v, ok := need()
 				if !ok {
 					return bad("option '--%s' requires an argument", name)
@@ -150,6 +162,8 @@ func parseTar(c *Call) (*tarOpts, bool) {
 					t.dir = v
 				case "exclude":
 					t.excludes = append(t.excludes, v)
+				case "files-from":
+					t.filesFrom = append(t.filesFrom, v)
 				case "strip-components":
 					n, err := strconv.Atoi(v)
 					if err != nil || n < 0 {
@@ -183,7 +197,41 @@ func parseTar(c *Call) (*tarOpts, bool) {
 	if t.mode == 0 {
 		return bad("You must specify one of the '-Acdtrux', '--delete' or '--test-label' options")
 	}
+	for _, list := range t.filesFrom {
+		names, err := readNameList(c, list, t.null)
+		if err != nil {
+			c.errf("%s: Cannot open: %s", list, errText(err))
+			c.errf("Error is not recoverable: exiting now")
+			return nil, false
+		}
+		t.operands = append(t.operands, names...)
+	}
 	return t, true
+}
+
+// readNameList reads the member names of a -T list: one a line (or
+// NUL-terminated with --null), empty lines skipped.
+func readNameList(c *Call, list string, null bool) ([]string, error) {
+	r, err := c.open(list)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data, err := readAll(r)
+	if err != nil {
+		return nil, err
+	}
+	sep := "\n"
+	if null {
+		sep = "\x00"
+	}
+	var names []string
+	for _, n := range strings.Split(string(data), sep) {
+		if n = strings.TrimSuffix(n, "\r"); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names, nil
 }
 
 // runTar is tar: create (c), extract (x) and list (t) archives, gzip
@@ -205,7 +253,7 @@ func runTar(c *Call) int {
 }
 
 func tarCreate(c *Call, t *tarOpts) int {
-	if len(t.operands) == 0 {
+	if len(t.operands) == 0 && len(t.filesFrom) == 0 {
 		c.errf("Cowardly refusing to create an empty archive")
 		return 2
 	}

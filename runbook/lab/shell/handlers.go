@@ -20,6 +20,7 @@ type session struct {
 	fs    *FS
 	funcs map[string]bool
 	calls atomic.Uint64
+	umask *shellUmask
 }
 
 // maxGoFrames bounds the interpreter's Go stack: mvdan.cc/sh has no limit of
@@ -37,6 +38,8 @@ const (
 	internalCommand = "\x00command"
 	internalPwd     = "\x00pwd"
 	internalKill    = "\x00kill"
+	internalUmask   = "\x00umask"
+	internalDetach  = "\x00detach"
 	sourceMarker    = "\x00source:"
 )
 
@@ -67,6 +70,8 @@ func (s *session) call(ctx context.Context, args []string) ([]string, error) {
 		return trapArgs(args), nil
 	case "kill":
 		return append([]string{internalKill}, args[1:]...), nil
+	case "umask":
+		return append([]string{internalUmask}, args[1:]...), nil
 	case "source", ".":
 		if len(args) > 1 {
 			hc := interp.HandlerCtx(ctx)
@@ -80,7 +85,7 @@ func (s *session) call(ctx context.Context, args []string) ([]string, error) {
 
 func sensitiveBuiltin(name string) bool {
 	switch name {
-	case "type", "command", "pwd", "source", ".", "builtin", "trap", "kill":
+	case "type", "command", "pwd", "source", ".", "builtin", "trap", "kill", "umask":
 		return true
 	}
 	return false
@@ -112,7 +117,10 @@ func (s *session) open(ctx context.Context, name string, flag int, perm os.FileM
 	if dev := Clean("/", p); isDevice(dev) {
 		return openDevice(dev, stdio{in: hc.Stdin, out: hc.Stdout, err: hc.Stderr})
 	}
-	f, err := s.fs.OpenFile(p, flag, perm)
+	if flag&os.O_CREATE != 0 {
+		perm = 0o666 // as bash creates files, less the umask
+	}
+	f, err := s.fs.WithUmask(s.umask.get()).OpenFile(p, flag, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +182,7 @@ func (s *session) exec(ctx context.Context, args []string) error {
 			return ""
 		},
 		Environ: func() []string { return exported(hc.Env) },
+		umask:   s.umask,
 	}
 	if c.Stdin == nil {
 		c.Stdin = strings.NewReader("")
@@ -188,6 +197,10 @@ func (s *session) exec(ctx context.Context, args []string) error {
 		code = s.pwd(c, hc)
 	case internalKill:
 		code = killBuiltin(c)
+	case internalUmask:
+		code = umaskBuiltin(c)
+	case internalDetach:
+		detach(c, args[1:], nil)
 	default:
 		code = Exec(c)
 	}

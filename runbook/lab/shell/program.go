@@ -28,6 +28,11 @@ type Machine struct {
 	// server then drops the node's connections and refuses new ones for a
 	// moment, as a rebooting machine does.
 	OnReboot func()
+	// Detach, when set, runs job in the background beyond the command that
+	// started it (setsid -f, nohup), until the node stops: ctx ends when
+	// the lab closes. Unset, such a job ends with the command that started
+	// it.
+	Detach func(job func(ctx context.Context))
 }
 
 // Call is one invocation of a program.
@@ -46,6 +51,10 @@ type Call struct {
 	// Environ, when set, lists every exported variable of the calling shell
 	// as NAME=value, sorted by name.
 	Environ func() []string
+
+	// umask is the calling shell's file mode creation mask (set by the
+	// umask builtin); nil leaves the controller's umask in effect.
+	umask *shellUmask
 }
 
 // Program is a simulated program; it returns the exit status.

@@ -24,6 +24,8 @@ type runConfig struct {
 	flags  []string
 	// fullEnv replaces the environment (defaults and Machine.Env included).
 	fullEnv bool
+	// umask, when set, is the mask inherited from the calling shell.
+	umask *shellUmask
 }
 
 // WithDir sets the working directory (a node path; "/root" by default).
@@ -89,8 +91,12 @@ func runFile(ctx context.Context, m *Machine, file *syntax.File, stdin io.Reader
 	stdout, stderr = lockWriter(stdout), lockWriter(stderr)
 
 	aliasFDs(file)
+	detachBackground(file)
 	quoteEscapes(file)
-	s := &session{m: m, fs: m.FS(), funcs: declaredFuncs(file)}
+	s := &session{m: m, fs: m.FS(), funcs: declaredFuncs(file), umask: newShellUmask()}
+	if cfg.umask != nil {
+		s.umask.set(cfg.umask.get()) // a copy: the child's umask stays its own
+	}
 	env := newNodeEnv(s.fs, defaultEnv, m.Env, cfg.env)
 	if cfg.fullEnv {
 		env = newNodeEnv(s.fs, cfg.env)

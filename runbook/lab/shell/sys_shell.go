@@ -47,7 +47,7 @@ func nested(c *Call, script string, opts ...Option) int {
 			}
 		}
 	}
-	opts = append([]Option{WithDir(c.Dir), WithEnv(env)}, opts...)
+	opts = append([]Option{WithDir(c.Dir), WithEnv(env), func(rc *runConfig) { rc.umask = c.umask }}, opts...)
 	return Run(c.Ctx, c.Machine, script, c.Stdin, c.Stdout, c.Stderr, opts...)
 }
 

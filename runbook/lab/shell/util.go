@@ -55,7 +55,12 @@ func (c *Call) fileErr(file string, err error) int {
 }
 
 // fsys is the node's file tree.
-func (c *Call) fsys() *FS { return c.Machine.FS() }
+func (c *Call) fsys() *FS {
+	if c.umask != nil {
+		return c.Machine.FS().WithUmask(c.umask.get())
+	}
+	return c.Machine.FS()
+}
 
 // abs makes a path of the command line an absolute node path; ".." is
 // left for FS to resolve after symbolic links.
@@ -107,7 +112,7 @@ func (c *Call) create(name string, appendTo bool) (io.WriteCloser, error) {
 	if appendTo {
 		flag = os.O_WRONLY | os.O_CREATE | os.O_APPEND
 	}
-	f, err := c.fsys().OpenFile(p, flag, 0o644)
+	f, err := c.fsys().OpenFile(p, flag, 0o666)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,10 @@
 // Package sim is the simulated system of the lab: Ubuntu 22.04 nodes with
 // apt, dpkg, systemd, CRI-O and kubelet, and one shared Kubernetes cluster,
 // served to each node's shell as programs (apt-get, systemctl, crio, crictl,
-// kubectl, reboot, ...). CRI-O behaves as shared/CRIO.md describes: a minor
-// version change seen at crio start wipes every pod sandbox of the node.
+// kubectl, reboot, nc, curl, gpg, ...). CRI-O behaves as shared/CRIO.md
+// describes: a minor version change seen at crio start wipes every pod
+// sandbox of the node. Kernels are packages too (linux-image-RELEASE from
+// jammy-updates and jammy-security): a node boots the newest one installed.
 //
 // State on disk, under the directory given to OpenWorld:
 //
@@ -57,6 +59,7 @@ type NodeStatus struct {
 	Name           string            `json:"name"`
 	Role           string            `json:"role"`
 	BootID         string            `json:"boot_id"`
+	Kernel         string            `json:"kernel"`          // release of the running kernel (uname -r)
 	CrioVersion    string            `json:"crio_version"`    // installed cri-o package version ("" when not installed)
 	CrioRunning    string            `json:"crio_running"`    // version of the running crio daemon ("" when not running)
 	KubeletVersion string            `json:"kubelet_version"` // installed kubelet package version

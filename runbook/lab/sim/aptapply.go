@@ -85,6 +85,9 @@ func (p *pctx) applyActions(actions []aptAction, entries []*dpkgEntry, purge, do
 			failed = append(failed, a.name)
 			continue
 		}
+		if kernelRelease(a.name) != "" {
+			p.kernelInstalled(a.name)
+		}
 		if d := unitOfPackage(a.name); d != nil {
 			if a.kind == "install" && !p.n.unit(d.Name).Enabled {
 				p.n.unit(d.Name).Enabled = true

@@ -155,12 +155,16 @@ func (p *pctx) aptPolicy(pkgs []string, entries []*dpkgEntry, avail map[string][
 	return 0
 }
 
+var aptMarkFlags = newFlagSpec("h,help,v,version,q,qq,quiet,y,yes,s,simulate,dry-run,just-print,no-act,f:,file:,o:,option:,c:,config-file:")
+
 // aptMarkProgram simulates apt-mark hold, unhold and showhold.
 func (w *World) aptMarkProgram(c *shell.Call) int {
-	args := c.Args[1:]
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		args = args[1:]
+	cl, err := aptMarkFlags.parse(c.Args[1:])
+	if err != nil {
+		fmt.Fprintf(c.Stderr, "E: Command line option %s is not understood in combination with the other options\n", strings.TrimPrefix(err.Error(), "unknown flag: "))
+		return 100
 	}
+	args := cl.args
 	if len(args) == 0 {
 		fmt.Fprintf(c.Stderr, "E: No operation specified\n")
 		return 100

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -63,7 +64,28 @@ var labRepos = []labRepo{
 			{Name: "cri-tools", Version: "1.30.1-1.1", Section: "admin", Size: 20_100_000, InstalledSize: 53_000, Maintainer: k8sMaintainer, Description: "Command-line utility for interacting with a container runtime"},
 			{Name: "kubernetes-cni", Version: "1.4.0-1.1", Section: "admin", Size: 37_500_000, InstalledSize: 71_000, Maintainer: k8sMaintainer, Description: "Binaries required to provision kubernetes container networking"},
 		})},
+	// The Ubuntu pockets whose packages the lab simulates (main only, and
+	// only the kernels); the rest of Ubuntu's archive answers but is empty.
+	{Project: "ubuntu", Minor: "jammy-updates", Packages: ubuntuKernels},
+	{Project: "ubuntu", Minor: "jammy-security", Packages: ubuntuKernels},
 }
+
+// Ubuntu kernels of the lab archive: the one a new node runs, and a
+// security update (jammy-security and jammy-updates carry both).
+const (
+	ubuntuMaintainer = "Ubuntu Kernel Team <kernel-team@lists.ubuntu.com>"
+	oldKernelPackage = "linux-image-5.15.0-119-generic"
+	oldKernelVersion = "5.15.0-119.129"
+	newKernelPackage = "linux-image-5.15.0-122-generic"
+	newKernelVersion = "5.15.0-122.132"
+)
+
+func kernelPkg(name, version string) debPackage {
+	return debPackage{Name: name, Version: version, Section: "kernel", Size: 11_650_000, InstalledSize: 11_920,
+		Maintainer: ubuntuMaintainer, Description: "Signed kernel image generic"}
+}
+
+var ubuntuKernels = []debPackage{kernelPkg(oldKernelPackage, oldKernelVersion), kernelPkg(newKernelPackage, newKernelVersion)}
 
 func concat(lists ...[]debPackage) []debPackage {
 	var out []debPackage
@@ -132,6 +154,11 @@ func (s sourceLine) classify() (repoKind, *labRepo) {
 	switch {
 	case labHostRE.MatchString(s.URI):
 		return repoNotFound, nil
+	case ubuntuRE.MatchString(s.URI+"/") && slices.Contains(s.Comps, "main"):
+		if kind, repo := findRepo("ubuntu", s.Suite); kind == repoLab {
+			return kind, repo
+		}
+		return repoUbuntu, nil
 	case ubuntuRE.MatchString(s.URI + "/"):
 		return repoUbuntu, nil
 	}
@@ -147,14 +174,30 @@ func findRepo(project, minor string) (repoKind, *labRepo) {
 	return repoNotFound, nil
 }
 
-// listsFile is the file under /var/lib/apt/lists holding a flat
-// repository's package index.
+// listsFile is the file under /var/lib/apt/lists holding a repository's
+// package index: URI_Packages for a flat repository, and
+// URI_dists_SUITE_main_binary-amd64_Packages for a suite's main component.
 func (s sourceLine) listsFile() string {
 	u := s.URI
 	if i := strings.Index(u, "://"); i >= 0 {
 		u = u[i+3:]
 	}
+	if s.Suite != "/" {
+		u += "/dists/" + s.Suite + "/main/binary-amd64"
+	}
 	return "/var/lib/apt/lists/" + strings.ReplaceAll(u, "/", "_") + "_Packages"
+}
+
+// listsOrigin is the origin apt shows for the packages of a lists file
+// ("URI  Packages" for a flat repository, "URI SUITE/main amd64 Packages"
+// for a suite).
+func listsOrigin(name string) string {
+	base := strings.TrimSuffix(name, "_Packages")
+	if i := strings.Index(base, "_dists_"); i >= 0 {
+		suite, _, _ := strings.Cut(base[i+len("_dists_"):], "_")
+		return "http://" + strings.ReplaceAll(base[:i], "_", "/") + " " + suite + "/main amd64 Packages"
+	}
+	return "https://" + strings.ReplaceAll(base, "_", "/") + "  Packages"
 }
 
 // readSources reads /etc/apt/sources.list and /etc/apt/sources.list.d/*.list.
@@ -233,7 +276,7 @@ func readLists(root *os.Root) map[string][]availableVersion {
 		if err != nil {
 			continue
 		}
-		origin := "https://" + strings.ReplaceAll(strings.TrimSuffix(n, "_Packages"), "_", "/") + "  Packages"
+		origin := listsOrigin(n)
 		for _, stanza := range splitStanzas(string(data)) {
 			var name, version string
 			for _, f := range stanza {

@@ -8,7 +8,7 @@ import (
 const (
 	bootIDPath    = "/proc/sys/kernel/random/boot_id"
 	osReleasePath = "/proc/sys/kernel/osrelease"
-	kernelRelease = "5.15.0-119-generic"
+	initialKernel = "5.15.0-119-generic" // what a node runs without a kernel package
 )
 
 // boot brings the node up: a new boot id, then the enabled units in order
@@ -19,7 +19,18 @@ func (tx *txn) boot(n *nodeState, root *os.Root) error {
 	if err := writeRootFile(root, bootIDPath, []byte(bootIDText(n.BootID)), 0o444); err != nil {
 		return fmt.Errorf("lab: %s: boot: %w", n.Name, err)
 	}
-	tx.log(n, "", "kernel", 0, prioInfo, fmt.Sprintf("Linux version %s (buildd@lcy02-amd64-010) (gcc (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0) #129-Ubuntu SMP", kernelRelease))
+	release, version := bootKernel(root)
+	if release == "" {
+		release, version = initialKernel, oldKernelVersion
+	}
+	n.Kernel = release
+	if err := writeRootFile(root, osReleasePath, []byte(release+"\n"), 0o444); err != nil {
+		return fmt.Errorf("lab: %s: boot: %w", n.Name, err)
+	}
+	if err := writeRootFile(root, kernelVersionPath, []byte("#"+kernelBuild(version)+"-Ubuntu SMP Fri Aug 2 19:25:20 UTC 2024\n"), 0o444); err != nil {
+		return fmt.Errorf("lab: %s: boot: %w", n.Name, err)
+	}
+	tx.log(n, "", "kernel", 0, prioInfo, kernelBanner(release, version))
 	tx.systemdLog(n, "", prioInfo, "systemd 249.11-0ubuntu3.12 running in system mode")
 	for _, d := range unitDefs {
 		u := n.unit(d.Name)

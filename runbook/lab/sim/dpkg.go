@@ -108,7 +108,7 @@ func (w *World) dpkgQueryProgram(c *shell.Call) int {
 			return p.dpkgList(entries, cl.args, "dpkg-query")
 		case cl.has("L", "listfiles"):
 			for _, name := range cl.args {
-				for _, f := range packageFiles[name] {
+				for _, f := range filesOf(name) {
 					p.printf("%s\n", f.path)
 				}
 			}
@@ -192,7 +192,7 @@ func (w *World) dpkgProgram(c *shell.Call) int {
 			return p.dpkgStatus(entries, cl.args, "dpkg-query")
 		case cl.has("L", "listfiles"):
 			for _, name := range cl.args {
-				for _, f := range packageFiles[name] {
+				for _, f := range filesOf(name) {
 					p.printf("%s\n", f.path)
 				}
 			}

@@ -369,7 +369,7 @@ func (p *pctx) nodeRow(n *nodeState, wide bool) []string {
 	}
 	row := []string{n.Name, status, roles, kubeDuration(p.tx.now.Sub(n.Node.Created)), n.Node.KubeletVersion}
 	if wide {
-		row = append(row, n.Node.InternalIP, "<none>", "Ubuntu 22.04.4 LTS", kernelRelease, n.Node.RuntimeVersion)
+		row = append(row, n.Node.InternalIP, "<none>", "Ubuntu 22.04.4 LTS", n.kernel(), n.Node.RuntimeVersion)
 	}
 	return row
 }

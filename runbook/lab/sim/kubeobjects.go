@@ -85,7 +85,7 @@ func nodeObject(n *nodeState, now time.Time) map[string]any {
 			},
 			"nodeInfo": map[string]any{
 				"architecture": "amd64", "bootID": n.BootID, "containerRuntimeVersion": n.Node.RuntimeVersion,
-				"kernelVersion": kernelRelease, "kubeProxyVersion": n.Node.KubeletVersion, "kubeletVersion": n.Node.KubeletVersion,
+				"kernelVersion": n.kernel(), "kubeProxyVersion": n.Node.KubeletVersion, "kubeletVersion": n.Node.KubeletVersion,
 				"machineID": fmt.Sprintf("%032x", n.Index+1), "operatingSystem": "linux", "osImage": "Ubuntu 22.04.4 LTS",
 				"systemUUID": fmt.Sprintf("%08x-0000-4000-8000-%012x", n.Index+1, n.Index+1),
 			},

@@ -72,9 +72,9 @@ func (w *World) curlProgram(c *shell.Call) int {
 	return 0
 }
 
-// gpgProgram supports `gpg --dearmor [-o FILE] [--yes] [--batch] [FILE]`.
+// gpgProgram supports `gpg --dearmor [-o FILE] [--yes] [--batch] [--homedir DIR] [FILE]`.
 func (w *World) gpgProgram(c *shell.Call) int {
-	cl, err := newFlagSpec("dearmor,enarmor,o:,output:,yes,batch,no-tty,q,quiet").parse(c.Args[1:])
+	cl, err := newFlagSpec("dearmor,enarmor,o:,output:,yes,batch,no-tty,q,quiet,homedir:,no-options,no-default-keyring,keyring:,no-permission-warning,v,verbose,no-autostart").parse(c.Args[1:])
 	if err != nil {
 		fmt.Fprintf(c.Stderr, "gpg: invalid option %q\n", strings.TrimPrefix(err.Error(), "unknown flag: "))
 		return 2

@@ -108,7 +108,7 @@ func unpackPackage(root *os.Root, name, version string) error {
 }
 
 func unpackWith(rw *rootWriter, name, version string) error {
-	for _, f := range packageFiles[name] {
+	for _, f := range filesOf(name) {
 		if err := rw.write(f.path, f.data(version), f.mode); err != nil {
 			return fmt.Errorf("unpacking %s: %s: %w", name, f.path, err)
 		}
@@ -119,7 +119,7 @@ func unpackWith(rw *rootWriter, name, version string) error {
 // removePackageFiles deletes the package's files (keeping configuration
 // under /etc unless purge).
 func removePackageFiles(root *os.Root, name string, purge bool) error {
-	for _, f := range packageFiles[name] {
+	for _, f := range filesOf(name) {
 		if !purge && len(f.path) > 5 && f.path[:5] == "/etc/" {
 			continue
 		}

@@ -27,6 +27,8 @@ func (w *World) newPrograms() map[string]shell.Program {
 		"shutdown":   w.shutdownProgram,
 		"curl":       w.curlProgram,
 		"gpg":        w.gpgProgram,
+		"nc":         w.ncProgram,
+		"netcat":     w.ncProgram,
 	}
 }
 

@@ -173,7 +173,6 @@ func seedFiles(root *os.Root, cfg NodeConfig, idx int) error {
 		"/etc/machine-id":                              newHexID()[:32] + "\n",
 		"/etc/passwd":                                  "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
 		"/etc/group":                                   "root:x:0:\ndaemon:x:1:\nadm:x:4:\nsudo:x:27:\nnogroup:x:65534:\n",
-		osReleasePath:                                  kernelRelease + "\n",
 		"/etc/apt/sources.list":                        ubuntuSources,
 		"/etc/apt/sources.list.d/cri-o.list":           crioRepoLine,
 		"/etc/apt/sources.list.d/kubernetes.list":      coreRepoLine,
@@ -226,6 +225,7 @@ func seedFiles(root *os.Root, cfg NodeConfig, idx int) error {
 	for _, pv := range [][2]string{
 		{"cri-o", initialCrio}, {"kubelet", initialKubernetes}, {"kubeadm", initialKubernetes},
 		{"kubectl", initialKubernetes}, {"cri-tools", "1.29.0-1.1"}, {"kubernetes-cni", "1.3.0-1.1"},
+		{oldKernelPackage, oldKernelVersion},
 	} {
 		p, ok := archivePackage(pv[0], pv[1])
 		if !ok {

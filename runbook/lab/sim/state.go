@@ -13,6 +13,7 @@ type nodeState struct {
 	InitialCrio string    `json:"initial_crio"`
 	BootID      string    `json:"boot_id"`
 	BootedAt    time.Time `json:"booted_at"`
+	Kernel      string    `json:"kernel,omitempty"` // release of the running kernel
 	NextPID     int       `json:"next_pid"`
 	NextIP      int       `json:"next_ip"`
 
@@ -174,6 +175,14 @@ func (n *nodeState) unit(name string) *unitState {
 		n.Units[name] = u
 	}
 	return u
+}
+
+// kernel is the release of the running kernel.
+func (n *nodeState) kernel() string {
+	if n.Kernel == "" {
+		return initialKernel
+	}
+	return n.Kernel
 }
 
 // active reports whether the unit is active.

@@ -18,7 +18,7 @@ func (w *World) Status() ([]NodeStatus, error) {
 				return err
 			}
 			st := NodeStatus{
-				Name: n.Name, Role: n.Role, BootID: n.BootID,
+				Name: n.Name, Role: n.Role, BootID: n.BootID, Kernel: n.kernel(),
 				CrioVersion:    installedVersion(root, "cri-o"),
 				CrioRunning:    n.Crio.Version,
 				KubeletVersion: installedVersion(root, "kubelet"),

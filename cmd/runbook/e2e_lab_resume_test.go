@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/runbookhq/runbook/runbook/journal"
+)
+
+// killPoint says when to SIGKILL the controller, from the journal so far.
+type killPoint struct {
+	name string
+	// when reports whether to kill now.
+	when func(recs []journal.Record) bool
+	// midStep says that the kill must land inside a step (the last record
+	// a step_started): the step is run again on resume.
+	midStep bool
+	// served runs the lab as `runbook lab serve` in its own process, so
+	// that the nodes outlive the controller (in-process otherwise, where
+	// they die with it).
+	served bool
+}
+
+func lastIs(typ, host, step string) func([]journal.Record) bool {
+	return func(recs []journal.Record) bool {
+		if len(recs) == 0 {
+			return false
+		}
+		r := recs[len(recs)-1]
+		return r.Type == typ && r.Host == host && strings.HasPrefix(r.Step, step)
+	}
+}
+
+func has(typ, phase, host string) func([]journal.Record) bool {
+	return func(recs []journal.Record) bool {
+		for _, r := range recs {
+			if r.Type == typ && r.Phase == phase && (host == "" || r.Host == host) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// TestLabKilledRunResumes SIGKILLs `runbook run` of the CRI-O upgrade at
+// several points, mid-step included, and resumes it: the run succeeds, the
+// fleet is upgraded without a workload pod wiped, and no step that had
+// finished ran again (the cut-off one does, once).
+func TestLabKilledRunResumes(t *testing.T) {
+	t.Parallel()
+	bin := sigtestBinary(t)
+	rb := copyRunbook(t, "examples/crio-upgrade.yaml", "soak: 5s", "soak: 0s")
+	// worker-1 (the canary) answers slowly, so that a kill lands inside
+	// one of its steps.
+	src, err := os.ReadFile(repoFile("inventories/lab.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(t.TempDir(), "lab-slow.yaml")
+	slow := strings.Replace(string(src), "            worker-1:\n", "            worker-1:\n              lab_faults: {slow: 60ms}\n", 1)
+	if slow == string(src) {
+		t.Fatal("inventories/lab.yaml has no worker-1 entry to slow down")
+	}
+	if err := os.WriteFile(inv, []byte(slow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	points := []killPoint{
+		{name: "after the backups", when: has(journal.PhaseStarted, "Check versions", "")},
+		{name: "installing on the canary", when: lastIs(journal.StepStarted, "worker-1", "install cri-o"), midStep: true},
+		{name: "restarting crio on the canary", when: lastIs(journal.StepStarted, "worker-1", "restart crio"), midStep: true},
+		{name: "in a batch", when: has(journal.StepStarted, "Roll out", "worker-3")},
+		{name: "lab served apart, mid-step", when: lastIs(journal.StepStarted, "worker-1", "stop kubelet"), midStep: true, served: true},
+	}
+	for _, kp := range points {
+		t.Run(kp.name, func(t *testing.T) {
+			t.Parallel()
+			e := newLabEnv(t, inv)
+			if kp.served {
+				stop := serveLab(t, bin, e)
+				defer stop()
+			}
+			killed := runAndKill(t, bin, e, rb, kp.when)
+			last := killed[len(killed)-1]
+			if kp.midStep && last.Type != journal.StepStarted {
+				t.Fatalf("the kill did not land inside a step: the journal ends with %s %s %s", last.Type, last.Host, last.Step)
+			}
+			for _, r := range killed {
+				if r.Type == journal.RunFinished {
+					t.Fatal("the run finished before it was killed")
+				}
+			}
+			ids := e.runIDs()
+			code, out, errOut := e.run("resume", ids[0], "--yes")
+			if code != 0 || !strings.Contains(out, "SUCCEEDED") {
+				t.Fatalf("resume: exit %d\n%s\n%s", code, out, errOut)
+			}
+			recs := e.records()
+			finals := map[string]int{}
+			for _, r := range recs {
+				if r.Type == journal.StepFinished && r.Final {
+					finals[r.Host+" "+r.StepID]++
+				}
+			}
+			for k, n := range finals {
+				if n > 1 {
+					t.Errorf("step %s finished %d times: a finished step ran again", k, n)
+				}
+			}
+			if kp.midStep && finals[last.Host+" "+last.StepID] != 1 {
+				t.Errorf("the step cut off by the kill (%s %s) has %d results, want 1", last.Host, last.StepID, finals[last.Host+" "+last.StepID])
+			}
+			outcomes, status := e.outcomes()
+			if status != journal.RunStatusSucceeded {
+				t.Errorf("status %s, outcomes %v", status, outcomes)
+			}
+			checkUpgraded(t, e.status(), workers(), "1.30.4-1.1", "1.30.4")
+			ds := e.daemonSetPods()
+			for _, w := range workers() {
+				for _, p := range e.wipedPods(w) {
+					if !ds[p] {
+						t.Errorf("%s: crio wiped the sandbox of %s, which is not a daemonset pod", w, p)
+					}
+				}
+			}
+		})
+	}
+}
+
+// runAndKill starts `runbook run` as a process and SIGKILLs it once when
+// says so; it returns the journal as the kill left it.
+func runAndKill(t *testing.T, bin string, e *labEnv, rb string, when func([]journal.Record) bool) []journal.Record {
+	t.Helper()
+	cmd := exec.Command(bin, "--state-dir", e.state, "--no-color", "run", rb, "-i", e.inv, "--yes")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("the run ended (%v) before the kill point:\n%s", err, out.String())
+		case <-deadline:
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("the kill point never came:\n%s", out.String())
+		default:
+		}
+		if ids, _ := journal.ListRuns(e.state); len(ids) > 0 {
+			log, err := journal.ReadFile(filepath.Join(journal.RunDir(e.state, ids[0]), journal.JournalFile))
+			if err == nil && when(log.Records) {
+				cmd.Process.Signal(syscall.SIGKILL)
+				<-exited
+				if log, err = journal.ReadFile(log.Path); err != nil {
+					t.Fatal(err)
+				}
+				return log.Records
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// serveLab runs `runbook lab serve` for the env's inventory until stop.
+func serveLab(t *testing.T, bin string, e *labEnv) (stop func()) {
+	t.Helper()
+	cmd := exec.Command(bin, "--state-dir", e.state, "lab", "serve", "-i", e.inv)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	serveFile := filepath.Join(labDir(e.state), "serve.json")
+	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(serveFile); err == nil {
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("lab serve did not start:\n%s", out.String())
+		}
+	}
+	return func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("lab serve: %v\n%s", err, out.String())
+		}
+		if _, err := os.Stat(serveFile); err == nil {
+			t.Errorf("lab serve left %s behind", serveFile)
+		}
+	}
+}
