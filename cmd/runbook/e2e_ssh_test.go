@@ -91,9 +91,17 @@ func outcomesOf(t *testing.T, state string) (string, map[string]string) {
 	if len(ids) == 0 {
 		t.Fatal("no run")
 	}
-	log, err := journal.ReadFile(filepath.Join(journal.RunDir(state, ids[len(ids)-1]), journal.JournalFile))
-	if err != nil {
-		t.Fatal(err)
+	// The newest run: ids of runs started in the same second sort by their
+	// random suffix, so compare their start times.
+	var log *journal.Log
+	for _, id := range ids {
+		l, err := journal.ReadFile(filepath.Join(journal.RunDir(state, id), journal.JournalFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if log == nil || (len(l.Records) > 0 && l.Records[0].Time.After(log.Records[0].Time)) {
+			log = l
+		}
 	}
 	out := map[string]string{}
 	status := ""

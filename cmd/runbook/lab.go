@@ -278,7 +278,7 @@ func labStatus(g *globalOptions, io *IO, invPath string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tROLE\tCRI-O\tKUBELET\tCRIO\tKUBELET\tREADY\tSCHEDULING\tRUNTIME\tPODS")
+	fmt.Fprintln(tw, "NODE\tROLE\tKERNEL\tCRI-O\tKUBELET\tCRIO\tKUBELET\tREADY\tSCHEDULING\tRUNTIME\tPODS")
 	for _, n := range st {
 		ready := "NotReady"
 		if n.Ready {
@@ -288,7 +288,7 @@ func labStatus(g *globalOptions, io *IO, invPath string) error {
 		if n.Cordoned {
 			sched = "cordoned"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.Name, n.Role, n.CrioVersion, n.KubeletVersion,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.Name, n.Role, n.Kernel, n.CrioVersion, n.KubeletVersion,
 			n.Services["crio"], n.Services["kubelet"], ready, sched, n.DefaultRuntime, len(n.Pods))
 	}
 	tw.Flush()
