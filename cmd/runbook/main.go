@@ -8,5 +8,8 @@ import (
 )
 
 func main() {
-	os.Exit(Main(os.Args[1:], SystemIO()))
+	stopProfiles := startProfiles(os.Stderr)
+	code := Main(os.Args[1:], SystemIO())
+	stopProfiles()
+	os.Exit(code)
 }

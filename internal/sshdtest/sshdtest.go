@@ -13,6 +13,7 @@
 package sshdtest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -83,52 +84,74 @@ type Fleet struct {
 	mu             sync.Mutex
 }
 
+// ErrNoSSHD says OpenSSH's sshd is not installed.
+var ErrNoSSHD = errors.New("sshdtest: OpenSSH sshd not found (install openssh-server)")
+
 // Start runs the fleet and stops it when the test ends. It skips the test
 // when sshd is not installed, unless RUNBOOK_REQUIRE_SSHD=1.
 func Start(t testing.TB, opts ...Option) *Fleet {
 	t.Helper()
-	s := settings{hosts: 1}
-	for _, o := range opts {
-		o(&s)
-	}
-	f := &Fleet{bin: sshdPath(t)}
-	if os.Geteuid() == 0 {
-		f.User = SudoUser(t).Name
-		f.allowUsers = []string{SudoUserName, PasswordSudoUser(t).Name}
-		if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // privilege separation
-			t.Fatalf("sshdtest: %v", err)
+	f, err := StartFleet(opts...)
+	if errors.Is(err, ErrNoSSHD) {
+		if os.Getenv("RUNBOOK_REQUIRE_SSHD") == "1" {
+			t.Fatal(err.Error() + "; skipping is not allowed: RUNBOOK_REQUIRE_SSHD=1")
 		}
-	} else {
-		u, err := user.Current()
-		if err != nil {
-			t.Fatalf("sshdtest: current user: %v", err)
-		}
-		f.User = u.Username
-		f.allowUsers = []string{u.Username}
+		t.Skip(err.Error() + "; skipping")
 	}
-	if err := f.build(s); err != nil {
-		f.Stop()
+	if err != nil {
 		t.Fatalf("sshdtest: %v", err)
 	}
 	t.Cleanup(f.Stop)
 	return f
 }
 
-func sshdPath(t testing.TB) string {
+// StartFleet runs the fleet outside a test (benchmarks, tools); the caller
+// stops it with Fleet.Stop. Running as root, it creates the test users when
+// needed. It returns ErrNoSSHD when sshd is not installed.
+func StartFleet(opts ...Option) (*Fleet, error) {
+	s := settings{hosts: 1}
+	for _, o := range opts {
+		o(&s)
+	}
+	bin, err := sshdPath()
+	if err != nil {
+		return nil, err
+	}
+	f := &Fleet{bin: bin}
+	if os.Geteuid() == 0 {
+		if err := prepareUsers(); err != nil {
+			return nil, fmt.Errorf("preparing test users: %w", err)
+		}
+		f.User = sudoUser.Name
+		f.allowUsers = []string{SudoUserName, pwUser.Name}
+		if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // privilege separation
+			return nil, err
+		}
+	} else {
+		u, err := user.Current()
+		if err != nil {
+			return nil, fmt.Errorf("current user: %w", err)
+		}
+		f.User = u.Username
+		f.allowUsers = []string{u.Username}
+	}
+	if err := f.build(s); err != nil {
+		f.Stop()
+		return nil, err
+	}
+	return f, nil
+}
+
+func sshdPath() (string, error) {
 	for _, p := range []string{"/usr/sbin/sshd", "/usr/local/sbin/sshd"} {
 		if _, err := os.Stat(p); err == nil {
-			return p
+			return p, nil
 		}
 	}
 	if p, err := exec.LookPath("sshd"); err == nil && filepath.IsAbs(p) {
-		return p
+		return p, nil
 	}
-	msg := "sshdtest: OpenSSH sshd not found (install openssh-server); skipping"
-	if os.Getenv("RUNBOOK_REQUIRE_SSHD") == "1" {
-		t.Fatal(msg + " is not allowed: RUNBOOK_REQUIRE_SSHD=1")
-	}
-	t.Skip(msg)
-	return ""
+	return "", ErrNoSSHD
 }
 
 func (f *Fleet) build(s settings) error {

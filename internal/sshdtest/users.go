@@ -70,10 +70,15 @@ func ensureUsers(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Skip("sshdtest: the test users need root to create; skipping")
 	}
-	usersOnce.Do(func() { usersErr = createUsers() })
-	if usersErr != nil {
-		t.Fatalf("sshdtest: preparing test users: %v", usersErr)
+	if err := prepareUsers(); err != nil {
+		t.Fatalf("sshdtest: preparing test users: %v", err)
 	}
+}
+
+// prepareUsers creates the test users once per process (as root).
+func prepareUsers() error {
+	usersOnce.Do(func() { usersErr = createUsers() })
+	return usersErr
 }
 
 // createUsers makes both users idempotently, under a file lock so that

@@ -91,15 +91,75 @@ func (p *pool) transport(ctx context.Context, h *inventory.Host) (transport.Tran
 	return c.t, c.err
 }
 
-// closeAll closes every connection.
+// retire closes a finished host's connection. Its facts stay known; a
+// later use connects again (and takes the lock again). A connection whose
+// lock is still held is kept, for the release to be tried again at the end.
+func (p *pool) retire(name string) {
+	p.mu.Lock()
+	c := p.conns[name]
+	if c == nil || c.t == nil || c.locked {
+		p.mu.Unlock()
+		return
+	}
+	p.conns[name] = &conn{facts: c.facts, greeted: c.greeted}
+	p.mu.Unlock()
+	c.t.Close()
+}
+
+// retires reports whether finished hosts' connections are closed at once,
+// so that a large fleet holds only the connections of the hosts at work,
+// and closing them is spread over the run rather than piled up at its end.
+// They are kept, as before, when a later part of the run may use a
+// finished host: a delegate_to step (its host may be any host, at any
+// time), a fleet verify phase, or on_failure: rollback_all.
+func (e *Engine) retires() bool {
+	e.retireOnce.Do(func() {
+		if e.rb.OnFailure == runbook.RollbackAll {
+			return
+		}
+		lists := [][]*runbook.Step{}
+		for _, ph := range e.rb.Phases {
+			if ph.Kind == runbook.KindVerify {
+				return
+			}
+			lists = append(lists, ph.Steps.Steps, ph.Verify.Steps)
+		}
+		if e.rb.Rollback != nil {
+			lists = append(lists, e.rb.Rollback.Steps.Steps)
+		}
+		for _, list := range lists {
+			for _, st := range list {
+				if st.DelegateTo != "" {
+					return
+				}
+			}
+		}
+		e.retire = true
+	})
+	return e.retire
+}
+
+// closeAll closes every connection, all at once: closing one waits for its
+// reading goroutines to end, and a thousand such waits in a row would
+// hold up the end of the run.
 func (p *pool) closeAll() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	var open []transport.Transport
 	for _, c := range p.conns {
 		if c.t != nil {
-			c.t.Close()
+			open = append(open, c.t)
 		}
 	}
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, t := range open {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Close()
+		}()
+	}
+	wg.Wait()
 }
 
 // lockPath is the lock directory of h.
@@ -112,26 +172,40 @@ func lockPath(h *inventory.Host) string {
 	return DefaultLockPath
 }
 
-// hello takes the host's lock and gathers its facts in one round trip.
+// factsScript prints the facts as key=value lines. It reads them with shell
+// builtins, from /proc/sys/kernel (arch there needs Linux 6.1) and the
+// os-release file, and runs uname only for what /proc does not hold: every
+// process it would start costs the host a fork and an exec at each connect.
+const factsScript = `h= r= m=
+{ read -r h < /proc/sys/kernel/hostname; read -r r < /proc/sys/kernel/osrelease; read -r m < /proc/sys/kernel/arch; } 2>/dev/null
+if [ -z "$h" ] || [ -z "$r" ] || [ -z "$m" ]; then
+  set -- $(uname -n -r -m 2>/dev/null); h=${h:-$1} r=${r:-$2} m=${m:-$3}
+fi
+echo "hostname=$h"; echo "kernel=$r"; echo "arch=$m"
+id= ver= code=
+while IFS='=' read -r k v || [ -n "$k" ]; do
+  v=${v#[\"\']}; v=${v%[\"\']}
+  case $k in ID) id=$v ;; VERSION_ID) ver=$v ;; VERSION_CODENAME) code=$v ;; esac
+  k=
+done 2>/dev/null < /etc/os-release
+echo "os_id=$id"; echo "os_version_id=$ver"; echo "os_codename=$code"
+b=; { read -r b < /proc/sys/kernel/random/boot_id; } 2>/dev/null; echo "boot_id=$b"
+`
+
+// hello takes the host's lock and gathers its facts in one round trip. The
+// lock's parent directories are created only when the lock cannot be made
+// without them.
 func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Transport) (transport.Facts, bool, error) {
 	owner, _ := json.Marshal(LockOwner{RunID: e.runID, Operator: e.operator, Controller: e.controller, Time: e.now()})
 	path := lockPath(h)
 	lock := fmt.Sprintf(`L=%s
-mkdir -p "$(dirname "$L")" 2>/dev/null
-if mkdir "$L" 2>/dev/null; then printf '%%s\n' %s > "$L/owner" && echo "lock=acquired" || echo "lock=error"
-else echo "lock=held"; echo "owner=$(head -n 1 "$L/owner" 2>/dev/null)"; fi
+if mkdir "$L" 2>/dev/null || { mkdir -p "$(dirname "$L")" 2>/dev/null; mkdir "$L" 2>/dev/null; }; then printf '%%s\n' %s > "$L/owner" && echo "lock=acquired" || echo "lock=error"
+else echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "owner=$o"; fi
 `, runbook.ShellQuote(path), runbook.ShellQuote(string(owner)))
 	if e.opts.CheckOnly {
 		lock = "echo lock=none\n" // read-only: plan --check takes no lock
 	}
-	script := lock + `echo "hostname=$(hostname)"
-echo "os_id=$(sed -n 's/^ID=//p' /etc/os-release | tr -d '"')"
-echo "os_version_id=$(sed -n 's/^VERSION_ID=//p' /etc/os-release | tr -d '"')"
-echo "os_codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release | tr -d '"')"
-echo "kernel=$(uname -r)"
-echo "arch=$(uname -m)"
-echo "boot_id=$(cat /proc/sys/kernel/random/boot_id)"
-`
+	script := lock + factsScript
 	var out, errb capture
 	res, err := t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
 		Stdout: &out, Stderr: &errb, Timeout: time.Minute})
@@ -200,17 +274,23 @@ func (e *Engine) breakLock(ctx context.Context, t transport.Transport, path, own
 // releaseLock removes the host's lock if this run holds it.
 func (e *Engine) releaseLock(ctx context.Context, h *inventory.Host) {
 	c := e.pool.get(h.Name)
-	if !c.locked || c.t == nil {
+	if !c.locked || c.t == nil || e.durable() != nil {
 		return
 	}
 	path := lockPath(h)
-	script := fmt.Sprintf(`L=%s; grep -q %s "$L/owner" 2>/dev/null && rm -rf "$L"`, runbook.ShellQuote(path), runbook.ShellQuote(`"run_id":"`+e.runID+`"`))
+	// The owner file is one line of JSON; read is a builtin, and rm replaces
+	// the shell: one program, no fork.
+	script := fmt.Sprintf(`L=%s; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac`,
+		runbook.ShellQuote(path), runbook.ShellQuote(`"run_id":"`+e.runID+`"`))
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	res, err := c.t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser})
 	if err == nil && res.ExitCode == 0 {
 		c.locked = false
-		e.emit(recLock(journal.LockReleased, h.Name, path))
+		e.emitLazy(recLock(journal.LockReleased, h.Name, path)) // nothing waits on it: the host is done
+		if e.retires() {
+			e.pool.retire(h.Name)
+		}
 	}
 }
 
@@ -226,13 +306,18 @@ func (e *Engine) connectHost(ctx context.Context, h *inventory.Host) (*conn, err
 	if c.locked || (e.opts.CheckOnly && c.greeted) {
 		return c, nil
 	}
+	if err := e.durable(); err != nil {
+		return c, err
+	}
 	facts, locked, err := e.hello(ctx, h, t)
 	if err != nil {
 		return c, err
 	}
 	c.facts, c.locked, c.lock, c.greeted = facts, locked, lockPath(h), true
 	if locked {
-		e.emit(recLock(journal.LockAcquired, h.Name, c.lock))
+		// Lazy: the host's next action comes after a record that is synced
+		// (its first step_started), which takes this one to disk first.
+		e.emitLazy(recLock(journal.LockAcquired, h.Name, c.lock))
 	}
 	return c, nil
 }

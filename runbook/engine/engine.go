@@ -128,14 +128,23 @@ type Engine struct {
 	hosts   map[string]*hostState // by name
 	replay  *replayState
 
+	invIndexOnce sync.Once
+	invIndex     map[string]*inventory.Host // every inventory host by name (delegate_to)
+
+	retireOnce sync.Once
+	retire     bool // close a host's connection once it is finished (see retires)
+
 	// assigned are hosts given to a canary or batch phase already.
 	assigned map[string]bool
 	seq      atomic.Int64 // order in which hosts started changing
 
 	stopping atomic.Bool // no new step starts
-	mu       sync.Mutex
-	abortErr error  // why the run must stop (lock held, journal failure, approval)
-	halted   string // why the run halted, "" while it goes on
+
+	pendingMu sync.Mutex
+	pending   []journal.Record // lazily appended, shown once on disk
+	mu        sync.Mutex
+	abortErr  error  // why the run must stop (lock held, journal failure, approval)
+	halted    string // why the run halted, "" while it goes on
 }
 
 // Stop asks the run to start no new step; steps running finish. The run
@@ -344,9 +353,9 @@ func (e *Engine) finish(ctx context.Context) (*Result, error) {
 		}
 	}
 	cleanup := context.WithoutCancel(ctx)
-	for _, name := range e.targets {
+	forEachHost(e.targets, e.concurrency(nil), func(name string) { // a round trip each, where still held
 		e.releaseLock(cleanup, e.hosts[name].h)
-	}
+	})
 	res.Counts = e.counts()
 	reason := e.haltReason()
 	switch {

@@ -55,11 +55,13 @@ func (hs *hostState) setName(k string, v any) {
 	hs.mu.Unlock()
 }
 
-// finishHost records the host's outcome.
+// finishHost records the host's outcome. The record is lazy: what may
+// follow it on the host, the lock's release, first makes everything
+// appended durable (Engine.durable), so it costs no fsync of its own.
 func (e *Engine) finishHost(hs *hostState, outcome, failedStep, errText string) {
 	hs.outcome, hs.failedStep, hs.err = outcome, failedStep, errText
 	hs.pending = ""
-	e.emit(journal.Record{Type: journal.HostFinished, Host: hs.h.Name, Outcome: outcome, Phase: hs.phase,
+	e.emitLazy(journal.Record{Type: journal.HostFinished, Host: hs.h.Name, Outcome: outcome, Phase: hs.phase,
 		PhaseIndex: hs.phaseIdx, PhaseKind: hs.phaseKind, FailedStep: failedStep, Error: e.rd.String(errText)})
 }
 

@@ -137,7 +137,7 @@ func (e *Engine) preChangePhase(ctx context.Context, pc *phaseCtx, ph *runbook.P
 	if len(failed) == 0 || ph.ExcludeFailedHosts || e.stopping.Load() {
 		return
 	}
-	sort.Slice(failed, func(i, j int) bool { return indexOf(e.targets, failed[i]) < indexOf(e.targets, failed[j]) })
+	failed = e.inTargetOrder(failed)
 	for _, name := range failed {
 		hs := e.hosts[name]
 		if hs.pending != "" {
@@ -159,13 +159,21 @@ func (e *Engine) failedAmong(names []string) []string {
 	return out
 }
 
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
+// inTargetOrder returns names in the order of the run's targets, in one
+// pass over them (sorting by each name's index in the targets would take
+// time in proportion to the square of the fleet).
+func (e *Engine) inTargetOrder(names []string) []string {
+	in := make(map[string]bool, len(names))
+	for _, n := range names {
+		in[n] = true
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range e.targets {
+		if in[n] {
+			out = append(out, n)
 		}
 	}
-	return -1
+	return out
 }
 
 // changeHost runs a host's steps then its verify in a canary or batch phase.

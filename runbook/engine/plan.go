@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/runbookhq/runbook/runbook"
@@ -75,9 +74,13 @@ func (e *Engine) MakePlan(skipped []string) (*Plan, error) {
 		}
 	}
 	origin := runtimeNames(rb)
+	isSkipped := make(map[string]bool, len(skipped))
+	for _, h := range skipped {
+		isSkipped[h] = true
+	}
 	var candidates []string
 	for _, h := range e.targets {
-		if !slices.Contains(skipped, h) {
+		if !isSkipped[h] {
 			candidates = append(candidates, h)
 		}
 	}

@@ -22,10 +22,54 @@ func (e *Engine) emit(r journal.Record) error {
 		e.abort(&JournalError{Err: err})
 		return err
 	}
+	e.observe(rec.Seq, &rec)
+	return nil
+}
+
+// emitLazy appends a record on which no action depends until the engine's
+// next record: a finished step. It reaches the disk in the fsync of that
+// next record (the following step's step_started, the host's host_finished,
+// ...), which has to happen before the next action anyway, so that a step
+// costs one fsync rather than two. The observer sees it only once it is on
+// disk, so that the terminal never shows a result the journal may lose.
+func (e *Engine) emitLazy(r journal.Record) error {
+	rec, err := e.j.AppendLazy(r)
+	if err != nil {
+		e.abort(&JournalError{Err: err})
+		return err
+	}
 	if e.opts.Observer != nil {
-		e.opts.Observer(rec)
+		e.pendingMu.Lock()
+		e.pending = append(e.pending, rec)
+		e.pendingMu.Unlock()
 	}
 	return nil
+}
+
+// observe shows the observer the records now on disk: the lazily appended
+// ones up to seq synced, then rec (nil after a flush).
+func (e *Engine) observe(synced int64, rec *journal.Record) {
+	if e.opts.Observer == nil {
+		return
+	}
+	e.pendingMu.Lock()
+	var waiting []journal.Record
+	keep := e.pending[:0]
+	for _, p := range e.pending {
+		if p.Seq <= synced {
+			waiting = append(waiting, p)
+		} else {
+			keep = append(keep, p)
+		}
+	}
+	e.pending = keep
+	e.pendingMu.Unlock()
+	for _, w := range waiting {
+		e.opts.Observer(w)
+	}
+	if rec != nil {
+		e.opts.Observer(*rec)
+	}
 }
 
 func (e *Engine) emitMessage(host, text string) {

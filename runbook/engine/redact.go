@@ -50,6 +50,9 @@ func (rd *Redactor) String(s string) string {
 	return rd.r.Replace(s)
 }
 
+// hasSecrets reports whether there is anything to redact.
+func (rd *Redactor) hasSecrets() bool { return rd != nil && len(rd.secrets) > 0 }
+
 // Contains reports whether s holds a secret.
 func (rd *Redactor) Contains(s string) bool {
 	if rd == nil {

@@ -13,6 +13,9 @@ type replayState struct {
 	outcomes  map[string]journal.Record // last host_finished per host
 	waits     map[string]bool
 	approvals map[string]bool
+	// locks are the lock paths the journal says are held: a
+	// lock_acquired with no lock_released after it.
+	locks map[string]string
 }
 
 // newReplay reads the records of an earlier session. Hosts in retry lose
@@ -20,9 +23,13 @@ type replayState struct {
 // start.
 func newReplay(recs []journal.Record, retry func(outcome string) bool) *replayState {
 	r := &replayState{finals: map[string]journal.Record{}, outcomes: map[string]journal.Record{},
-		waits: map[string]bool{}, approvals: map[string]bool{}}
+		waits: map[string]bool{}, approvals: map[string]bool{}, locks: map[string]string{}}
 	for _, rec := range recs {
 		switch rec.Type {
+		case journal.LockAcquired:
+			r.locks[rec.Host] = rec.Path
+		case journal.LockReleased:
+			delete(r.locks, rec.Host)
 		case journal.StepFinished:
 			if rec.Final {
 				r.finals[rec.Host+"\x00"+rec.StepID] = rec

@@ -123,6 +123,7 @@ func Resume(ctx context.Context, opts ResumeOptions) (*Engine, error) {
 // Continue runs the resumed engine to its end.
 func (e *Engine) Continue(ctx context.Context) (*Result, error) {
 	defer e.j.Close()
+	e.releaseFinishedLocks(ctx)
 	return e.run(ctx)
 }
 

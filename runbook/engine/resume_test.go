@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/runbookhq/runbook/runbook/journal"
@@ -33,12 +34,11 @@ rollback:`, 1)
 			f := newFakeFleet(okReply)
 			state := t.TempDir()
 			var e *Engine
-			seen := 0
+			var seen atomic.Int32
 			opts := Options{Runbook: loadRunbook(t, src), Inventory: loadInventory(t, fleetInventory), StateDir: state,
 				Connector: f, Approver: &approver{answer: true}, Operator: "tester",
 				Observer: func(journal.Record) {
-					seen++
-					if seen == n {
+					if int(seen.Add(1)) == n {
 						e.Stop()
 					}
 				}}

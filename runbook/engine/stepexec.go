@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runbookhq/runbook/runbook"
+	"github.com/runbookhq/runbook/runbook/inventory"
 	"github.com/runbookhq/runbook/runbook/journal"
 	"github.com/runbookhq/runbook/runbook/transport"
 	"github.com/runbookhq/runbook/steps"
@@ -83,7 +84,7 @@ func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 		if err != nil {
 			r.Error = e.rd.String(err.Error())
 		}
-		if e.emit(r) != nil {
+		if e.emitLazy(r) != nil {
 			return r, false
 		}
 		e.applyRecord(hs, st, r)
@@ -133,8 +134,11 @@ func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 	if delay == 0 {
 		delay = 5 * time.Second
 	}
-	specJSON, _ := json.Marshal(spec)
-	sensitive := e.rd.Contains(string(specJSON))
+	sensitive := false
+	if e.rd.hasSecrets() { // no secrets, nothing to look for in the spec
+		specJSON, _ := json.Marshal(spec)
+		sensitive = e.rd.Contains(string(specJSON))
+	}
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 && !e.sleep(ctx, delay) {
 			return journal.Record{}, false
@@ -251,7 +255,7 @@ func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 			retry = false // stopping: this attempt is the result
 		}
 		fin.Final = !retry
-		if e.emit(fin) != nil {
+		if e.emitLazy(fin) != nil {
 			return fin, false
 		}
 		if retry {
@@ -392,7 +396,7 @@ func (e *Engine) stepTransport(ctx context.Context, hs *hostState, st *runbook.S
 		if err != nil {
 			return nil, "", fmt.Errorf("delegate_to: %w", err)
 		}
-		dh := e.inv.Host(name)
+		dh := e.inventoryHost(name)
 		if dh == nil {
 			return nil, "", fmt.Errorf("delegate_to: no host %q in the inventory", name)
 		}
@@ -410,6 +414,21 @@ func (e *Engine) stepTransport(ctx context.Context, hs *hostState, st *runbook.S
 		return nil, "", transport.Unreachable(hs.h.Name, errors.New("not connected"))
 	}
 	return c.t, hs.h.Name, nil
+}
+
+// inventoryHost finds an inventory host by name through an index built on
+// first use: a delegate_to step looks its host up on every host it runs on,
+// and a scan of the inventory each time would cost the square of the fleet.
+func (e *Engine) inventoryHost(name string) *inventory.Host {
+	e.invIndexOnce.Do(func() {
+		e.invIndex = make(map[string]*inventory.Host, len(e.inv.Hosts))
+		for _, h := range e.inv.Hosts {
+			if _, dup := e.invIndex[h.Name]; !dup { // the first, as Inventory.Host finds
+				e.invIndex[h.Name] = h
+			}
+		}
+	})
+	return e.invIndex[name]
 }
 
 var (
@@ -495,7 +514,7 @@ func (o *onceTable) do(ctx context.Context, e *Engine, hs *hostState, pc *phaseC
 	started := rec
 	started.Type, started.Status, started.Final, started.RC = journal.StepStarted, "", false, nil
 	started.Stdout, started.Stderr, started.Error, started.DurationMS, started.Data = "", "", "", 0, nil
-	if e.emit(started) != nil || e.emit(rec) != nil {
+	if e.emit(started) != nil || e.emitLazy(rec) != nil {
 		return stepOutcome{interrupted: true}
 	}
 	e.applyRecord(hs, st, rec)

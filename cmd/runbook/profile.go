@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+)
+
+// startProfiles writes pprof profiles when the environment asks for them,
+// for measuring the controller (internal/bench -profile):
+// RUNBOOK_CPUPROFILE=FILE profiles the CPU of the whole command;
+// RUNBOOK_MEMPROFILE=FILE writes the heap profile (in use at the end, and
+// every allocation made) when the command ends. The returned function stops
+// them; call it before exiting.
+func startProfiles(errOut io.Writer) (stop func()) {
+	cpuFile, memFile := os.Getenv("RUNBOOK_CPUPROFILE"), os.Getenv("RUNBOOK_MEMPROFILE")
+	var cpu *os.File
+	if cpuFile != "" {
+		f, err := os.Create(cpuFile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(errOut, "runbook: RUNBOOK_CPUPROFILE: %v\n", err)
+		} else {
+			cpu = f
+		}
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			cpu.Close()
+		}
+		if memFile != "" {
+			runtime.GC() // the heap as it is now, not as of the last collection
+			f, err := os.Create(memFile)
+			if err == nil {
+				err = pprof.Lookup("allocs").WriteTo(f, 0)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(errOut, "runbook: RUNBOOK_MEMPROFILE: %v\n", err)
+			}
+		}
+	}
+}

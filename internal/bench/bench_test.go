@@ -1,0 +1,153 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/runbookhq/runbook/internal/sshdtest"
+)
+
+// TestMain lets the test binary stand in for the bench binary when it is
+// re-executed as the measuring wrapper or the floor client.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "-measure" {
+		exitOn(measureMain(os.Args[2:]))
+		os.Exit(0)
+	}
+	if len(os.Args) == 3 && os.Args[1] == "-floor" {
+		exitOn(floorMain(os.Args[2]))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func measureSh(t *testing.T, script string, tree bool) measurement {
+	t.Helper()
+	dir := t.TempDir()
+	m, err := runMeasured(os.Args[0], measureSpec{Argv: []string{"/bin/sh", "-c", script}, Env: os.Environ(), Dir: dir,
+		Stdout: filepath.Join(dir, "out"), Stderr: filepath.Join(dir, "err"), Tree: tree, Out: filepath.Join(dir, "m.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestWrapperCountsTheCPUOfEveryProcess(t *testing.T) {
+	// The work is done by a grandchild the tool waits for.
+	m := measureSh(t, `sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'`, false)
+	if m.CPU < 50*time.Millisecond {
+		t.Errorf("CPU %v: the grandchild's busy loop was not counted", m.CPU)
+	}
+	if m.MaxRSS <= 0 || m.Wall <= 0 || m.ExitCode != 0 {
+		t.Errorf("measurement %+v", m)
+	}
+}
+
+func TestWrapperStopsWhatTheToolLeavesRunning(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	// A detached child (as an ssh ControlPersist master is) outlives the tool.
+	m := measureSh(t, `sh -c 'echo $$ > `+pidFile+`; exec sleep 60' </dev/null >/dev/null 2>&1 &
+while [ ! -s `+pidFile+` ]; do :; done
+sleep 0.3 # long enough to be sampled`, true)
+	if m.ExitCode != 0 {
+		t.Fatalf("exit %d", m.ExitCode)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid <= 0 {
+		t.Fatalf("pid file %q", b)
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("the detached child %d still runs after the wrapper returned", pid)
+	}
+	if m.TreeRSS <= 0 {
+		t.Errorf("tree RSS %d: the process tree was not sampled", m.TreeRSS)
+	}
+}
+
+func TestWrapperReportsTheToolsExitCode(t *testing.T) {
+	dir := t.TempDir()
+	_, err := runMeasured(os.Args[0], measureSpec{Argv: []string{"/bin/sh", "-c", "echo nope >&2; exit 3"}, Env: os.Environ(), Dir: dir,
+		Stdout: filepath.Join(dir, "out"), Stderr: filepath.Join(dir, "err"), Out: filepath.Join(dir, "m.json")})
+	if err == nil || !strings.Contains(err.Error(), "exited with 3") || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("err %v, want exit 3 with the tool's stderr", err)
+	}
+}
+
+func TestFloorRunsEveryStepOnEveryHost(t *testing.T) {
+	f := sshdtest.Start(t, sshdtest.Hosts(2))
+	work := sshdtest.ScratchDir(t, f.User)
+	spec := floorSpec{User: f.User, KeyFile: f.KeyFile, KnownHosts: f.KnownHosts, Steps: 3,
+		Command: "echo x >> " + work + "/steps"}
+	for _, h := range f.Hosts {
+		spec.Addrs = append(spec.Addrs, h.Addr())
+	}
+	if err := runFloorSpec(t, spec); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := 0
+	for _, e := range entries {
+		b, _ := os.ReadFile(filepath.Join(work, e.Name()))
+		lines += strings.Count(string(b), "\n")
+	}
+	if lines != 6 {
+		t.Fatalf("%d steps ran, want 2 hosts × 3", lines)
+	}
+	spec.KnownHosts = filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(spec.KnownHosts, nil, 0o600)
+	if err := runFloorSpec(t, spec); err == nil {
+		t.Fatal("the floor connected to hosts its known_hosts does not list")
+	}
+}
+
+func runFloorSpec(t *testing.T, spec floorSpec) error {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "floor.json")
+	data, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return floorMain(file)
+}
+
+func TestParseWorkloads(t *testing.T) {
+	got, err := parseWorkloads("20x20, 100x5")
+	if err != nil || len(got) != 2 || got[0] != (workload{20, 20}) || got[1] != (workload{100, 5}) {
+		t.Fatalf("got %v %v", got, err)
+	}
+	for _, bad := range []string{"20", "x5", "0x5", "5x-1", "ax b"} {
+		if _, err := parseWorkloads(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	if m := median([]time.Duration{5, 1, 3}); m != 3 {
+		t.Errorf("odd: %v", m)
+	}
+	if m := median([]time.Duration{4, 1, 3, 2}); m != 2 {
+		t.Errorf("even: %v (want the mean of 2 and 3, rounded down)", m)
+	}
+	if m := median(nil); m != 0 {
+		t.Errorf("empty: %v", m)
+	}
+}

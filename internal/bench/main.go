@@ -1,0 +1,225 @@
+// Command bench measures runbook against the floor and its peers, side by
+// side in one run on one machine (SPEC §12): it starts real OpenSSH sshd
+// hosts on loopback (internal/sshdtest) and times the same work — N steps
+// of a trivial command on every host at once — with `runbook run` (journal
+// fsynced, host locks on), a minimal x/crypto/ssh client (the floor),
+// umputun/spot when a spot binary is on PATH, plain OpenSSH with
+// ControlMaster, and Ansible with pipelining (Debian's ansible-core,
+// installed with apt-get when missing). Every tool runs as a measured
+// subprocess: median wall time of several runs, controller CPU and peak
+// memory. With -scale it also runs 1,000 lab hosts through canary and
+// batches against a separate `runbook lab serve` process.
+//
+//	go run ./internal/bench                 # both workloads, every tool
+//	go run ./internal/bench -scale          # and the 1,000-host lab run
+//	go run ./internal/bench -workloads 20x20 -tools runbook,floor -runs 9
+//
+// Run it as root to log in as the sshdtest users (clean shells, no rc
+// files); otherwise the hosts let in the current user.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runbookhq/runbook/internal/sshdtest"
+)
+
+// bench is one benchmark session.
+type bench struct {
+	self       string // this binary, re-executed for -measure and -floor
+	dir        string // scratch directory
+	home       string // HOME of every tool: .ssh/known_hosts lists the fleet
+	tmp        string
+	stateRoot  string // runbook state dirs (on disk: the journal's fsync is real)
+	runbookBin string
+	fleet      *sshdtest.Fleet
+	only       map[string]bool
+	profileEnv []string
+
+	ansible        string
+	ansibleMissing string
+	hostUID        int // uid of the hosts' login when it is not ours, else -1
+}
+
+func main() {
+	if len(os.Args) > 2 && os.Args[1] == "-measure" {
+		exitOn(measureMain(os.Args[2:]))
+		return
+	}
+	if len(os.Args) == 3 && os.Args[1] == "-floor" {
+		exitOn(floorMain(os.Args[2]))
+		return
+	}
+	exitOn(benchMain())
+}
+
+func exitOn(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
+}
+
+func benchMain() error {
+	var (
+		workloadsFlag = flag.String("workloads", "20x20,100x5", "workloads, HOSTSxSTEPS, comma-separated")
+		runs          = flag.Int("runs", 5, "measured runs per tool and workload (the median is reported)")
+		slowRuns      = flag.Int("slow-runs", 3, "measured runs for Ansible, which takes a minute a run")
+		toolsFlag     = flag.String("tools", "", "only these tools (runbook,floor,spot,openssh,ansible); default all")
+		install       = flag.Bool("install", true, "install ansible-core with apt-get when it is missing")
+		stateDir      = flag.String("state-dir", "", "where runbook's state (journal) goes; default under the scratch dir in $TMPDIR (disk, so fsync is real)")
+		out           = flag.String("o", "", "also write the report (markdown) to this file")
+		keep          = flag.Bool("keep", false, "keep the scratch directory")
+		profile       = flag.String("profile", "", "write CPU and heap profiles of extra runbook runs of each workload (and of the scale run) into this directory")
+		profileRuns   = flag.Int("profile-runs", 1, "profiled runbook runs per workload (merge them with go tool pprof -proto)")
+		scale         = flag.Bool("scale", false, "also run the scale test: lab hosts through canary and batches")
+		scaleOnly     = flag.Bool("scale-only", false, "run only the scale test")
+		sc            scaleOptions
+	)
+	flag.IntVar(&sc.Hosts, "scale-hosts", 1000, "lab hosts of the scale run")
+	flag.IntVar(&sc.Steps, "scale-steps", 5, "steps per host of the scale run")
+	flag.IntVar(&sc.Concurrency, "scale-concurrency", 100, "hosts acting at once in the scale run")
+	flag.StringVar(&sc.Serial, "scale-serial", `[10, "25%"]`, "serial of the scale run's batch phase (YAML)")
+	flag.StringVar(&sc.LabDir, "scale-lab-dir", "/dev/shm", "where the lab's node roots go (tmpfs: on disk, creating each node's files slows the lab's start and first use); empty: in the state dir")
+	flag.IntVar(&sc.Runs, "scale-runs", 1, "scale runs after the first one, which finds every lab node fresh")
+	flag.Parse()
+	workloads, err := parseWorkloads(*workloadsFlag)
+	if err != nil {
+		return err
+	}
+	if *scaleOnly {
+		workloads, *scale = nil, true
+	}
+	b := &bench{}
+	if b.self, err = os.Executable(); err != nil {
+		return err
+	}
+	if *toolsFlag != "" {
+		b.only = map[string]bool{}
+		names := map[string]string{"runbook": "runbook run", "floor": "floor (x/crypto/ssh)", "spot": "spot", "openssh": "OpenSSH ControlMaster", "ansible": "Ansible (pipelining)"}
+		for _, n := range strings.Split(*toolsFlag, ",") {
+			full, ok := names[strings.TrimSpace(n)]
+			if !ok {
+				return fmt.Errorf("-tools: unknown tool %q (runbook, floor, spot, openssh, ansible)", n)
+			}
+			b.only[full] = true
+		}
+	}
+	if b.dir, err = os.MkdirTemp("", "runbook-bench-"); err != nil {
+		return err
+	}
+	if err := os.Chmod(b.dir, 0o755); err != nil {
+		return err
+	}
+	if !*keep {
+		defer os.RemoveAll(b.dir)
+	} else {
+		logf("bench: scratch directory %s is kept", b.dir)
+	}
+	b.home, b.tmp = filepath.Join(b.dir, "home"), filepath.Join(b.dir, "tmp")
+	b.stateRoot = *stateDir
+	if b.stateRoot == "" {
+		b.stateRoot = filepath.Join(b.dir, "state")
+	}
+	for _, d := range []string{filepath.Join(b.home, ".ssh"), b.tmp, b.stateRoot} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	rep := &report{Machine: machineInfo(), Started: time.Now()}
+	if err := b.buildRunbook(rep); err != nil {
+		return err
+	}
+	if *profile != "" {
+		if err := os.MkdirAll(*profile, 0o755); err != nil {
+			return err
+		}
+	}
+	maxHosts := 0
+	for _, w := range workloads {
+		maxHosts = max(maxHosts, w.Hosts)
+	}
+	if maxHosts > 0 {
+		if b.only == nil || b.only["Ansible (pipelining)"] {
+			b.ansible, b.ansibleMissing = ensureAnsible(*install, logf)
+		} else {
+			b.ansibleMissing = "not selected (-tools)"
+		}
+		rep.AnsibleVersion = ansibleVersion(b.ansible)
+		logf("bench: starting %d sshd hosts", maxHosts)
+		if b.fleet, err = sshdtest.StartFleet(sshdtest.Hosts(maxHosts)); err != nil {
+			return err
+		}
+		defer b.fleet.Stop()
+		kh, err := os.ReadFile(b.fleet.KnownHosts)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(b.home, ".ssh", "known_hosts"), kh, 0o600); err != nil {
+			return err
+		}
+		rep.User = b.fleet.User
+		b.hostUID = -1
+		if u, err := user.Lookup(b.fleet.User); err == nil && u.Uid != strconv.Itoa(os.Getuid()) {
+			b.hostUID, _ = strconv.Atoi(u.Uid)
+		}
+	}
+	for _, w := range workloads {
+		res, err := b.runWorkload(w, *runs, *slowRuns, *profile, *profileRuns)
+		if err != nil {
+			return fmt.Errorf("%s: %w", w, err)
+		}
+		rep.Workloads = append(rep.Workloads, res)
+	}
+	if *scale {
+		sc.Profile = *profile
+		sr, err := b.runScale(sc)
+		if err != nil {
+			return fmt.Errorf("scale: %w", err)
+		}
+		rep.Scale = sr
+	}
+	rep.Finished = time.Now()
+	rep.Machine.LoadEnd = loadAvg()
+	text := rep.markdown()
+	fmt.Print(text)
+	if *out != "" {
+		return os.WriteFile(*out, []byte(text), 0o644)
+	}
+	return nil
+}
+
+// buildRunbook builds cmd/runbook once, from the module this bench is in.
+func (b *bench) buildRunbook(rep *report) error {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
+		return fmt.Errorf("run the bench inside the runbook module (go env GOMOD: %v)", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	b.runbookBin = filepath.Join(b.dir, "bin", "runbook")
+	logf("bench: go build ./cmd/runbook")
+	cmd := exec.Command("go", "build", "-o", b.runbookBin, "./cmd/runbook")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/runbook: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(b.runbookBin, "version").Output(); err == nil {
+		rep.RunbookVersion = strings.TrimSpace(string(out))
+	}
+	if out, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(out) > 0 {
+		rep.RunbookVersion += " (with uncommitted changes)"
+	}
+	return nil
+}

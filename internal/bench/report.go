@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// machine describes where the bench ran.
+type machine struct {
+	CPU, Kernel, OpenSSH, Go string
+	NProc                    int
+	MemTotal                 string
+	LoadStart, LoadEnd       string
+}
+
+func machineInfo() machine {
+	m := machine{NProc: runtime.NumCPU(), Go: runtime.Version(), LoadStart: loadAvg()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m.MemTotal = strings.Join(strings.Fields(firstLine(string(b)))[1:], " ")
+	}
+	if out, err := exec.Command("ssh", "-V").CombinedOutput(); err == nil {
+		m.OpenSSH = firstLine(string(out))
+	}
+	return m
+}
+
+// loadAvg is the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// report is everything the bench prints.
+type report struct {
+	Machine        machine
+	User           string
+	RunbookVersion string
+	AnsibleVersion string
+	Started        time.Time
+	Finished       time.Time
+	Workloads      []workloadResult
+	Scale          *scaleResult
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (t toolResult) walls() []time.Duration {
+	out := make([]time.Duration, len(t.Runs))
+	for i, m := range t.Runs {
+		out[i] = m.Wall
+	}
+	return out
+}
+
+func (t toolResult) cpus() []time.Duration {
+	out := make([]time.Duration, len(t.Runs))
+	for i, m := range t.Runs {
+		out[i] = m.CPU
+	}
+	return out
+}
+
+func (t toolResult) hostsCPUs() []time.Duration {
+	out := make([]time.Duration, len(t.Runs))
+	for i, m := range t.Runs {
+		out[i] = m.HostsCPU
+	}
+	return out
+}
+
+func (t toolResult) peakMemory() int64 {
+	var p int64
+	for _, m := range t.Runs {
+		p = max(p, m.PeakMemory())
+	}
+	return p
+}
+
+func find(ts []toolResult, name string) *toolResult {
+	for i := range ts {
+		if ts[i].Name == name && len(ts[i].Runs) > 0 {
+			return &ts[i]
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	m := r.Machine
+	fmt.Fprintf(&b, "\n## runbook benchmark, %s\n\n", r.Started.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "Machine: %d × %s, %s RAM, Linux %s; %s; %s. Load average (1/5/15 min) %s at the start, %s at the end.\n",
+		m.NProc, m.CPU, m.MemTotal, m.Kernel, m.OpenSSH, m.Go, m.LoadStart, m.LoadEnd)
+	fmt.Fprintf(&b, "Version: %s.\n", r.RunbookVersion)
+	if len(r.Workloads) > 0 {
+		fmt.Fprintf(&b, "Hosts: one OpenSSH sshd per host on 127.0.0.1, login %s; the hosts share the controller's cores. Every step runs `true` on every host (on the wire: `exec true`; Ansible: `command: true`).\n", r.User)
+	}
+	if r.AnsibleVersion != "" {
+		fmt.Fprintf(&b, "Ansible: %s.\n", r.AnsibleVersion)
+	}
+	fmt.Fprintf(&b, "Took %s.\n", r.Finished.Sub(r.Started).Round(time.Second))
+	for _, w := range r.Workloads {
+		writeWorkload(&b, w)
+	}
+	if len(r.Workloads) > 0 {
+		b.WriteString(`
+Columns: wall is the median of the runs (min–max after it), from the tool's start to its exit,
+connections and process start included. "× floor" and "× Ansible" divide the median walls.
+Overhead per host-step is (median wall − floor's median wall) / (hosts × steps). CPU is the
+controller's user+sys time (every process of the tool, from rusage), median over the runs,
+per host-step. Peak memory is the largest peak RSS over the runs: for one-process tools from
+rusage; for OpenSSH and Ansible the summed RSS of all their processes, sampled every 50 ms.
+Hosts' CPU is what the sshd hosts (connections, sessions, the commands) used during the run,
+median per host-step: on loopback it shares the controller's cores, so wall time pays for it too.
+It is read from the sshd listeners, which count the processes they have reaped; it is left out
+(n/m) for OpenSSH and Ansible: with their multiplexing masters the count misses most of the
+sessions' CPU (an Ansible run of Python modules showed little more than its connections).
+runbook: journal fsynced (state dir on disk), host locks taken and released, facts gathered.
+`)
+	}
+	if r.Scale != nil {
+		r.Scale.markdown(&b)
+	}
+	return b.String()
+}
+
+func writeWorkload(b *strings.Builder, w workloadResult) {
+	steps := float64(w.W.Hosts * w.W.Steps)
+	floor, ansible := find(w.Tools, "floor (x/crypto/ssh)"), find(w.Tools, "Ansible (pipelining)")
+	fmt.Fprintf(b, "\n### %s (load average %s → %s)\n\n", w.W, w.LoadStart, w.LoadEnd)
+	b.WriteString("| tool | wall (median, min–max) | × floor | × Ansible | overhead / host-step | CPU / host-step | CPU × floor | peak memory | hosts' CPU / host-step | runs |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, t := range w.Tools {
+		if len(t.Runs) == 0 {
+			why := t.Missing
+			if why == "" {
+				why = "failed: " + firstLine(t.Err)
+			}
+			fmt.Fprintf(b, "| %s | %s | | | | | | | | 0 |\n", t.Name, why)
+			continue
+		}
+		walls := t.walls()
+		wall, cpu := median(walls), median(t.cpus())
+		row := []string{t.Name, fmt.Sprintf("%.2f s (%.2f–%.2f)", wall.Seconds(), slices.Min(walls).Seconds(), slices.Max(walls).Seconds())}
+		if floor != nil {
+			fw := median(floor.walls())
+			row = append(row, fmt.Sprintf("%.2f", wall.Seconds()/fw.Seconds()))
+		} else {
+			row = append(row, "")
+		}
+		if ansible != nil {
+			row = append(row, fmt.Sprintf("%.3f", wall.Seconds()/median(ansible.walls()).Seconds()))
+		} else {
+			row = append(row, "")
+		}
+		if floor != nil {
+			row = append(row, fmt.Sprintf("%+.2f ms", ms(wall-median(floor.walls()))/steps))
+		} else {
+			row = append(row, "")
+		}
+		row = append(row, fmt.Sprintf("%.3f ms", ms(cpu)/steps))
+		if floor != nil {
+			row = append(row, fmt.Sprintf("%.2f", cpu.Seconds()/median(floor.cpus()).Seconds()))
+		} else {
+			row = append(row, "")
+		}
+		hosts := fmt.Sprintf("%.2f ms", ms(median(t.hostsCPUs()))/steps)
+		if t.Tree {
+			hosts = "n/m" // see below
+		}
+		row = append(row, fmt.Sprintf("%.1f MB", float64(t.peakMemory())/(1<<20)), hosts, fmt.Sprint(len(t.Runs)))
+		fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
+	}
+	for _, t := range w.Tools {
+		if t.Err != "" && len(t.Runs) > 0 {
+			fmt.Fprintf(b, "\n%s stopped after %d runs: %s\n", t.Name, len(t.Runs), firstLine(t.Err))
+		}
+	}
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/runbookhq/runbook/internal/sshdtest"
+)
+
+// workload is hosts × steps of a trivial command, all hosts at once.
+type workload struct {
+	Hosts, Steps int
+}
+
+func (w workload) String() string { return fmt.Sprintf("%d hosts × %d steps", w.Hosts, w.Steps) }
+
+func parseWorkloads(s string) ([]workload, error) {
+	var out []workload
+	for _, part := range strings.Split(s, ",") {
+		h, st, ok := strings.Cut(strings.TrimSpace(part), "x")
+		hosts, err1 := strconv.Atoi(h)
+		steps, err2 := strconv.Atoi(st)
+		if !ok || err1 != nil || err2 != nil || hosts < 1 || steps < 1 {
+			return nil, fmt.Errorf("workload %q: want HOSTSxSTEPS, e.g. 20x20", part)
+		}
+		out = append(out, workload{hosts, steps})
+	}
+	return out, nil
+}
+
+// tool is one way of doing a workload's work, measured as a subprocess.
+type tool struct {
+	Name string
+	// Missing says why the tool is not run ("" when it is).
+	Missing string
+	// Tree: the tool runs as many processes; their RSS is summed.
+	Tree bool
+	// Slow tools run -slow-runs times rather than -runs.
+	Slow bool
+	// Setup runs before each measured run (clearing sockets, locks).
+	Setup func() error
+	Argv  []string
+	Env   []string
+}
+
+// env is the environment every tool runs in: HOME holds a known_hosts
+// listing the fleet (as a user's would), no ssh-agent, no colour.
+func (b *bench) env(extra ...string) []string {
+	env := []string{
+		"HOME=" + b.home,
+		"PATH=" + os.Getenv("PATH"),
+		"LANG=C.UTF-8",
+		"NO_COLOR=1",
+		"TMPDIR=" + b.tmp,
+		"USER=" + os.Getenv("USER"),
+	}
+	return append(env, extra...)
+}
+
+// The work of every step is the trivial program true, and every tool puts
+// the same command line on the wire: runbook's `command: [true]` step
+// reaches the host as `exec true` (its transport execs rather than let the
+// login shell fork), so the floor, OpenSSH and spot send `exec true` too —
+// one exec of /usr/bin/true per step on every host, never the shell's
+// builtin true, which would spare the hosts a process that runbook's step
+// costs them. Ansible runs `command: true` (its module, under Python).
+const (
+	trivialProgram = "true"
+	wireCommand    = "exec true"
+)
+
+// tools prepares every tool for workload w against the first w.Hosts hosts.
+func (b *bench) tools(w workload) ([]*tool, error) {
+	dir := filepath.Join(b.dir, fmt.Sprintf("wl-%dx%d", w.Hosts, w.Steps))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	hosts := b.fleet.Hosts[:w.Hosts]
+	var out []*tool
+	for _, mk := range []func(string, workload, []*sshdtest.Host) (*tool, error){
+		b.runbookTool, b.floorTool, b.spotTool, b.opensshTool, b.ansibleTool,
+	} {
+		t, err := mk(dir, w, hosts)
+		if err != nil {
+			return nil, err
+		}
+		if b.only != nil && !b.only[t.Name] {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// runbookTool: `runbook run` of a generated runbook, one batch phase with
+// every host at once; the journal is fsynced and host locks are taken, as
+// always. State lives on disk (-state-dir), not tmpfs, so fsync is real.
+func (b *bench) runbookTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
+	locks := filepath.Join(dir, "locks")
+	var rb strings.Builder
+	fmt.Fprintf(&rb, "runbook: bench\ndescription: %d trivial steps on every host at once\ntargets: all\nconcurrency: %d\n", w.Steps, w.Hosts)
+	rb.WriteString("phases:\n  - name: Steps\n    kind: batch\n    steps:\n")
+	for i := range w.Steps {
+		fmt.Fprintf(&rb, "      - {name: step %d, command: [%q]}\n", i+1, trivialProgram)
+	}
+	var inv strings.Builder
+	inv.WriteString("all:\n  hosts:\n")
+	for _, h := range hosts {
+		fmt.Fprintf(&inv, "    %s: {address: %s, port: %d, user: %s, identity_file: %s, lock_path: %s}\n",
+			h.Name, h.Address, h.Port, b.fleet.User, b.fleet.KeyFile, filepath.Join(locks, h.Name+".lock"))
+	}
+	rbFile, invFile := filepath.Join(dir, "bench.yaml"), filepath.Join(dir, "inventory.yaml")
+	if err := writeFiles(map[string]string{rbFile: rb.String(), invFile: inv.String()}); err != nil {
+		return nil, err
+	}
+	state := filepath.Join(b.stateRoot, fmt.Sprintf("wl-%dx%d", w.Hosts, w.Steps))
+	return &tool{
+		Name: "runbook run",
+		Setup: func() error {
+			// Locks are released at the end of a run; a run that failed
+			// may leave some, which would stop the next one.
+			if err := os.RemoveAll(locks); err != nil {
+				return err
+			}
+			return mkdirOwned(locks, b.fleet.User)
+		},
+		Argv: []string{b.runbookBin, "--state-dir", state, "--no-color", "run", rbFile, "-i", invFile, "--yes"},
+		Env:  b.env(b.profileEnv...),
+	}, nil
+}
+
+// floorTool: the minimal x/crypto/ssh client (this binary with -floor).
+func (b *bench) floorTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
+	spec := floorSpec{User: b.fleet.User, KeyFile: b.fleet.KeyFile, KnownHosts: b.fleet.KnownHosts, Steps: w.Steps, Command: wireCommand}
+	for _, h := range hosts {
+		spec.Addrs = append(spec.Addrs, h.Addr())
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, "floor.json")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		return nil, err
+	}
+	return &tool{Name: "floor (x/crypto/ssh)", Argv: []string{b.self, "-floor", file}, Env: b.env()}, nil
+}
+
+// spotTool: umputun/spot, when a spot binary is on PATH.
+func (b *bench) spotTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
+	t := &tool{Name: "spot"}
+	bin, err := exec.LookPath("spot")
+	if err != nil {
+		t.Missing = "not on PATH"
+		return t, nil
+	}
+	var pb strings.Builder
+	fmt.Fprintf(&pb, "user: %s\nssh_key: %s\ntargets:\n  bench:\n    hosts:\n", b.fleet.User, b.fleet.KeyFile)
+	for _, h := range hosts {
+		fmt.Fprintf(&pb, "      - {host: %q, port: %d, name: %q}\n", h.Address, h.Port, h.Name)
+	}
+	pb.WriteString("tasks:\n  - name: bench\n    commands:\n")
+	for i := range w.Steps {
+		fmt.Fprintf(&pb, "      - {name: step%d, script: %q}\n", i+1, wireCommand)
+	}
+	file := filepath.Join(dir, "spot.yml")
+	if err := os.WriteFile(file, []byte(pb.String()), 0o644); err != nil {
+		return nil, err
+	}
+	t.Argv = []string{bin, "-p", file, "-t", "bench", "-c", strconv.Itoa(w.Hosts), "--no-color"}
+	t.Env = b.env()
+	return t, nil
+}
+
+// opensshTool: plain OpenSSH with ControlMaster, driven by a POSIX shell
+// script: per host (all at once) each step is an `ssh` call; the first one
+// becomes the host's master (ControlPersist), the others multiplex over
+// it; `ssh -O exit` ends the master.
+func (b *bench) opensshTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
+	t := &tool{Name: "OpenSSH ControlMaster", Tree: true}
+	bin, err := exec.LookPath("ssh")
+	if err != nil {
+		t.Missing = "ssh not on PATH"
+		return t, nil
+	}
+	cm := filepath.Join(dir, "cm")
+	var cfg strings.Builder
+	for _, h := range hosts {
+		fmt.Fprintf(&cfg, "Host %s\n  HostName %s\n  Port %d\n", h.Name, h.Address, h.Port)
+	}
+	fmt.Fprintf(&cfg, "Host *\n  User %s\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n  BatchMode yes\n",
+		b.fleet.User, b.fleet.KeyFile, b.fleet.KnownHosts)
+	cfgFile := filepath.Join(dir, "ssh_config")
+	opts := fmt.Sprintf("-F %s -o ControlPath=%s/%%n", cfgFile, cm)
+	var sh strings.Builder
+	fmt.Fprintf(&sh, "#!/bin/sh\n# %s with OpenSSH: a ControlMaster per host, an ssh call per step.\n", w)
+	fmt.Fprintf(&sh, "host() {\n  i=0\n  while [ $i -lt %d ]; do\n    %s %s -o ControlMaster=auto -o ControlPersist=60 \"$1\" %s || return 1\n    i=$((i+1))\n  done\n  %s %s -O exit \"$1\" 2>/dev/null\n}\n",
+		w.Steps, bin, opts, "'"+wireCommand+"'", bin, opts)
+	sh.WriteString("pids=\"\"\nfor h in")
+	for _, h := range hosts {
+		sh.WriteString(" " + h.Name)
+	}
+	sh.WriteString("; do host \"$h\" & pids=\"$pids $!\"; done\nrc=0\nfor p in $pids; do wait \"$p\" || rc=1; done\nexit $rc\n")
+	script := filepath.Join(dir, "openssh.sh")
+	if err := writeFiles(map[string]string{cfgFile: cfg.String(), script: sh.String()}); err != nil {
+		return nil, err
+	}
+	t.Setup = func() error { return resetDir(cm) }
+	t.Argv = []string{"/bin/sh", script}
+	t.Env = b.env()
+	return t, nil
+}
+
+// writeFiles writes each file (0644).
+func writeFiles(files map[string]string) error {
+	for path, content := range files {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resetDir empties dir (creating it).
+func resetDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.MkdirAll(dir, 0o700)
+}
+
+// mkdirOwned creates dir owned by the named user (the test hosts' login),
+// so that the hosts can create their locks in it.
+func mkdirOwned(dir, name string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return err
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return os.Chown(dir, uid, gid)
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// toolResult is every measured run of one tool on one workload.
+type toolResult struct {
+	Name    string
+	Missing string // why it did not run
+	Err     string // why it stopped
+	Tree    bool
+	Runs    []measurement
+}
+
+// workloadResult is one workload's results, the floor's among them.
+type workloadResult struct {
+	W         workload
+	Tools     []toolResult
+	LoadStart string
+	LoadEnd   string
+}
+
+// runWorkload measures every tool on w: one warm-up run each (page cache,
+// sshd's first forks, ssh masters' first keys), then rounds in which every
+// tool runs once, in an order that rotates from round to round so that a
+// change in the machine's load falls on all of them alike.
+func (b *bench) runWorkload(w workload, runs, slowRuns int, profile string, profileRuns int) (workloadResult, error) {
+	res := workloadResult{W: w, LoadStart: loadAvg()}
+	tools, err := b.tools(w)
+	if err != nil {
+		return res, err
+	}
+	runDir := filepath.Join(b.dir, fmt.Sprintf("wl-%dx%d", w.Hosts, w.Steps), "runs")
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return res, err
+	}
+	results := make([]toolResult, len(tools))
+	measure := func(i int, label string) (measurement, error) {
+		t := tools[i]
+		if t.Setup != nil {
+			if err := t.Setup(); err != nil {
+				return measurement{}, err
+			}
+		}
+		base := filepath.Join(runDir, slug(t.Name)+"-"+label)
+		settleHosts(b.fleet.Dir, b.hostUID)
+		h0 := hostsCPU(b.fleet.Dir)
+		m, err := runMeasured(b.self, measureSpec{Argv: t.Argv, Env: t.Env, Dir: filepath.Dir(runDir),
+			Stdout: base + ".stdout", Stderr: base + ".stderr", Tree: t.Tree, Out: base + ".json"})
+		settleHosts(b.fleet.Dir, b.hostUID) // the listeners reap the last connections
+		m.HostsCPU = hostsCPU(b.fleet.Dir) - h0
+		return m, err
+	}
+	for i, t := range tools {
+		results[i] = toolResult{Name: t.Name, Missing: t.Missing, Tree: t.Tree}
+		if t.Missing != "" {
+			continue
+		}
+		logf("bench: %s: %s: warm-up", w, t.Name)
+		if _, err := measure(i, "warmup"); err != nil {
+			results[i].Err = err.Error()
+			logf("bench: %s: %s: %v", w, t.Name, err)
+		}
+	}
+	rounds := max(runs, slowRuns)
+	for r := range rounds {
+		for k := range tools {
+			i := (k + r) % len(tools)
+			t, tr := tools[i], &results[i]
+			want := runs
+			if t.Slow {
+				want = slowRuns
+			}
+			if t.Missing != "" || tr.Err != "" || len(tr.Runs) >= want {
+				continue
+			}
+			m, err := measure(i, fmt.Sprint(r+1))
+			if err != nil {
+				tr.Err = err.Error()
+				logf("bench: %s: %s: %v", w, t.Name, err)
+				continue
+			}
+			tr.Runs = append(tr.Runs, m)
+			logf("bench: %s: %s: run %d: %.3fs wall, %.0f ms CPU, %.1f MB", w, t.Name, len(tr.Runs),
+				m.Wall.Seconds(), float64(m.CPU.Microseconds())/1000, float64(m.PeakMemory())/(1<<20))
+		}
+	}
+	for i, t := range tools {
+		if profile == "" || t.Name != "runbook run" || results[i].Err != "" {
+			continue
+		}
+		// Profiled runs come last and are not counted: profiling costs CPU.
+		for p := range profileRuns {
+			prefix := filepath.Join(profile, fmt.Sprintf("runbook-%dx%d", w.Hosts, w.Steps))
+			if profileRuns > 1 {
+				prefix += fmt.Sprintf("-%d", p+1)
+			}
+			saved := t.Env
+			t.Env = append(append([]string(nil), saved...), "RUNBOOK_CPUPROFILE="+prefix+".cpu.pprof", "RUNBOOK_MEMPROFILE="+prefix+".mem.pprof")
+			if _, err := measure(i, fmt.Sprintf("profile%d", p+1)); err != nil {
+				logf("bench: %s: profiled run: %v", w, err)
+			} else {
+				logf("bench: %s: profiles in %s.{cpu,mem}.pprof", w, prefix)
+			}
+			t.Env = saved
+		}
+	}
+	res.Tools = results
+	res.LoadEnd = loadAvg()
+	return res, nil
+}
+
+func slug(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}

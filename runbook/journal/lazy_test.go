@@ -1,0 +1,131 @@
+package journal
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Size()
+}
+
+func TestAppendLazyWaitsForTheNextAppend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy, err := w.AppendLazy(Record{Type: StepFinished, Host: "a"})
+	if err != nil || lazy.Seq != 1 || lazy.Time.IsZero() {
+		t.Fatalf("AppendLazy: %+v %v", lazy, err)
+	}
+	if n := fileSize(t, path); n != 0 {
+		t.Fatalf("a lazy record was written at once (%d bytes)", n)
+	}
+	if _, err := w.Append(Record{Type: StepStarted, Host: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	log, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log.Records) != 2 || log.Records[0].Type != StepFinished || log.Records[1].Type != StepStarted {
+		t.Fatalf("after Append the file holds %+v, want the lazy record then the appended one", log.Records)
+	}
+	// Close writes what is still buffered.
+	if _, err := w.AppendLazy(Record{Type: StepFinished, Host: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if log, err = ReadFile(path); err != nil || len(log.Records) != 3 || log.Records[2].Host != "b" {
+		t.Fatalf("after Close: %+v %v", log.Records, err)
+	}
+	if _, err := w.AppendLazy(Record{Type: StepFinished}); err == nil {
+		t.Fatal("AppendLazy after Close succeeded")
+	}
+}
+
+func TestAppendLazyConcurrentKeepsOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hosts, steps = 20, 10
+	var wg sync.WaitGroup
+	for h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s := range steps {
+				host := fmt.Sprintf("h%d", h)
+				if _, err := w.Append(Record{Type: StepStarted, Host: host, Index: s}); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := w.AppendLazy(Record{Type: StepFinished, Host: host, Index: s}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	log, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log.Records) != 2*hosts*steps {
+		t.Fatalf("%d records, want %d", len(log.Records), 2*hosts*steps)
+	}
+	next := map[string]int{} // per host: the records alternate started, finished, in step order
+	for i, r := range log.Records {
+		if r.Seq != int64(i+1) {
+			t.Fatalf("record %d has seq %d", i, r.Seq)
+		}
+		k := next[r.Host]
+		want := StepStarted
+		if k%2 == 1 {
+			want = StepFinished
+		}
+		if r.Type != want || r.Index != k/2 {
+			t.Fatalf("%s: record %d is %s of step %d, want %s of step %d", r.Host, k, r.Type, r.Index, want, k/2)
+		}
+		next[r.Host]++
+	}
+}
+
+func TestCloseReportsAFailedFlush(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.AppendLazy(Record{Type: StepFinished}); err != nil {
+		t.Fatal(err)
+	}
+	// Swap in a read-only handle: the write of the buffered record fails,
+	// closing the file does not.
+	ro, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.f.Close()
+	w.f = ro
+	if err := w.Close(); err == nil {
+		t.Fatal("Close lost a buffered record without an error")
+	}
+}
