@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -81,7 +80,8 @@ func runbookBinary(t testing.TB) string {
 		}
 		goBin, err := exec.LookPath("go")
 		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+			buildBin.err = fmt.Errorf("go build cmd/runbook: no go command on PATH: %v", err)
+			return
 		}
 		out := filepath.Join(binDir, "runbook")
 		cmd := exec.Command(goBin, "build", "-o", out, "github.com/runbookhq/runbook/cmd/runbook")

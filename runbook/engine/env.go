@@ -5,7 +5,6 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/runbookhq/runbook/runbook"
@@ -147,14 +146,4 @@ func resultValue(status string, rc *int, stdout, stderr string, data map[string]
 		v["rc"] = *rc
 	}
 	return v
-}
-
-// sortedKeys returns the keys of m, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"maps"
 	"sync"
-	"time"
 
 	"github.com/runbookhq/runbook/runbook/inventory"
 	"github.com/runbookhq/runbook/runbook/journal"
@@ -35,7 +34,6 @@ type hostState struct {
 	changed     bool  // started a canary or batch phase
 	seq         int64 // order in which it started changing (rollback_all goes newest first)
 	fleetFailed bool  // failed the final verify phase
-	started     time.Time
 }
 
 func newHostState(h *inventory.Host, params, vars map[string]any) *hostState {

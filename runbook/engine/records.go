@@ -88,7 +88,6 @@ type phaseCtx struct {
 	name  string
 	kind  string
 	batch int
-	hosts []string
 	once  *onceTable
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -611,15 +610,6 @@ func (e *Engine) scopeParams(env map[string]any, sc *runbook.ModuleScope) map[st
 		}
 	}
 	return params
-}
-
-// stepKeyList is a step id's list part ("steps", "verify", ...), for messages.
-func stepKeyList(key string) string {
-	parts := strings.Split(key, ".")
-	if len(parts) >= 2 {
-		return parts[len(parts)-2]
-	}
-	return key
 }
 
 // titleIn is the step's title with its {{ }} rendered in env (as written

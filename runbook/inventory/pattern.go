@@ -82,9 +82,7 @@ func newMatcher(inv *Inventory) *matcher {
 	for _, h := range inv.Hosts {
 		m.names = append(m.names, h.Name)
 	}
-	for _, g := range inv.GroupOrder {
-		m.names = append(m.names, g)
-	}
+	m.names = append(m.names, inv.GroupOrder...)
 	return m
 }
 
