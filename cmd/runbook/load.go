@@ -6,11 +6,55 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
 	"github.com/runbookhq/runbook/runbook"
+	"github.com/runbookhq/runbook/runbook/engine"
 	"github.com/runbookhq/runbook/runbook/inventory"
 )
+
+// targetFlags are the flags that say what a run works on: the runbook's
+// inventory, its params and the --limit (plan and run share them).
+type targetFlags struct {
+	Runbook   string
+	Inventory string
+	Extra     []string
+	Limit     string
+}
+
+func (t *targetFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&t.Inventory, "inventory", "i", "", "inventory file (Ansible YAML or INI)")
+	f.StringArrayVarP(&t.Extra, "extra", "e", nil, "param name=value, or @file.yaml (repeatable)")
+	f.StringVar(&t.Limit, "limit", "", "narrow the targets with a host pattern")
+}
+
+// load reads the runbook, the inventory and the -e values, as engine
+// options; runbook warnings go to w.
+func (t *targetFlags) load(w io.Writer) (engine.Options, error) {
+	rb, err := loadRunbook(t.Runbook, w)
+	if err != nil {
+		return engine.Options{}, err
+	}
+	inv, err := loadInventory(t.Inventory)
+	if err != nil {
+		return engine.Options{}, err
+	}
+	given, err := parseExtra(t.Extra)
+	if err != nil {
+		return engine.Options{}, err
+	}
+	return engine.Options{Runbook: rb, Inventory: inv, InventoryFile: t.Inventory, Given: given, Limit: t.Limit}, nil
+}
+
+// checkOutput checks an --output value.
+func checkOutput(v string) error {
+	if v != "text" && v != "json" {
+		return usage(fmt.Errorf("--output %q: use text or json", v))
+	}
+	return nil
+}
 
 // loadRunbook loads a runbook, printing its warnings to w.
 func loadRunbook(path string, w io.Writer) (*runbook.Runbook, error) {

@@ -15,12 +15,9 @@ import (
 
 type planOptions struct {
 	connectFlags
-	Runbook   string
-	Inventory string
-	Extra     []string
-	Limit     string
-	Check     bool
-	Output    string
+	targetFlags
+	Check  bool
+	Output string
 }
 
 func newPlanCmd(g *globalOptions, io *IO) *cobra.Command {
@@ -34,10 +31,8 @@ func newPlanCmd(g *globalOptions, io *IO) *cobra.Command {
 			return planRun(g, opts, io)
 		},
 	}
+	opts.targetFlags.add(cmd)
 	f := cmd.Flags()
-	f.StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file (Ansible YAML or INI)")
-	f.StringArrayVarP(&opts.Extra, "extra", "e", nil, "param name=value, or @file.yaml (repeatable)")
-	f.StringVar(&opts.Limit, "limit", "", "narrow the targets with a host pattern")
 	f.BoolVar(&opts.Check, "check", false, "connect and run the check phase (read-only) to find hosts already done")
 	f.StringVar(&opts.Output, "output", "text", "text or json")
 	addConnectFlags(cmd, &opts.connectFlags)
@@ -52,22 +47,14 @@ func (noConnect) Connect(_ context.Context, h *inventory.Host) (transport.Transp
 }
 
 func planRun(g *globalOptions, opts *planOptions, io *IO) error {
-	if opts.Output != "text" && opts.Output != "json" {
-		return usage(fmt.Errorf("--output %q: use text or json", opts.Output))
+	if err := checkOutput(opts.Output); err != nil {
+		return err
 	}
-	rb, err := loadRunbook(opts.Runbook, io.Err)
+	base, err := opts.targetFlags.load(io.Err)
 	if err != nil {
 		return err
 	}
-	inv, err := loadInventory(opts.Inventory)
-	if err != nil {
-		return err
-	}
-	given, err := parseExtra(opts.Extra)
-	if err != nil {
-		return err
-	}
-	base := engine.Options{Runbook: rb, Inventory: inv, InventoryFile: opts.Inventory, Given: given, Limit: opts.Limit, Connector: noConnect{}}
+	base.Connector = noConnect{}
 	e, err := engine.New(base)
 	if err != nil {
 		return err

@@ -20,10 +20,7 @@ import (
 
 type runOptions struct {
 	connectFlags
-	Runbook         string
-	Inventory       string
-	Extra           []string
-	Limit           string
+	targetFlags
 	Yes             bool
 	Concurrency     int
 	Output          string
@@ -41,10 +38,8 @@ func newRunCmd(g *globalOptions, io *IO) *cobra.Command {
 			return runRun(g, opts, io)
 		},
 	}
+	opts.targetFlags.add(cmd)
 	f := cmd.Flags()
-	f.StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file (Ansible YAML or INI)")
-	f.StringArrayVarP(&opts.Extra, "extra", "e", nil, "param name=value, or @file.yaml (repeatable)")
-	f.StringVar(&opts.Limit, "limit", "", "narrow the targets with a host pattern")
 	f.BoolVar(&opts.Yes, "yes", false, "approve every approval gate")
 	f.IntVar(&opts.Concurrency, "concurrency", 0, "hosts acting at once inside a batch (overrides the runbook)")
 	f.StringVar(&opts.Output, "output", "text", "text, or json: the journal events as JSON lines")
@@ -59,39 +54,31 @@ func addConnectFlags(cmd *cobra.Command, f *connectFlags) {
 }
 
 func runRun(g *globalOptions, opts *runOptions, io *IO) error {
-	if opts.Output != "text" && opts.Output != "json" {
-		return usage(fmt.Errorf("--output %q: use text or json", opts.Output))
+	if err := checkOutput(opts.Output); err != nil {
+		return err
 	}
 	state, err := g.stateDir()
 	if err != nil {
 		return usage(err)
 	}
-	rb, err := loadRunbook(opts.Runbook, io.Err)
+	o, err := opts.targetFlags.load(io.Err)
 	if err != nil {
 		return err
 	}
-	inv, err := loadInventory(opts.Inventory)
-	if err != nil {
-		return err
-	}
-	given, err := parseExtra(opts.Extra)
-	if err != nil {
-		return err
-	}
-	becomePass, err := becomePassword(io, opts.AskBecomePass, rb, given)
+	becomePass, err := becomePassword(io, opts.AskBecomePass, o.Runbook, o.Given)
 	if err != nil {
 		return err
 	}
 	s := newSession(g, io, state, opts.connectFlags, becomePass, opts.Output, opts.Yes)
 	defer s.close()
-	e, err := engine.New(engine.Options{Runbook: rb, Inventory: inv, InventoryFile: opts.Inventory, Given: given,
-		Limit: opts.Limit, StateDir: state, Connector: s.conn, Approver: s.approver, Observer: s.observe,
-		Concurrency: opts.Concurrency, BreakStaleLocks: opts.BreakStaleLocks, Secrets: []string{string(becomePass)}})
+	o.StateDir, o.Connector, o.Approver, o.Observer = state, s.conn, s.approver, s.observe
+	o.Concurrency, o.BreakStaleLocks, o.Secrets = opts.Concurrency, opts.BreakStaleLocks, []string{string(becomePass)}
+	e, err := engine.New(o)
 	if err != nil {
 		return err
 	}
-	s.conn.labStart = labStarter(state, inv, io)
-	s.startTerminal(rb)
+	s.conn.labStart = labStarter(state, o.Inventory, io)
+	s.startTerminal(o.Runbook)
 	return s.wait(e, e.Start)
 }
 
@@ -129,8 +116,8 @@ func newResumeCmd(g *globalOptions, io *IO) *cobra.Command {
 }
 
 func resumeRun(g *globalOptions, opts *resumeOptions, io *IO) error {
-	if opts.Output != "text" && opts.Output != "json" {
-		return usage(fmt.Errorf("--output %q: use text or json", opts.Output))
+	if err := checkOutput(opts.Output); err != nil {
+		return err
 	}
 	state, err := g.stateDir()
 	if err != nil {

@@ -94,7 +94,7 @@ func (l *local) start(ctx context.Context, inv Invocation, cmd Command) (Result,
 	if stdin != nil {
 		// Fed apart from Wait, so that a Stdin that never ends cannot keep
 		// Run waiting once the command has exited.
-		go feedStdin(stdin, l.opts.BecomePassword, inv, cmd.Stdin)
+		go FeedStdin(stdin, l.opts.BecomePassword, inv, cmd.Stdin)
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- c.Wait() }()
@@ -114,9 +114,11 @@ func (l *local) start(ctx context.Context, inv Invocation, cmd Command) (Result,
 	return Result{}, fmt.Errorf("local: command interrupted after %v: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
 }
 
-// feedStdin writes the password line, the invocation's own input and then
-// the command's input, and closes the pipe.
-func feedStdin(w io.WriteCloser, password []byte, inv Invocation, in io.Reader) {
+// FeedStdin writes what a prepared command reads on its standard input: the
+// sudo password line (when inv asks for it), the invocation's own input and
+// then the command's, and closes the pipe (end of file for the command).
+// Both transports use it, so the password reaches sudo the same way.
+func FeedStdin(w io.WriteCloser, password []byte, inv Invocation, in io.Reader) {
 	defer w.Close()
 	if inv.Password {
 		line := append(bytes.Clone(password), '\n')

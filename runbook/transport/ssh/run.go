@@ -1,7 +1,6 @@
 package ssh
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -78,7 +77,7 @@ func (h *host) exec(ctx context.Context, c *conn, s *ssh.Session, inv transport.
 	if stdin != nil {
 		// Fed apart from Wait, so that a Stdin that never ends cannot keep
 		// Run waiting once the command has exited.
-		go feedStdin(stdin, h.d.opts.BecomePassword, inv, cmd.Stdin)
+		go transport.FeedStdin(stdin, h.d.opts.BecomePassword, inv, cmd.Stdin)
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- s.Wait() }()
@@ -155,28 +154,6 @@ func (h *host) sudoMode(ctx context.Context, user string) (transport.SudoMode, e
 	}
 	c.sudo[user] = mode
 	return mode, nil
-}
-
-// feedStdin writes the password line, the invocation's own input and then
-// the command's input, and closes the pipe (end of file for the command).
-func feedStdin(w io.WriteCloser, password []byte, inv transport.Invocation, in io.Reader) {
-	defer w.Close()
-	if inv.Password {
-		line := append(bytes.Clone(password), '\n')
-		_, err := w.Write(line)
-		clear(line)
-		if err != nil {
-			return
-		}
-	}
-	if len(inv.Stdin) > 0 {
-		if _, err := w.Write(inv.Stdin); err != nil {
-			return
-		}
-	}
-	if in != nil {
-		io.Copy(w, in)
-	}
 }
 
 // trackedWriter passes output on and remembers a write error, which is the
