@@ -111,7 +111,6 @@ func (c *Compare) Run(ctx context.Context, x *Exec) Result {
 	return r
 }
 
-// headLines keeps the first n lines of s, saying how many it left out.
 // maxSummaryKeys bounds the keys changedSummary names.
 const maxSummaryKeys = 5
 
@@ -154,6 +153,7 @@ func changedSummary(before, after string) string {
 	return strings.Join(keys, ", ")
 }
 
+// headLines keeps the first n lines of s, saying how many it left out.
 func headLines(s string, n int) string {
 	lines := strings.SplitAfter(strings.TrimSuffix(s, "\n"), "\n")
 	if len(lines) <= n {
