@@ -178,6 +178,9 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 		}
 	case journal.RunResumed:
 		fmt.Fprintf(w, "%s run %s by %s\n", st.render(st.title, "resumed"), r.RunID, sanitize(r.Operator))
+		if r.Text != "" {
+			fmt.Fprintf(w, "  %s\n", st.render(st.dim, sanitize(r.Text)))
+		}
 	case journal.PhaseStarted:
 		num := fmt.Sprint(r.PhaseIndex)
 		if len(t.opts.Phases) > 0 {
