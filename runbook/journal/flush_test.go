@@ -51,7 +51,7 @@ func TestFlushReportsAFailedWrite(t *testing.T) {
 		t.Fatalf("AppendLazy only buffers: %v", err)
 	}
 	err = w.Flush()
-	if err == nil || !strings.Contains(err.Error(), "journal /dev/full") || !strings.Contains(err.Error(), syscall.ENOSPC.Error()) {
+	if err == nil || !strings.Contains(err.Error(), "journal: write /dev/full") || !strings.Contains(err.Error(), syscall.ENOSPC.Error()) {
 		t.Fatalf("Flush: %v, want the journal and %q", err, syscall.ENOSPC.Error())
 	}
 	if _, err := w.Append(Record{Type: Message}); err == nil {

@@ -140,7 +140,7 @@ func (w *Writer) syncTo(mine int64) {
 		w.mu.Lock()
 		w.syncing = false
 		if err != nil {
-			w.err = fmt.Errorf("journal %s: %w", w.path, err)
+			w.err = fmt.Errorf("journal: %w", err) // err names the file
 		} else {
 			w.synced = upto
 		}
