@@ -45,7 +45,7 @@ func Parse(path string, data []byte, readFile ReadFileFunc) (*Runbook, Warnings,
 		} else {
 			d := &Decoder{File: path, Errs: errs}
 			d.Decode(root, rb)
-			l := &loader{rb: rb, errs: errs, readFile: readFile, loading: map[string]bool{}}
+			l := &loader{rb: rb, root: root, errs: errs, readFile: readFile, loading: map[string]bool{}}
 			l.expandAll()
 			validate(rb, Resolve(root), errs)
 		}
@@ -154,11 +154,17 @@ type loader struct {
 	errs     *diag.List
 	readFile ReadFileFunc
 	loading  map[string]bool // modules being expanded, for cycles
+	root     *yaml.Node      // the runbook's document, for positions
 }
 
 func (l *loader) expandAll() {
 	rb := l.rb
-	for _, p := range rb.Procedures {
+	for name, p := range rb.Procedures {
+		if p == nil { // `name:` with nothing after it
+			l.errs.Addf(rb.File, FieldNode(FieldNode(l.root, "procedures"), name), "procedure %q has no steps", name)
+			rb.Procedures[name] = &Procedure{}
+			continue
+		}
 		p.Steps = l.expand(p.Steps, rb.File, nil)
 	}
 	for _, ph := range rb.Phases {
