@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/runbookhq/runbook/internal/sshdtest"
 )
 
 // clockTick is the unit of the CPU times in /proc/PID/stat (USER_HZ, 100
@@ -34,7 +36,7 @@ func settleHosts(fleetDir string, hostUID int) {
 			if err != nil {
 				continue
 			}
-			if ppid, ok := parentPid(pid); ok && listeners[ppid] {
+			if ppid, ok := sshdtest.ParentPID(pid); ok && listeners[ppid] {
 				busy = true
 				break
 			}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runbookhq/runbook/internal/sshdtest"
 )
 
 // Every tool runs under a measuring wrapper: the bench binary re-executed
@@ -227,7 +229,7 @@ func descendantsOf(root int) []int {
 		if err != nil {
 			continue
 		}
-		if ppid, ok := parentPid(pid); ok {
+		if ppid, ok := sshdtest.ParentPID(pid); ok {
 			children[ppid] = append(children[ppid], pid)
 		}
 	}
@@ -242,26 +244,6 @@ func descendantsOf(root int) []int {
 		}
 	}
 	return out
-}
-
-// parentPid reads the parent pid from /proc/PID/stat, whose second field
-// (the command name, in parentheses) may hold spaces and parentheses.
-func parentPid(pid int) (int, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0, false
-	}
-	ppid, err := strconv.Atoi(f[1])
-	return ppid, err == nil
 }
 
 // rssOf is a process's resident set in bytes (/proc/PID/statm), 0 when gone.

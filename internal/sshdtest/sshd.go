@@ -206,16 +206,16 @@ func descendants(procs map[int]bool) []int {
 		if err != nil || procs[pid] {
 			continue
 		}
-		if ppid, ok := parentOf(pid); ok && procs[ppid] {
+		if ppid, ok := ParentPID(pid); ok && procs[ppid] {
 			found = append(found, pid)
 		}
 	}
 	return found
 }
 
-// parentOf reads the parent pid from /proc/PID/stat, whose second field
+// ParentPID reads the parent pid from /proc/PID/stat, whose second field
 // (the command name, in parentheses) may itself hold spaces and parentheses.
-func parentOf(pid int) (int, bool) {
+func ParentPID(pid int) (int, bool) {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	if err != nil {
 		return 0, false
