@@ -57,7 +57,16 @@ type Terminal struct {
 
 	live   *liveRegion // TTY only
 	closed bool
+
+	// Without a TTY, lines are gathered and written at most every
+	// pipeFlush (and at once for the records an operator waits on), so a
+	// large fleet's run costs a write per tenth of a second, not per line.
+	pending bytes.Buffer
+	flush   *time.Timer
 }
+
+// pipeFlush is how long a line may wait in a non-TTY Terminal's buffer.
+const pipeFlush = 100 * time.Millisecond
 
 // NewTerminal returns a Terminal writing to w.
 func NewTerminal(w io.Writer, opts TerminalOptions) *Terminal {
@@ -86,13 +95,37 @@ func (t *Terminal) Record(r journal.Record) {
 		t.opts.JournalPath = filepath.Join(journal.RunDir(t.opts.StateDir, r.RunID), journal.JournalFile)
 	}
 	t.keep(r)
-	var buf bytes.Buffer
-	t.describe(&buf, r)
 	if t.live == nil {
-		_, _ = t.w.Write(buf.Bytes())
+		t.describe(&t.pending, r)
+		switch r.Type {
+		case journal.RunStarted, journal.RunResumed, journal.Approval, journal.WaitStarted, journal.RunInterrupted, journal.RunFinished:
+			t.writePending()
+		default:
+			if t.flush == nil && t.pending.Len() > 0 {
+				t.flush = time.AfterFunc(pipeFlush, func() {
+					t.mu.Lock()
+					defer t.mu.Unlock()
+					t.writePending()
+				})
+			}
+		}
 		return
 	}
+	var buf bytes.Buffer
+	t.describe(&buf, r)
 	t.live.record(r, buf.String())
+}
+
+// writePending writes the lines gathered without a TTY. t.mu is held.
+func (t *Terminal) writePending() {
+	if t.flush != nil {
+		t.flush.Stop()
+		t.flush = nil
+	}
+	if t.pending.Len() > 0 {
+		_, _ = t.w.Write(t.pending.Bytes())
+		t.pending.Reset()
+	}
 }
 
 // Pause writes what is pending and takes the live progress off the screen
@@ -100,9 +133,13 @@ func (t *Terminal) Record(r journal.Record) {
 func (t *Terminal) Pause() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.live != nil && !t.closed {
+	if t.closed {
+		return
+	}
+	if t.live != nil {
 		t.live.pause()
 	}
+	t.writePending()
 }
 
 // Close writes what is pending, takes the live progress off the screen and
@@ -117,6 +154,7 @@ func (t *Terminal) Close() {
 	if t.live != nil {
 		t.live.close()
 	}
+	t.writePending()
 }
 
 // keep stores a compact copy of r, without outputs or data, for the summary

@@ -256,3 +256,50 @@ func TestTextOutputsNeverCarryJournalEscapes(t *testing.T) {
 		t.Error("the poisoned text is missing altogether, not defused")
 	}
 }
+
+// countingWriter counts the writes it is given.
+type countingWriter struct {
+	syncBuffer
+	writes int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.writes++
+	c.mu.Unlock()
+	return c.syncBuffer.Write(p)
+}
+
+func (c *countingWriter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes
+}
+
+// Without a TTY, lines are gathered rather than written one by one, and
+// still reach the output while the run goes on (a pipe to tee or a CI log
+// shows progress), not only when it ends.
+func TestTerminalPipeGathersLines(t *testing.T) {
+	var out countingWriter
+	term := NewTerminal(&out, TerminalOptions{})
+	defer term.Close()
+	term.Record(newRecords().add(runStart("web-1")).list[0])
+	header := out.count()
+	if header != 1 || !strings.Contains(out.String(), "run ") {
+		t.Fatalf("the header is not written at once (%d writes): %q", header, out.String())
+	}
+	const steps = 200
+	for i := range steps {
+		term.Record(finished("web-1", "2.steps.0", fmt.Sprintf("step %d", i), 0, journal.StatusOK, true))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), fmt.Sprintf("step %d", steps-1)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("step lines not written without Close: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := out.count() - header; n >= steps {
+		t.Errorf("%d step lines took %d writes: they are not gathered", steps, n)
+	}
+}
