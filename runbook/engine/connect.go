@@ -2,10 +2,12 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -58,7 +60,8 @@ type conn struct {
 	err     error
 	locked  bool
 	lock    string
-	greeted bool // facts gathered
+	greeted bool       // facts gathered
+	hello   *heldHello // the hello session, open while the lock is held
 }
 
 // pool holds one connection per host for the whole run.
@@ -192,25 +195,119 @@ echo "os_id=$id"; echo "os_version_id=$ver"; echo "os_codename=$code"
 b=; { read -r b < /proc/sys/kernel/random/boot_id; } 2>/dev/null; echo "boot_id=$b"
 `
 
+// helloTail ends the hello script of a run that takes the lock: it says the
+// facts are complete, then waits on standard input. The word "release"
+// removes the lock when this run still owns it (%s is the owner pattern);
+// anything else, end of file included (the controller stopped, or the
+// connection dropped), leaves the lock where it is, for a resume.
+const helloTail = `echo "ready=1"
+w=; IFS= read -r w || exit 0
+[ "$w" = release ] || exit 0
+o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac
+`
+
+// heldHello is a hello session kept open while this run holds the host's
+// lock, so that releasing the lock costs a line on its standard input
+// rather than a session of its own.
+type heldHello struct {
+	in     *io.PipeWriter
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the session has ended; then res, err
+	res    transport.Result
+	err    error
+}
+
+// release asks the held session to release the lock and waits for the
+// session to end. released reports whether the host removed the lock;
+// broken, that the session ended without answering, so the release has to
+// be tried on a session of its own.
+func (hh *heldHello) release(ctx context.Context) (released, broken bool) {
+	written := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(hh.in, "release\n")
+		hh.in.Close()
+		written <- err
+	}()
+	select {
+	case <-hh.done:
+	case <-ctx.Done():
+		hh.cancel()
+		<-hh.done
+		return false, true
+	}
+	if err := <-written; err != nil || hh.err != nil {
+		return false, true
+	}
+	return hh.res.ExitCode == 0, false
+}
+
+// readyWriter passes output on to w and closes ready once it has seen the
+// line that ends the facts.
+type readyWriter struct {
+	w     io.Writer
+	mu    sync.Mutex
+	seen  []byte
+	ready chan struct{}
+}
+
+func (r *readyWriter) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, err := r.w.Write(p) // first, so that what ready promises is there
+	if r.seen != nil && len(r.seen) < 64<<10 {
+		r.seen = append(r.seen, p...)
+		if bytes.HasPrefix(r.seen, []byte("ready=1\n")) || bytes.Contains(r.seen, []byte("\nready=1\n")) {
+			r.seen = nil
+			close(r.ready)
+		}
+	}
+	return n, err
+}
+
 // hello takes the host's lock and gathers its facts in one round trip. The
 // lock's parent directories are created only when the lock cannot be made
-// without them.
-func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Transport) (transport.Facts, bool, error) {
+// without them. When this run holds the lock, the session stays open and
+// is returned, for the release at the end of the host.
+func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Transport) (transport.Facts, bool, *heldHello, error) {
 	owner, _ := json.Marshal(LockOwner{RunID: e.runID, Operator: e.operator, Controller: e.controller, Time: e.now()})
 	path := lockPath(h)
 	lock := fmt.Sprintf(`L=%s
 if mkdir "$L" 2>/dev/null || { mkdir -p "$(dirname "$L")" 2>/dev/null; mkdir "$L" 2>/dev/null; }; then printf '%%s\n' %s > "$L/owner" && echo "lock=acquired" || echo "lock=error"
 else echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "owner=$o"; fi
 `, runbook.ShellQuote(path), runbook.ShellQuote(string(owner)))
+	script := lock + factsScript + fmt.Sprintf(helloTail, runbook.ShellQuote(ownerPattern(e.runID)))
 	if e.opts.CheckOnly {
-		lock = "echo lock=none\n" // read-only: plan --check takes no lock
+		script = "echo lock=none\n" + factsScript // read-only: plan --check takes no lock
 	}
-	script := lock + factsScript
 	var out, errb capture
-	res, err := t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
-		Stdout: &out, Stderr: &errb, Timeout: time.Minute})
-	if err != nil {
-		return transport.Facts{}, false, err
+	hctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	hh := &heldHello{in: pw, cancel: cancel, done: make(chan struct{})}
+	rw := &readyWriter{w: &out, seen: []byte{}, ready: make(chan struct{})}
+	go func() {
+		hh.res, hh.err = t.Run(hctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
+			Stdout: rw, Stderr: &errb, Stdin: pr})
+		pr.Close() // a release written after the end fails rather than blocks
+		close(hh.done)
+	}()
+	timer := time.NewTimer(time.Minute)
+	defer timer.Stop()
+	select {
+	case <-rw.ready:
+	case <-hh.done:
+		hh.in.Close()
+		cancel()
+		select {
+		case <-rw.ready: // the facts came, then the session ended
+		default:
+			if hh.err != nil {
+				return transport.Facts{}, false, nil, hh.err
+			}
+		}
+	case <-timer.C:
+		cancel()
+		<-hh.done
+		return transport.Facts{}, false, nil, errors.New("gathering facts: no answer within a minute")
 	}
 	text, _ := out.Text(nil)
 	kv := map[string]string{}
@@ -220,37 +317,53 @@ else echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "o
 			kv[k] = v
 		}
 	}
-	if res.ExitCode != 0 && kv["lock"] == "" {
+	keep := func() *heldHello {
+		select {
+		case <-hh.done:
+			return nil // it ended (no lock to wait on): releases take a session of their own
+		default:
+			return hh
+		}
+	}
+	drop := func() { hh.in.Close() } // end of input: the script leaves without touching the lock
+	if kv["ready"] != "1" && hh.res.ExitCode != 0 && kv["lock"] == "" {
 		stderr, _ := errb.Text(nil)
-		return transport.Facts{}, false, fmt.Errorf("gathering facts failed (exit %d): %s", res.ExitCode, strings.TrimSpace(stderr))
+		return transport.Facts{}, false, nil, fmt.Errorf("gathering facts failed (exit %d): %s", hh.res.ExitCode, strings.TrimSpace(stderr))
 	}
 	facts := transport.Facts{Hostname: kv["hostname"], OSID: kv["os_id"], OSVersion: kv["os_version_id"],
 		OSCodename: kv["os_codename"], Kernel: kv["kernel"], Arch: kv["arch"], BootID: kv["boot_id"]}
 	switch kv["lock"] {
 	case "none":
-		return facts, false, nil
+		drop()
+		return facts, false, nil, nil
 	case "acquired":
-		return facts, true, nil
+		return facts, true, keep(), nil
 	case "held":
 		var o LockOwner
 		raw := kv["owner"]
 		if json.Unmarshal([]byte(raw), &o) == nil && o.RunID == e.runID {
-			return facts, true, nil // our own lock: a resumed run re-enters
+			return facts, true, keep(), nil // our own lock: a resumed run re-enters
 		}
 		held := &LockHeldError{Host: h.Name, Path: path, Owner: o, Raw: raw}
 		if e.opts.BreakStaleLocks && !o.Time.IsZero() && e.now().Sub(o.Time) > e.lockStaleAfter() {
 			if err := e.breakLock(ctx, t, path, string(owner)); err != nil {
-				return facts, false, err
+				drop()
+				return facts, false, nil, err
 			}
 			e.emitMessage(h.Name, fmt.Sprintf("broke stale lock %s of run %s (taken %s)", path, o.RunID, o.Time.Format(time.RFC3339)))
-			return facts, true, nil
+			return facts, true, keep(), nil // the owner is ours now, so the held session can release it
 		}
-		return facts, false, held
+		drop()
+		return facts, false, nil, held
 	default:
+		drop()
 		stderr, _ := errb.Text(nil)
-		return facts, false, fmt.Errorf("could not take the run lock %s: %s", path, strings.TrimSpace(stderr))
+		return facts, false, nil, fmt.Errorf("could not take the run lock %s: %s", path, strings.TrimSpace(stderr))
 	}
 }
+
+// ownerPattern is what a lock's owner file holds when this run owns it.
+func ownerPattern(runID string) string { return `"run_id":"` + runID + `"` }
 
 func (e *Engine) lockStaleAfter() time.Duration {
 	if d := e.rb.LockStaleAfter.D(); d > 0 {
@@ -271,21 +384,30 @@ func (e *Engine) breakLock(ctx context.Context, t transport.Transport, path, own
 	return nil
 }
 
-// releaseLock removes the host's lock if this run holds it.
+// releaseLock removes the host's lock if this run holds it: through the
+// hello session when it is still open, else on a session of its own.
 func (e *Engine) releaseLock(ctx context.Context, h *inventory.Host) {
 	c := e.pool.get(h.Name)
 	if !c.locked || c.t == nil || e.durable() != nil {
 		return
 	}
 	path := lockPath(h)
-	// The owner file is one line of JSON; read is a builtin, and rm replaces
-	// the shell: one program, no fork.
-	script := fmt.Sprintf(`L=%s; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac`,
-		runbook.ShellQuote(path), runbook.ShellQuote(`"run_id":"`+e.runID+`"`))
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	res, err := c.t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser})
-	if err == nil && res.ExitCode == 0 {
+	released, broken := false, true
+	if hh := c.hello; hh != nil {
+		c.hello = nil
+		released, broken = hh.release(ctx)
+	}
+	if broken {
+		// The owner file is one line of JSON; read is a builtin, and rm
+		// replaces the shell: one program, no fork.
+		script := fmt.Sprintf(`L=%s; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac`,
+			runbook.ShellQuote(path), runbook.ShellQuote(ownerPattern(e.runID)))
+		res, err := c.t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser})
+		released = err == nil && res.ExitCode == 0
+	}
+	if released {
 		c.locked = false
 		e.emitLazy(recLock(journal.LockReleased, h.Name, path)) // nothing waits on it: the host is done
 		if e.retires() {
@@ -309,11 +431,11 @@ func (e *Engine) connectHost(ctx context.Context, h *inventory.Host) (*conn, err
 	if err := e.durable(); err != nil {
 		return c, err
 	}
-	facts, locked, err := e.hello(ctx, h, t)
+	facts, locked, held, err := e.hello(ctx, h, t)
 	if err != nil {
 		return c, err
 	}
-	c.facts, c.locked, c.lock, c.greeted = facts, locked, lockPath(h), true
+	c.facts, c.locked, c.lock, c.greeted, c.hello = facts, locked, lockPath(h), true, held
 	if locked {
 		// Lazy: the host's next action comes after a record that is synced
 		// (its first step_started), which takes this one to disk first.

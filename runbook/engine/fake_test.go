@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -29,13 +30,22 @@ type fakeFleet struct {
 	reply  func(host, cmd string) (stdout string, rc int, err error)
 	facts  map[string]string // host -> os_id override
 	counts map[string]int
+	// heldReleases counts the locks released through the hello session,
+	// sessionReleases those released on a session of their own.
+	heldReleases, sessionReleases int
+	// cutHello lists hosts whose hello session is cut once it has printed
+	// the facts (a reboot, say).
+	cutHello map[string]bool
 }
 
 func newFakeFleet(reply func(host, cmd string) (string, int, error)) *fakeFleet {
 	return &fakeFleet{locks: map[string]string{}, reply: reply, facts: map[string]string{}, counts: map[string]int{}}
 }
 
-var ownerRe = regexp.MustCompile(`printf '%s\\n' '(\{[^']*\})'`)
+var (
+	ownerRe = regexp.MustCompile(`printf '%s\\n' '(\{[^']*\})'`)
+	runIDRe = regexp.MustCompile(`"run_id":"([^"]*)"`)
+)
 
 func (f *fakeFleet) Connect(_ context.Context, h *inventory.Host) (transport.Transport, error) {
 	return &fakeTransport{f: f, host: h.Name}, nil
@@ -79,9 +89,10 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 	f := t.f
 	switch {
 	case strings.Contains(text, `echo "lock=acquired"`):
-		f.mu.Lock()
-		defer f.mu.Unlock()
+		// The hello: take the lock, print the facts, then, like the real
+		// script, wait on standard input for the word that releases it.
 		owner := ownerRe.FindStringSubmatch(text)[1]
+		f.mu.Lock()
 		lock := "acquired"
 		if cur, held := f.locks[t.host]; held && cur != owner {
 			lock = "held\nowner=" + cur
@@ -92,11 +103,40 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 		if v, ok := f.facts[t.host]; ok {
 			osID = v
 		}
-		fmt.Fprintf(cmd.Stdout, "lock=%s\nhostname=%s\nos_id=%s\nos_version_id=22.04\nos_codename=jammy\nkernel=5.15.0-91-generic\narch=x86_64\nboot_id=b-%s\n", lock, t.host, osID, t.host)
+		f.mu.Unlock()
+		fmt.Fprintf(cmd.Stdout, "lock=%s\nhostname=%s\nos_id=%s\nos_version_id=22.04\nos_codename=jammy\nkernel=5.15.0-91-generic\narch=x86_64\nboot_id=b-%s\nready=1\n", lock, t.host, osID, t.host)
+		if cmd.Stdin == nil {
+			return transport.Result{}, nil
+		}
+		if f.cutHello[t.host] {
+			return transport.Result{}, transport.Unreachable(t.host, errors.New("connection lost"))
+		}
+		line := make(chan string, 1)
+		go func() {
+			l, _ := bufio.NewReader(cmd.Stdin).ReadString('\n')
+			line <- l
+		}()
+		select {
+		case <-ctx.Done():
+			return transport.Result{}, ctx.Err()
+		case l := <-line:
+			if l != "release\n" {
+				return transport.Result{}, nil
+			}
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		id := runIDRe.FindStringSubmatch(f.locks[t.host])
+		if id == nil || !strings.Contains(text, `"run_id":"`+id[1]+`"`) {
+			return transport.Result{ExitCode: 1}, nil
+		}
+		delete(f.locks, t.host)
+		f.heldReleases++
 		return transport.Result{}, nil
 	case strings.Contains(text, `rm -rf "$L"`):
 		f.mu.Lock()
 		delete(f.locks, t.host)
+		f.sessionReleases++
 		f.mu.Unlock()
 		return transport.Result{}, nil
 	}

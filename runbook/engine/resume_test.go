@@ -65,6 +65,12 @@ rollback:`, 1)
 			}
 			res2, err := r2.Continue(context.Background())
 			if err != nil || res2.Status != journal.RunStatusSucceeded {
+				log, _ := journal.ReadFile(res.Journal)
+				for _, rec := range log.Records {
+					if rec.Status == "failed" || rec.Error != "" {
+						t.Logf("%+v", rec)
+					}
+				}
 				t.Fatalf("resumed run: %v %+v", err, res2)
 			}
 			log, _ := journal.ReadFile(res.Journal)

@@ -456,3 +456,30 @@ rollback:
 		t.Fatalf("before %d after %d", f.count("before"), f.count("after"))
 	}
 }
+
+// A host's lock is released through its hello session, which stays open
+// while the lock is held: no session of its own per host. When that
+// session is gone by then (a reboot cut it), the release takes a session.
+func TestLockReleasedThroughHelloSession(t *testing.T) {
+	f := newFakeFleet(okReply)
+	f.cutHello = map[string]bool{"worker-4": true}
+	r := runFake(t, upgradeRunbook(""), f, nil)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if len(f.locks) != 0 {
+		t.Fatalf("locks left: %v", f.locks)
+	}
+	if f.heldReleases != 5 || f.sessionReleases != 1 {
+		t.Errorf("released %d through the hello session and %d on their own session, want 5 and 1 (worker-4)", f.heldReleases, f.sessionReleases)
+	}
+	n := 0
+	for _, rec := range r.records {
+		if rec.Type == journal.LockReleased {
+			n++
+		}
+	}
+	if n != 6 {
+		t.Errorf("%d lock_released records, want 6", n)
+	}
+}
