@@ -1,7 +1,6 @@
 package report
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,38 +11,13 @@ import (
 // "steps/3", "verify/1", "rollback/2". Step ids look like "4.steps.2",
 // "4.verify.0" or "rollback.1"; anything else falls back to "step/N".
 func stepLabel(stepID string, index int) string {
-	parts := strings.Split(stepID, ".")
-	list := "step"
-	if len(parts) >= 2 {
-		cand := parts[len(parts)-2]
-		if _, err := strconv.Atoi(cand); err != nil && cand != "" {
-			list = cand
-		}
-	}
-	if index <= 0 && len(parts) > 0 {
-		if n, err := strconv.Atoi(parts[len(parts)-1]); err == nil {
-			index = n + 1
-		}
-	}
-	return fmt.Sprintf("%s/%d", list, index)
+	list, n := stepLabelParts(stepID, index)
+	return list + "/" + strconv.Itoa(n)
 }
 
 // formatDuration prints a duration the way an operator reads it: "0.4s",
 // "21.0s", "2m05s", "1h02m".
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < 0:
-		return "-"
-	case d < time.Minute:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d < time.Hour:
-		d = d.Round(time.Second)
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	default:
-		d = d.Round(time.Minute)
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-}
+func formatDuration(d time.Duration) string { return string(appendDuration(nil, d)) }
 
 // formatClock prints the time of day in UTC.
 func formatClock(t time.Time) string {

@@ -18,6 +18,9 @@ var htmlTemplate = template.Must(template.New("report.html.tmpl").Funcs(template
 	"lines": func(s string) string { return plural(strings.Count(strings.TrimRight(s, "\n"), "\n")+1, "line") },
 	"dur":   formatDuration,
 	"clock": formatClock,
+	// join lists hosts in a title: one string for html/template to escape,
+	// rather than a range over every host of the phase.
+	"join": func(list []string) string { return strings.Join(list, ", ") },
 }).ParseFS(assets, "assets/report.html.tmpl"))
 
 var (
@@ -38,7 +41,10 @@ func mustAsset(name string) string {
 // fetching anything). It holds the header, what to do next, a timeline with
 // a bar per host × step execution, the events, a table per host with every
 // step and its folded output, the backups and the version changes. Every
-// journal string goes through html/template's escaping. s may be nil; it is
+// journal string is escaped as html/template escapes it: the page goes
+// through html/template, but for the rows repeated per host and per host ×
+// step, which are written by hand (html_write.go says how they escape;
+// html_ref_test.go holds them to the template's bytes). s may be nil; it is
 // then computed from recs.
 func WriteHTML(w io.Writer, s *Summary, recs []journal.Record) error {
 	if s == nil {

@@ -1,10 +1,12 @@
 package report
 
 import (
+	"bufio"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,15 +102,13 @@ func WriteJUnit(w io.Writer, s *Summary, recs []journal.Record) error {
 		s = Summarize(recs)
 	}
 	doc := buildJUnit(s)
-	if _, err := io.WriteString(w, xml.Header); err != nil {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString(xml.Header)
+	if err := writeJUnitXML(bw, doc); err != nil {
 		return fmt.Errorf("write JUnit report: %w", err)
 	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("write JUnit report: %w", err)
-	}
-	if _, err := io.WriteString(w, "\n"); err != nil {
+	bw.WriteString("\n")
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write JUnit report: %w", err)
 	}
 	return nil
@@ -117,27 +117,40 @@ func WriteJUnit(w io.Writer, s *Summary, recs []journal.Record) error {
 func buildJUnit(s *Summary) *junitSuites {
 	doc := &junitSuites{Name: fmt.Sprintf("%s %s", s.Runbook, s.RunID)}
 	index := map[suiteKey]int{}
-	suite := func(k suiteKey, label string, started time.Time) *junitSuite {
-		if i, ok := index[k]; ok {
-			return &doc.Suites[i]
-		}
+	addSuite := func(k suiteKey, label string, started time.Time) *junitSuite {
 		doc.Suites = append(doc.Suites, junitSuite{Name: label, Package: s.Runbook, Hostname: s.Controller,
 			Timestamp: junitTimestamp(started), key: k, start: started})
 		index[k] = len(doc.Suites) - 1
 		return &doc.Suites[len(doc.Suites)-1]
 	}
 	for _, p := range s.Phases {
-		suite(suiteKey{p.Index, p.Batch, p.Name}, p.Label, p.Started)
+		if k := (suiteKey{p.Index, p.Batch, p.Name}); !hasKey(index, k) {
+			addSuite(k, p.Label, p.Started)
+		}
 	}
 	// Cases go in host order (canary first) within each suite; a step run
 	// twice on a host (verify after a soak, a re-run on resume) gets "#2".
-	seen := map[string]int{}
-	for _, h := range s.Hosts {
-		for _, st := range h.Steps {
+	type caseKey struct {
+		suite           suiteKey
+		classname, name string
+	}
+	steps := 0
+	for i := range s.Hosts {
+		steps += len(s.Hosts[i].Steps)
+	}
+	seen := make(map[caseKey]int, steps)
+	for i := range s.Hosts {
+		for j := range s.Hosts[i].Steps {
+			st := &s.Hosts[i].Steps[j]
 			k := suiteKey{st.PhaseIndex, st.Batch, st.Phase}
-			su := suite(k, st.PhaseLabel(), st.Started)
+			var su *junitSuite
+			if i, ok := index[k]; ok {
+				su = &doc.Suites[i]
+			} else {
+				su = addSuite(k, st.PhaseLabel(), st.Started)
+			}
 			tc := junitCase(st)
-			dup := fmt.Sprintf("%v\x00%s\x00%s", k, tc.Classname, tc.Name)
+			dup := caseKey{k, tc.Classname, tc.Name}
 			seen[dup]++
 			if n := seen[dup]; n > 1 {
 				tc.Name += fmt.Sprintf(" #%d", n)
@@ -180,24 +193,34 @@ func buildJUnit(s *Summary) *junitSuites {
 	return doc
 }
 
-func junitCase(st StepSummary) junitTestCase {
+func hasKey(m map[suiteKey]int, k suiteKey) bool {
+	_, ok := m[k]
+	return ok
+}
+
+func junitCase(st *StepSummary) junitTestCase {
+	list, index := stepLabelParts(st.StepID, st.Index)
 	tc := junitTestCase{
-		Name:      xmlText(st.Label() + " " + st.Step),
+		Name:      xmlText(list + "/" + strconv.Itoa(index) + " " + st.Step),
 		Classname: xmlText(st.Host),
 		Time:      junitSeconds(st.Duration),
 	}
-	var out strings.Builder
-	if st.Command != "" {
-		fmt.Fprintf(&out, "$ %s\n", st.Command)
+	out := st.Stdout
+	if st.Command != "" || st.DelegateTo != "" || st.StdoutCut {
+		var b strings.Builder
+		if st.Command != "" {
+			b.WriteString("$ " + st.Command + "\n")
+		}
+		if st.DelegateTo != "" {
+			b.WriteString("(ran on " + st.DelegateTo + ")\n")
+		}
+		b.WriteString(st.Stdout)
+		if st.StdoutCut {
+			b.WriteString("\n[output cut at the journal's limit]\n")
+		}
+		out = b.String()
 	}
-	if st.DelegateTo != "" {
-		fmt.Fprintf(&out, "(ran on %s)\n", st.DelegateTo)
-	}
-	out.WriteString(st.Stdout)
-	if st.StdoutCut {
-		out.WriteString("\n[output cut at the journal's limit]\n")
-	}
-	tc.SystemOut = cdata(out.String())
+	tc.SystemOut = cdata(out)
 	tc.SystemErr = cdata(st.Stderr)
 	switch st.Status {
 	case journal.StatusFailed, journal.StatusUnreachable:
@@ -258,12 +281,15 @@ func junitTimestamp(t time.Time) string {
 }
 
 func junitSeconds(d time.Duration) string {
-	return fmt.Sprintf("%.3f", d.Seconds())
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) // as %.3f prints it
 }
 
 // xmlText drops the characters XML 1.0 cannot carry at all (most control
 // characters); encoding/xml escapes the rest.
 func xmlText(s string) string {
+	if plainText(s) {
+		return s
+	}
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == '\t' || r == '\n' || r == '\r':
@@ -273,4 +299,15 @@ func xmlText(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// plainText reports whether s is ASCII without control characters other
+// than tab and line breaks: xmlText keeps such a string as it is.
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }

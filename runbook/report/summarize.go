@@ -1,8 +1,9 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/runbookhq/runbook/runbook/journal"
@@ -50,6 +51,12 @@ type builder struct {
 	phases map[phaseKey]int // index into s.Phases
 	groups int
 	last   time.Time
+	// phaseHosts holds, for a phase with many hosts, the set of its hosts.
+	phaseHosts map[int]map[string]bool
+	// maxSteps is the most step executions a host has had so far: a host's
+	// first step reserves room for as many, rather than growing its list
+	// (StepSummary is large) one doubling at a time.
+	maxSteps int
 }
 
 func (b *builder) add(r *journal.Record) {
@@ -146,11 +153,7 @@ func (b *builder) phase(r *journal.Record) {
 		b.phases[key] = i
 	}
 	p := &b.s.Phases[i]
-	for _, h := range r.Hosts {
-		if !contains(p.Hosts, h) {
-			p.Hosts = append(p.Hosts, h)
-		}
-	}
+	b.addPhaseHosts(i, r.Hosts)
 	if r.Type == journal.PhaseFinished {
 		p.Finished, p.Ended = true, r.Time
 		return
@@ -169,6 +172,34 @@ func (b *builder) phase(r *journal.Record) {
 	}
 }
 
+// addPhaseHosts adds hosts to phase i's hosts, each once, in order. A large
+// phase keeps a set of its hosts, rather than searching its list for each.
+func (b *builder) addPhaseHosts(i int, hosts []string) {
+	p := &b.s.Phases[i]
+	set := b.phaseHosts[i]
+	if set == nil && len(p.Hosts)+len(hosts) > 16 {
+		set = make(map[string]bool, len(p.Hosts)+len(hosts))
+		for _, h := range p.Hosts {
+			set[h] = true
+		}
+		if b.phaseHosts == nil {
+			b.phaseHosts = map[int]map[string]bool{}
+		}
+		b.phaseHosts[i] = set
+	}
+	for _, h := range hosts {
+		if set != nil {
+			if set[h] {
+				continue
+			}
+			set[h] = true
+		} else if contains(p.Hosts, h) {
+			continue
+		}
+		p.Hosts = append(p.Hosts, h)
+	}
+}
+
 func (b *builder) stepStarted(r *journal.Record) {
 	h := b.host(r.Host)
 	if i, ok := h.open[r.StepID]; ok {
@@ -183,13 +214,22 @@ func (b *builder) stepStarted(r *journal.Record) {
 		delete(h.open, r.StepID)
 	}
 	b.closeFinishedAttempts(h)
-	h.sum.Steps = append(h.sum.Steps, StepSummary{
+	b.appendStep(h, StepSummary{
 		Seq: r.Seq, Host: r.Host, StepID: r.StepID, Step: r.Step, Index: r.Index, Kind: r.Kind,
 		Phase: r.Phase, PhaseIndex: r.PhaseIndex, Batch: r.Batch, Command: r.Command, DelegateTo: r.DelegateTo,
 		Status: StatusOpen, Started: r.Time,
 	})
 	h.open[r.StepID] = len(h.sum.Steps) - 1
 	h.pending[r.StepID] = true
+}
+
+// appendStep adds a step execution to h.
+func (b *builder) appendStep(h *hostState, st StepSummary) {
+	if h.sum.Steps == nil {
+		h.sum.Steps = make([]StepSummary, 0, max(b.maxSteps, 1))
+	}
+	h.sum.Steps = append(h.sum.Steps, st)
+	b.maxSteps = max(b.maxSteps, len(h.sum.Steps))
 }
 
 // closeFinishedAttempts settles the steps of h whose last attempt finished
@@ -216,7 +256,7 @@ func (b *builder) stepFinished(r *journal.Record) {
 	if !ok {
 		// A step finished without a start of its own (skipped by `when`).
 		b.closeFinishedAttempts(h)
-		h.sum.Steps = append(h.sum.Steps, StepSummary{
+		b.appendStep(h, StepSummary{
 			Seq: r.Seq, Host: r.Host, StepID: r.StepID, Step: r.Step, Index: r.Index, Kind: r.Kind,
 			Phase: r.Phase, PhaseIndex: r.PhaseIndex, Batch: r.Batch, Command: r.Command, DelegateTo: r.DelegateTo,
 			Status: StatusOpen, Started: r.Time.Add(-time.Duration(r.DurationMS) * time.Millisecond),
@@ -265,16 +305,17 @@ func (b *builder) finish() {
 	for _, h := range b.hosts {
 		hosts = append(hosts, h)
 	}
-	sort.SliceStable(hosts, func(i, j int) bool {
-		a, c := hosts[i], hosts[j]
+	slices.SortStableFunc(hosts, func(a, c *hostState) int {
 		if a.sum.Canary != c.sum.Canary {
-			return a.sum.Canary
+			if a.sum.Canary {
+				return -1
+			}
+			return 1
 		}
-		ga, gc := groupRank(a), groupRank(c)
-		if ga != gc {
-			return ga < gc
+		if ga, gc := groupRank(a), groupRank(c); ga != gc {
+			return cmp.Compare(ga, gc)
 		}
-		return a.order < c.order
+		return cmp.Compare(a.order, c.order)
 	})
 	for _, k := range journal.Outcomes {
 		s.Counts[k] = 0
