@@ -1,9 +1,6 @@
 package ssh
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -20,27 +16,36 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// hostKeyDB checks host keys against known_hosts files with
-// golang.org/x/crypto/ssh/knownhosts (hashed entries, @cert-authority via
-// ssh.CertChecker, @revoked), reloading the files when they change and
-// appending to the first one under accept-new.
+// hostKeyDB checks host keys against known_hosts files as
+// golang.org/x/crypto/ssh/knownhosts does (hashed entries, @cert-authority
+// via ssh.CertChecker, @revoked), through an index by host so that a check
+// costs the same whatever the size of the files (hostkeys_index.go),
+// reloading the files when they change and appending to the first one
+// under accept-new.
 type hostKeyDB struct {
 	files     []string
 	acceptNew bool
-	probe     ssh.PublicKey // a key no host has, to ask which keys a host has
 
-	mu    sync.Mutex
-	snap  *hostKeySnapshot
-	stamp []fileStamp
+	mu     sync.Mutex
+	snap   *hostKeySnapshot
+	stamp  []fileStamp
+	statAt time.Time // when stamp was taken
 }
+
+// callbackStatReuse is how recent a stat of the files the host key
+// callback relies on instead of making its own. algorithms, which each
+// connection attempt calls first, always stats the files; the callback,
+// called during the same attempt's handshake a few milliseconds later,
+// uses that stat (or a later one), so that a file changed in between is
+// seen from the next attempt on. A snapshot dropped by accept-new is
+// always reloaded.
+const callbackStatReuse = time.Second
 
 // hostKeySnapshot is the database as read at one moment.
 type hostKeySnapshot struct {
-	check ssh.HostKeyCallback
-	// authorities holds "file:line" of the @cert-authority lines: knownhosts
-	// reports them among a host's keys, which they are not.
-	authorities map[string]bool
-	loadErr     error
+	check   ssh.HostKeyCallback
+	index   *knownHostsIndex
+	loadErr error
 }
 
 type fileStamp struct {
@@ -50,15 +55,17 @@ type fileStamp struct {
 }
 
 func newHostKeyDB(files []string, acceptNew bool) *hostKeyDB {
-	pub, _, _ := ed25519.GenerateKey(nil)
-	probe, _ := ssh.NewPublicKey(pub)
-	return &hostKeyDB{files: files, acceptNew: acceptNew, probe: probe}
+	return &hostKeyDB{files: files, acceptNew: acceptNew}
 }
 
-// current returns the database, reread when a file changed since.
-func (db *hostKeyDB) current() *hostKeySnapshot {
+// current returns the database, reread when a file changed since. A stat
+// of the files made less than maxAge ago is trusted; 0 trusts none.
+func (db *hostKeyDB) current(maxAge time.Duration) *hostKeySnapshot {
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	if db.snap != nil && maxAge > 0 && time.Since(db.statAt) < maxAge {
+		return db.snap
+	}
 	return db.currentLocked()
 }
 
@@ -69,6 +76,7 @@ func (db *hostKeyDB) currentLocked() *hostKeySnapshot {
 			stamp[i] = fileStamp{fi.Size(), fi.ModTime(), true}
 		}
 	}
+	db.statAt = time.Now()
 	if db.snap != nil && slices.Equal(stamp, db.stamp) {
 		return db.snap
 	}
@@ -77,59 +85,34 @@ func (db *hostKeyDB) currentLocked() *hostKeySnapshot {
 }
 
 func loadHostKeys(files []string, stamp []fileStamp) *hostKeySnapshot {
-	snap := &hostKeySnapshot{authorities: map[string]bool{}}
 	var present []string
 	for i, f := range files {
-		if !stamp[i].exists {
-			continue
-		}
-		present = append(present, f)
-		if err := markAuthorities(f, snap.authorities); err != nil {
-			snap.loadErr = fmt.Errorf("known_hosts: %w", err)
-			return snap
+		if stamp[i].exists {
+			present = append(present, f)
 		}
 	}
-	check, err := knownhosts.New(present...)
+	index, err := readKnownHosts(present)
 	if err != nil {
-		snap.loadErr = fmt.Errorf("known_hosts: %w", err)
-		return snap
+		return &hostKeySnapshot{loadErr: fmt.Errorf("known_hosts: %w", err)}
 	}
-	snap.check = check
-	return snap
-}
-
-// markAuthorities records which lines of file are @cert-authority lines.
-func markAuthorities(file string, into map[string]bool) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		if bytes.HasPrefix(bytes.TrimSpace(sc.Bytes()), []byte("@cert-authority")) {
-			into[file+":"+strconv.Itoa(n)] = true
-		}
-	}
-	return sc.Err()
+	return &hostKeySnapshot{check: index.hostKeyCallback(), index: index}
 }
 
 // lookup returns the plain keys known for hostport and whether a
 // certificate authority is trusted for it.
-func (snap *hostKeySnapshot) lookup(hostport string, probe ssh.PublicKey) (keys []knownhosts.KnownKey, ca bool) {
-	if snap.check == nil {
+func (snap *hostKeySnapshot) lookup(hostport string) (keys []knownhosts.KnownKey, ca bool) {
+	if snap.index == nil {
 		return nil, false
 	}
-	var ke *knownhosts.KeyError
-	if err := snap.check(hostport, probeAddr, probe); !errors.As(err, &ke) {
+	a, err := resolveAddr(hostport, probeAddr)
+	if err != nil {
 		return nil, false
 	}
-	for _, k := range ke.Want {
-		if snap.authorities[k.Filename+":"+strconv.Itoa(k.Line)] {
+	for l := range snap.index.matching(a) {
+		if l.authority {
 			ca = true
 		} else {
-			keys = append(keys, k)
+			keys = append(keys, l.known)
 		}
 	}
 	return keys, ca
@@ -157,11 +140,11 @@ var (
 // algorithms first when a CA is trusted for it; OpenSSH's defaults for a
 // host known in no way.
 func (db *hostKeyDB) algorithms(hostport string) ([]string, error) {
-	snap := db.current()
+	snap := db.current(0)
 	if snap.loadErr != nil {
 		return nil, snap.loadErr
 	}
-	keys, ca := snap.lookup(hostport, db.probe)
+	keys, ca := snap.lookup(hostport)
 	var algos []string
 	if ca {
 		algos = append(algos, certAlgorithms...)
@@ -202,7 +185,7 @@ func algorithmsFor(keyType string) []string {
 // callback returns the HostKeyCallback for a connection to ep.
 func (db *hostKeyDB) callback(ep endpoint) ssh.HostKeyCallback {
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
-		snap := db.current()
+		snap := db.current(callbackStatReuse)
 		if snap.loadErr != nil {
 			return snap.loadErr
 		}
@@ -223,7 +206,7 @@ func (db *hostKeyDB) refuseOrAccept(snap *hostKeySnapshot, ep endpoint, hostname
 		hk.Problem, hk.Known = HostKeyRevoked, []knownhosts.KnownKey{revoked.Revoked}
 	case errors.As(err, &ke):
 		for _, k := range ke.Want {
-			if !snap.authorities[k.Filename+":"+strconv.Itoa(k.Line)] {
+			if !snap.index.authorities[fileLine{k.Filename, k.Line}] {
 				hk.Known = append(hk.Known, k)
 			}
 		}
@@ -270,7 +253,7 @@ func (db *hostKeyDB) accept(ep endpoint, hostname string, key ssh.PublicKey) err
 	}
 	if err := snap.check(hostname, probeAddr, key); err == nil {
 		return nil // recorded meanwhile
-	} else if keys, _ := snap.lookup(hostname, db.probe); len(keys) > 0 {
+	} else if keys, _ := snap.lookup(hostname); len(keys) > 0 {
 		return &HostKeyError{Host: knownhosts.Normalize(hostname), Problem: HostKeyChanged, Presented: key,
 			Known: keys, KnownHostsFiles: db.files, port: ep.port, host: ep.host}
 	}
