@@ -109,7 +109,9 @@ func (r *Reboot) Run(ctx context.Context, x *Exec) Result {
 		}
 		id, err := bootID(ctx, x, min(30*time.Second, time.Until(deadline)))
 		if err != nil {
-			lastErr = err
+			if lastErr == nil || ctx.Err() == nil {
+				lastErr = err // a poll cut by the step's end saw nothing new
+			}
 			continue
 		}
 		lastErr = nil

@@ -146,7 +146,7 @@ func TestRebootEndsWithinStepTimeout(t *testing.T) {
 	rebootPoll = 5 * time.Millisecond
 	h := &fakeHost{bootID: "b1", down: 1 << 30}
 	x := newExec(t, &fakeT{reply: h.reply}, true)
-	ctx, cancel := contextWithTimeout(300 * time.Millisecond)
+	ctx, cancel := contextWithTimeout(2 * time.Second)
 	defer cancel()
 	r := mustKind(t, `reboot: {timeout: 1h}`).Run(ctx, x)
 	wantErr(t, r, "reboot: the host is not back after", "unreachable")
