@@ -17,9 +17,9 @@ import (
 // hosts share this machine's filesystem, so each gets its own lock_path and
 // work directory. HOME is pointed at a directory whose known_hosts lists
 // the hosts, as a user's would.
-func sshFleet(t *testing.T, n int) (inv, work string) {
+func sshFleet(t *testing.T, n int, opts ...sshdtest.Option) (inv, work string) {
 	t.Helper()
-	f := sshdtest.Start(t, sshdtest.Hosts(n))
+	f := sshdtest.Start(t, append([]sshdtest.Option{sshdtest.Hosts(n)}, opts...)...)
 	home := t.TempDir()
 	os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
 	kh, err := os.ReadFile(f.KnownHosts)
@@ -150,6 +150,29 @@ func TestSSHRolloutSucceeds(t *testing.T) {
 	for h, o := range outcomes {
 		if o != journal.OutcomeSkipped {
 			t.Errorf("second run: %s %s", h, o)
+		}
+	}
+}
+
+// Hosts whose sshd allows one session per connection (MaxSessions 1) take
+// the rollout too: the hello session, held open for the lock, makes way for
+// the first step, and the lock is still released at the end, so a second
+// run is not refused.
+func TestSSHRolloutOnOneSessionHosts(t *testing.T) {
+	inv, work := sshFleet(t, 3, sshdtest.WithMaxSessions(1))
+	rb := e2eRunbook(t, work, "")
+	state := t.TempDir()
+	code, out, errOut := runCLI(t, "--state-dir", state, "run", rb, "-i", inv)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	status, outcomes := outcomesOf(t, state)
+	if status != journal.RunStatusSucceeded || len(outcomes) != 3 {
+		t.Fatalf("status %s outcomes %v", status, outcomes)
+	}
+	for i := 1; i <= 3; i++ {
+		if _, err := os.Stat(filepath.Join(work, fmt.Sprintf("host%d.lock", i))); !os.IsNotExist(err) {
+			t.Errorf("host%d: lock left after the run (%v)", i, err)
 		}
 	}
 }

@@ -30,9 +30,11 @@ type Host struct {
 	keys    []string
 	cert    string
 	bastion bool
-	mu      sync.Mutex
-	proc    *sshdProc
-	lastLog string
+	// maxSessions is sshd's MaxSessions; 0 means 64.
+	maxSessions int
+	mu          sync.Mutex
+	proc        *sshdProc
+	lastLog     string
 }
 
 // start runs the host's sshd; with newPort it picks a free port first and
@@ -96,7 +98,11 @@ func (h *Host) config() string {
 	line("UseDNS no")
 	line("PrintMotd no")
 	line("PrintLastLog no")
-	line("MaxSessions 64")
+	if h.maxSessions > 0 {
+		line("MaxSessions %d", h.maxSessions)
+	} else {
+		line("MaxSessions 64")
+	}
 	line("MaxStartups 200")
 	line("MaxAuthTries 20")
 	line("Subsystem sftp internal-sftp")

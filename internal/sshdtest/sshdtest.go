@@ -34,10 +34,11 @@ const Address = "127.0.0.1"
 type Option func(*settings)
 
 type settings struct {
-	hosts   int
-	ca      bool
-	bastion bool
-	rsa     bool
+	hosts       int
+	ca          bool
+	bastion     bool
+	rsa         bool
+	maxSessions int
 }
 
 // Hosts sets how many hosts Start runs (default 1).
@@ -55,6 +56,11 @@ func WithBastion() Option { return func(s *settings) { s.bastion = true } }
 // WithRSAHostKey gives every host an RSA host key besides its ed25519 one.
 // known_hosts lists only the ed25519 key.
 func WithRSAHostKey() Option { return func(s *settings) { s.rsa = true } }
+
+// WithMaxSessions sets sshd's MaxSessions, the sessions one connection may
+// have open at once (default 64 here; OpenSSH's own default is 10, and
+// hardened hosts may allow 1).
+func WithMaxSessions(n int) Option { return func(s *settings) { s.maxSessions = n } }
 
 // Fleet is a set of running test hosts.
 type Fleet struct {
@@ -213,6 +219,7 @@ func (f *Fleet) build(s settings) error {
 
 func (f *Fleet) prepareAndStart(h *Host, s settings, caPath string) error {
 	h.fleet, h.Address, h.User, h.KeyFile = f, Address, f.User, f.KeyFile
+	h.maxSessions = s.maxSessions
 	h.dir = filepath.Join(f.Dir, h.Name)
 	if err := os.Mkdir(h.dir, 0o755); err != nil {
 		return err

@@ -2,8 +2,10 @@ package sshdtest
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -15,12 +17,26 @@ func dial(t *testing.T, f *Fleet, h *Host, user string) (*ssh.Client, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ssh.Dial("tcp", h.Addr(), &ssh.ClientConfig{
+	// The handshake has a deadline: once a host is killed, its port may be
+	// taken by another package's test host, which may be paused (SIGSTOP)
+	// and would then accept the connection and never answer.
+	nc, err := net.DialTimeout("tcp", h.Addr(), 20*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	cc, chans, reqs, err := ssh.NewClientConn(nc, h.Addr(), &ssh.ClientConfig{
 		User:              user,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(f.Signer)},
 		HostKeyCallback:   cb,
 		HostKeyAlgorithms: []string{ssh.CertAlgoED25519v01, ssh.KeyAlgoED25519},
 	})
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	return ssh.NewClient(cc, chans, reqs), nil
 }
 
 func output(t *testing.T, c *ssh.Client, cmd string) string {
@@ -58,8 +74,15 @@ func TestFleetLoginKillRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Kill()
-	if err := c.Wait(); err == nil {
-		t.Log("connection ended cleanly after kill")
+	ended := make(chan error, 1)
+	go func() { ended <- c.Wait() }()
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Log("connection ended cleanly after kill")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the connection outlived the kill of its host")
 	}
 	if _, err := dial(t, f, h, h.User); err == nil {
 		t.Fatal("dial succeeded to a killed host")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"sync"
 	"time"
@@ -60,7 +61,9 @@ type conn struct {
 	err     error
 	locked  bool
 	lock    string
-	greeted bool       // facts gathered
+	greeted bool // facts gathered
+
+	helloMu sync.Mutex
 	hello   *heldHello // the hello session, open while the lock is held
 }
 
@@ -89,9 +92,87 @@ func (p *pool) get(name string) *conn {
 func (p *pool) transport(ctx context.Context, h *inventory.Host) (transport.Transport, error) {
 	c := p.get(h.Name)
 	c.once.Do(func() {
-		c.t, c.err = p.e.opts.Connector.Connect(ctx, h)
+		var t transport.Transport
+		if t, c.err = p.e.opts.Connector.Connect(ctx, h); t != nil {
+			c.t = &yielding{Transport: t, c: c}
+		}
 	})
 	return c.t, c.err
+}
+
+// yielding is a host's transport as the engine uses it: when the host
+// refuses a session (sshd's MaxSessions) while the run's hello session is
+// held open on it, the hello session makes way — it ends without touching
+// the lock, which is released on a session of its own later — and the
+// call is made once more. A refused call ran nothing.
+type yielding struct {
+	transport.Transport
+	c *conn
+}
+
+// again reports whether a call that failed with err is worth making once
+// more: the host refused a session and the held hello session has just
+// made way.
+func (y *yielding) again(err error) bool {
+	return errors.Is(err, transport.ErrSessionRefused) && y.c.endHello()
+}
+
+func (y *yielding) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
+	res, err := y.Transport.Run(ctx, cmd)
+	if y.again(err) {
+		res, err = y.Transport.Run(ctx, cmd)
+	}
+	return res, err
+}
+
+func (y *yielding) Upload(ctx context.Context, path string, r io.Reader, mode fs.FileMode) error {
+	err := y.Transport.Upload(ctx, path, r, mode)
+	if y.again(err) { // a refused session read nothing of r
+		err = y.Transport.Upload(ctx, path, r, mode)
+	}
+	return err
+}
+
+func (y *yielding) Download(ctx context.Context, path string, w io.Writer) error {
+	err := y.Transport.Download(ctx, path, w)
+	if y.again(err) {
+		err = y.Transport.Download(ctx, path, w)
+	}
+	return err
+}
+
+func (y *yielding) Stat(ctx context.Context, path string) (transport.FileInfo, error) {
+	fi, err := y.Transport.Stat(ctx, path)
+	if y.again(err) {
+		fi, err = y.Transport.Stat(ctx, path)
+	}
+	return fi, err
+}
+
+// takeHello returns the held hello session, if any, and forgets it.
+func (c *conn) takeHello() *heldHello {
+	c.helloMu.Lock()
+	defer c.helloMu.Unlock()
+	hh := c.hello
+	c.hello = nil
+	return hh
+}
+
+// endHello ends the held hello session without releasing the lock, and
+// reports whether there was one to end.
+func (c *conn) endHello() bool {
+	hh := c.takeHello()
+	if hh == nil {
+		return false
+	}
+	hh.in.Close() // end of input: the script leaves the lock as it is
+	select {
+	case <-hh.done:
+	case <-time.After(time.Minute):
+		hh.cancel()
+		<-hh.done
+	}
+	return true
 }
 
 // retire closes a finished host's connection. Its facts stay known; a
@@ -395,8 +476,7 @@ func (e *Engine) releaseLock(ctx context.Context, h *inventory.Host) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	released, broken := false, true
-	if hh := c.hello; hh != nil {
-		c.hello = nil
+	if hh := c.takeHello(); hh != nil {
 		released, broken = hh.release(ctx)
 	}
 	if broken {
@@ -435,7 +515,10 @@ func (e *Engine) connectHost(ctx context.Context, h *inventory.Host) (*conn, err
 	if err != nil {
 		return c, err
 	}
-	c.facts, c.locked, c.lock, c.greeted, c.hello = facts, locked, lockPath(h), true, held
+	c.facts, c.locked, c.lock, c.greeted = facts, locked, lockPath(h), true
+	c.helloMu.Lock()
+	c.hello = held
+	c.helloMu.Unlock()
 	if locked {
 		// Lazy: the host's next action comes after a record that is synced
 		// (its first step_started), which takes this one to disk first.

@@ -36,6 +36,12 @@ type fakeFleet struct {
 	// cutHello lists hosts whose hello session is cut once it has printed
 	// the facts (a reboot, say).
 	cutHello map[string]bool
+	// oneSession lists hosts that allow one session at a time (sshd's
+	// MaxSessions 1): another command while the hello session is open is
+	// refused.
+	oneSession map[string]bool
+	helloOpen  map[string]bool
+	refused    int
 }
 
 func newFakeFleet(reply func(host, cmd string) (string, int, error)) *fakeFleet {
@@ -76,6 +82,18 @@ func (f *fakeFleet) count(cmd string) int {
 	return n
 }
 
+// refuses reports whether host refuses one more session now, and counts
+// the refusal.
+func (f *fakeFleet) refuses(host string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.oneSession[host] && f.helloOpen[host] {
+		f.refused++
+		return true
+	}
+	return false
+}
+
 type fakeTransport struct {
 	f    *fakeFleet
 	host string
@@ -111,6 +129,17 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 		if f.cutHello[t.host] {
 			return transport.Result{}, transport.Unreachable(t.host, errors.New("connection lost"))
 		}
+		f.mu.Lock()
+		if f.helloOpen == nil {
+			f.helloOpen = map[string]bool{}
+		}
+		f.helloOpen[t.host] = true
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			delete(f.helloOpen, t.host)
+			f.mu.Unlock()
+		}()
 		line := make(chan string, 1)
 		go func() {
 			l, _ := bufio.NewReader(cmd.Stdin).ReadString('\n')
@@ -133,6 +162,8 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 		delete(f.locks, t.host)
 		f.heldReleases++
 		return transport.Result{}, nil
+	case f.refuses(t.host):
+		return transport.Result{}, fmt.Errorf("%s: opening a session: %w", t.host, transport.ErrSessionRefused)
 	case strings.Contains(text, `rm -rf "$L"`):
 		f.mu.Lock()
 		delete(f.locks, t.host)

@@ -483,3 +483,29 @@ func TestLockReleasedThroughHelloSession(t *testing.T) {
 		t.Errorf("%d lock_released records, want 6", n)
 	}
 }
+
+// A host that allows one session at a time refuses the first step while
+// the hello session is held open: the hello session makes way (the lock
+// stays until the host is done, then is released on a session of its own)
+// and the step runs.
+func TestHelloSessionMakesWayOnOneSessionHost(t *testing.T) {
+	f := newFakeFleet(okReply)
+	f.oneSession = map[string]bool{"worker-2": true}
+	r := runFake(t, upgradeRunbook(""), f, nil)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got := r.outcomes()["worker-2"]; got != "upgraded" {
+		t.Fatalf("worker-2 %s", got)
+	}
+	if f.refused != 1 {
+		t.Errorf("%d sessions refused, want 1 (the first step, before the hello session made way)", f.refused)
+	}
+	if got := f.ran("worker-2"); !slices.Equal(got, []string{"version", "upgrade", "healthy"}) {
+		t.Errorf("worker-2 ran %v", got)
+	}
+	if len(f.locks) != 0 || f.sessionReleases != 1 || f.heldReleases != 5 {
+		t.Errorf("locks %v; %d released on their own session, %d through the hello session; want none left, 1 and 5",
+			f.locks, f.sessionReleases, f.heldReleases)
+	}
+}

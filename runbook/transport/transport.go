@@ -18,6 +18,12 @@ import (
 // step as unreachable, never as ok. Test with errors.Is.
 var ErrUnreachable = errors.New("unreachable")
 
+// ErrSessionRefused marks an error where the host, still connected, would
+// not open one more session (sshd's MaxSessions, say): nothing ran, and the
+// same call may succeed once another session of the connection has ended.
+// Test with errors.Is.
+var ErrSessionRefused = errors.New("the server refused a new session")
+
 // Unreachable wraps err so that errors.Is(err, ErrUnreachable) holds.
 func Unreachable(host string, err error) error {
 	return &unreachableError{host: host, err: err}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -83,6 +84,7 @@ func (h *host) acquire(ctx context.Context) (func(), error) {
 // turns out to have dropped, nothing has run yet, so it redials once and
 // tries again.
 func (h *host) session(ctx context.Context) (*conn, *ssh.Session, error) {
+	refusals := 0
 	for attempt := 0; ; attempt++ {
 		c, err := h.conn(ctx)
 		if err != nil {
@@ -96,13 +98,41 @@ func (h *host) session(ctx context.Context) (*conn, *ssh.Session, error) {
 			return nil, nil, fmt.Errorf("%s: opening a session: %w", h.ep.name, ctx.Err())
 		}
 		if !c.dead() {
-			// The server refused the session (MaxSessions, say).
-			return nil, nil, fmt.Errorf("%s: opening a session: %w", h.ep.name, err)
+			// The server refused the session (MaxSessions, say). sshd may
+			// still count a session that has just closed, so a refusal is
+			// asked again a few times before it is believed.
+			if waitRefused(ctx, refusals) {
+				refusals++
+				attempt--
+				continue
+			}
+			return nil, nil, fmt.Errorf("%s: opening a session: %w: %w", h.ep.name, transport.ErrSessionRefused, err)
 		}
 		h.forget(c)
 		if attempt > 0 {
 			return nil, nil, transport.Unreachable(h.ep.name, fmt.Errorf("opening a session: %w", err))
 		}
+	}
+}
+
+// refusedBackoff is how long to wait before asking again for a session the
+// server refused: about half a second in all.
+var refusedBackoff = []time.Duration{10 * time.Millisecond, 30 * time.Millisecond, 60 * time.Millisecond,
+	150 * time.Millisecond, 250 * time.Millisecond}
+
+// waitRefused waits before the next attempt after n refusals, and reports
+// whether to make it.
+func waitRefused(ctx context.Context, n int) bool {
+	if n >= len(refusedBackoff) {
+		return false
+	}
+	t := time.NewTimer(refusedBackoff[n])
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"path"
 
 	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/runbookhq/runbook/runbook/transport"
 )
@@ -43,21 +44,31 @@ func (c *conn) sftpClient(ctx context.Context) (*sftp.Client, error) {
 		fc  *sftp.Client
 		err error
 	}
-	ch := make(chan opened, 1)
-	go func() {
-		fc, err := sftp.NewClient(c.client, sftp.UseConcurrentWrites(true))
-		ch <- opened{fc, err}
-	}()
 	var o opened
-	select {
-	case o = <-ch:
-	case <-ctx.Done():
+	for refusals := 0; ; refusals++ {
+		ch := make(chan opened, 1)
 		go func() {
-			if o := <-ch; o.fc != nil {
-				o.fc.Close()
-			}
+			fc, err := sftp.NewClient(c.client, sftp.UseConcurrentWrites(true))
+			ch <- opened{fc, err}
 		}()
-		return nil, ctx.Err()
+		select {
+		case o = <-ch:
+		case <-ctx.Done():
+			go func() {
+				if o := <-ch; o.fc != nil {
+					o.fc.Close()
+				}
+			}()
+			return nil, ctx.Err()
+		}
+		var refused *ssh.OpenChannelError
+		if !errors.As(o.err, &refused) {
+			break
+		}
+		// Refused (MaxSessions, say): asked again, as sessions are.
+		if !waitRefused(ctx, refusals) {
+			return nil, fmt.Errorf("%w: %w", transport.ErrSessionRefused, o.err)
+		}
 	}
 	if o.err != nil {
 		return nil, o.err
