@@ -165,6 +165,7 @@ func (c *conn) endHello() bool {
 	if hh == nil {
 		return false
 	}
+	defer hh.cancel()
 	hh.in.Close() // end of input: the script leaves the lock as it is
 	select {
 	case <-hh.done:
@@ -303,6 +304,7 @@ type heldHello struct {
 // broken, that the session ended without answering, so the release has to
 // be tried on a session of its own.
 func (hh *heldHello) release(ctx context.Context) (released, broken bool) {
+	defer hh.cancel()
 	written := make(chan error, 1)
 	go func() {
 		_, err := io.WriteString(hh.in, "release\n")
