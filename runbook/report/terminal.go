@@ -97,23 +97,32 @@ func (t *Terminal) Record(r journal.Record) {
 	t.keep(r)
 	if t.live == nil {
 		t.describe(&t.pending, r)
-		switch r.Type {
-		case journal.RunStarted, journal.RunResumed, journal.Approval, journal.WaitStarted, journal.RunInterrupted, journal.RunFinished:
+		switch {
+		case awaited(r.Type) || r.Type == journal.RunFinished:
 			t.writePending()
-		default:
-			if t.flush == nil && t.pending.Len() > 0 {
-				t.flush = time.AfterFunc(pipeFlush, func() {
-					t.mu.Lock()
-					defer t.mu.Unlock()
-					t.writePending()
-				})
-			}
+		case t.flush == nil && t.pending.Len() > 0:
+			t.flush = time.AfterFunc(pipeFlush, func() {
+				t.mu.Lock()
+				defer t.mu.Unlock()
+				t.writePending()
+			})
 		}
 		return
 	}
 	var buf bytes.Buffer
 	t.describe(&buf, r)
 	t.live.record(r, buf.String())
+}
+
+// awaited reports whether records of type typ are shown at once, with or
+// without a TTY: the start, approvals and waits an operator answers or
+// watches, and an interruption.
+func awaited(typ string) bool {
+	switch typ {
+	case journal.RunStarted, journal.RunResumed, journal.Approval, journal.WaitStarted, journal.RunInterrupted:
+		return true
+	}
+	return false
 }
 
 // writePending writes the lines gathered without a TTY. t.mu is held.

@@ -61,11 +61,7 @@ func newLiveRegion(t *Terminal) *liveRegion {
 func (l *liveRegion) record(r journal.Record, text string) {
 	l.pending.WriteString(text)
 	l.paused = false
-	urgent := false
-	switch r.Type {
-	case journal.RunStarted, journal.RunResumed, journal.Approval, journal.WaitStarted, journal.RunInterrupted:
-		urgent = true
-	}
+	urgent := awaited(r.Type)
 	switch r.Type {
 	case journal.PhaseStarted:
 		urgent = true
