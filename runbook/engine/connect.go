@@ -277,16 +277,21 @@ echo "os_id=$id"; echo "os_version_id=$ver"; echo "os_codename=$code"
 b=; { read -r b < /proc/sys/kernel/random/boot_id; } 2>/dev/null; echo "boot_id=$b"
 `
 
+// releaseScript removes the lock $L when its owner file names this run
+// (%s is the quoted owner pattern), and exits 1 otherwise. The owner file
+// is one line of JSON; read is a builtin, and rm replaces the shell: one
+// program, no fork.
+const releaseScript = `o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac`
+
 // helloTail ends the hello script of a run that takes the lock: it says the
 // facts are complete, then waits on standard input. The word "release"
-// removes the lock when this run still owns it (%s is the owner pattern);
-// anything else, end of file included (the controller stopped, or the
-// connection dropped), leaves the lock where it is, for a resume.
+// runs releaseScript; anything else, end of file included (the controller
+// stopped, or the connection dropped), leaves the lock where it is, for a
+// resume.
 const helloTail = `echo "ready=1"
 w=; IFS= read -r w || exit 0
 [ "$w" = release ] || exit 0
-o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac
-`
+` + releaseScript + "\n"
 
 // heldHello is a hello session kept open while this run holds the host's
 // lock, so that releasing the lock costs a line on its standard input
@@ -324,25 +329,21 @@ func (hh *heldHello) release(ctx context.Context) (released, broken bool) {
 	return hh.res.ExitCode == 0, false
 }
 
-// readyWriter passes output on to w and closes ready once it has seen the
+// readyWriter captures output into c and closes ready once c holds the
 // line that ends the facts.
 type readyWriter struct {
-	w     io.Writer
-	mu    sync.Mutex
-	seen  []byte
+	c     *capture
 	ready chan struct{}
+	seen  bool // ready is closed
 }
 
 func (r *readyWriter) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n, err := r.w.Write(p) // first, so that what ready promises is there
-	if r.seen != nil && len(r.seen) < 64<<10 {
-		r.seen = append(r.seen, p...)
-		if bytes.HasPrefix(r.seen, []byte("ready=1\n")) || bytes.Contains(r.seen, []byte("\nready=1\n")) {
-			r.seen = nil
-			close(r.ready)
-		}
+	n, err := r.c.Write(p) // first, so that what ready promises is there
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if !r.seen && (bytes.HasPrefix(r.c.buf, []byte("ready=1\n")) || bytes.Contains(r.c.buf, []byte("\nready=1\n"))) {
+		r.seen = true
+		close(r.ready)
 	}
 	return n, err
 }
@@ -366,7 +367,7 @@ else echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "o
 	hctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	hh := &heldHello{in: pw, cancel: cancel, done: make(chan struct{})}
-	rw := &readyWriter{w: &out, seen: []byte{}, ready: make(chan struct{})}
+	rw := &readyWriter{c: &out, ready: make(chan struct{})}
 	go func() {
 		hh.res, hh.err = t.Run(hctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
 			Stdout: rw, Stderr: &errb, Stdin: pr})
@@ -482,10 +483,7 @@ func (e *Engine) releaseLock(ctx context.Context, h *inventory.Host) {
 		released, broken = hh.release(ctx)
 	}
 	if broken {
-		// The owner file is one line of JSON; read is a builtin, and rm
-		// replaces the shell: one program, no fork.
-		script := fmt.Sprintf(`L=%s; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac`,
-			runbook.ShellQuote(path), runbook.ShellQuote(ownerPattern(e.runID)))
+		script := "L=" + runbook.ShellQuote(path) + "; " + fmt.Sprintf(releaseScript, runbook.ShellQuote(ownerPattern(e.runID)))
 		res, err := c.t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser})
 		released = err == nil && res.ExitCode == 0
 	}
