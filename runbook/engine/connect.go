@@ -2,13 +2,10 @@ package engine
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"strings"
 	"sync"
 	"time"
@@ -62,9 +59,6 @@ type conn struct {
 	locked  bool
 	lock    string
 	greeted bool // facts gathered
-
-	helloMu sync.Mutex
-	hello   *heldHello // the hello session, open while the lock is held
 }
 
 // pool holds one connection per host for the whole run.
@@ -92,88 +86,9 @@ func (p *pool) get(name string) *conn {
 func (p *pool) transport(ctx context.Context, h *inventory.Host) (transport.Transport, error) {
 	c := p.get(h.Name)
 	c.once.Do(func() {
-		var t transport.Transport
-		if t, c.err = p.e.opts.Connector.Connect(ctx, h); t != nil {
-			c.t = &yielding{Transport: t, c: c}
-		}
+		c.t, c.err = p.e.opts.Connector.Connect(ctx, h)
 	})
 	return c.t, c.err
-}
-
-// yielding is a host's transport as the engine uses it: when the host
-// refuses a session (sshd's MaxSessions) while the run's hello session is
-// held open on it, the hello session makes way — it ends without touching
-// the lock, which is released on a session of its own later — and the
-// call is made once more. A refused call ran nothing.
-type yielding struct {
-	transport.Transport
-	c *conn
-}
-
-// again reports whether a call that failed with err is worth making once
-// more: the host refused a session and the held hello session has just
-// made way.
-func (y *yielding) again(err error) bool {
-	return errors.Is(err, transport.ErrSessionRefused) && y.c.endHello()
-}
-
-func (y *yielding) Run(ctx context.Context, cmd transport.Command) (transport.Result, error) {
-	res, err := y.Transport.Run(ctx, cmd)
-	if y.again(err) {
-		res, err = y.Transport.Run(ctx, cmd)
-	}
-	return res, err
-}
-
-func (y *yielding) Upload(ctx context.Context, path string, r io.Reader, mode fs.FileMode) error {
-	err := y.Transport.Upload(ctx, path, r, mode)
-	if y.again(err) { // a refused session read nothing of r
-		err = y.Transport.Upload(ctx, path, r, mode)
-	}
-	return err
-}
-
-func (y *yielding) Download(ctx context.Context, path string, w io.Writer) error {
-	err := y.Transport.Download(ctx, path, w)
-	if y.again(err) {
-		err = y.Transport.Download(ctx, path, w)
-	}
-	return err
-}
-
-func (y *yielding) Stat(ctx context.Context, path string) (transport.FileInfo, error) {
-	fi, err := y.Transport.Stat(ctx, path)
-	if y.again(err) {
-		fi, err = y.Transport.Stat(ctx, path)
-	}
-	return fi, err
-}
-
-// takeHello returns the held hello session, if any, and forgets it.
-func (c *conn) takeHello() *heldHello {
-	c.helloMu.Lock()
-	defer c.helloMu.Unlock()
-	hh := c.hello
-	c.hello = nil
-	return hh
-}
-
-// endHello ends the held hello session without releasing the lock, and
-// reports whether there was one to end.
-func (c *conn) endHello() bool {
-	hh := c.takeHello()
-	if hh == nil {
-		return false
-	}
-	defer hh.cancel()
-	hh.in.Close() // end of input: the script leaves the lock as it is
-	select {
-	case <-hh.done:
-	case <-time.After(time.Minute):
-		hh.cancel()
-		<-hh.done
-	}
-	return true
 }
 
 // retire closes a finished host's connection. Its facts stay known; a
@@ -283,115 +198,27 @@ b=; { read -r b < /proc/sys/kernel/random/boot_id; } 2>/dev/null; echo "boot_id=
 // program, no fork.
 const releaseScript = `o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac`
 
-// helloTail ends the hello script of a run that takes the lock: it says the
-// facts are complete, then waits on standard input. The word "release"
-// runs releaseScript; anything else, end of file included (the controller
-// stopped, or the connection dropped), leaves the lock where it is, for a
-// resume.
-const helloTail = `echo "ready=1"
-w=; IFS= read -r w || exit 0
-[ "$w" = release ] || exit 0
-` + releaseScript + "\n"
-
-// heldHello is a hello session kept open while this run holds the host's
-// lock, so that releasing the lock costs a line on its standard input
-// rather than a session of its own.
-type heldHello struct {
-	in     *io.PipeWriter
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the session has ended; then res, err
-	res    transport.Result
-	err    error
-}
-
-// release asks the held session to release the lock and waits for the
-// session to end. released reports whether the host removed the lock;
-// broken, that the session ended without answering, so the release has to
-// be tried on a session of its own.
-func (hh *heldHello) release(ctx context.Context) (released, broken bool) {
-	defer hh.cancel()
-	written := make(chan error, 1)
-	go func() {
-		_, err := io.WriteString(hh.in, "release\n")
-		hh.in.Close()
-		written <- err
-	}()
-	select {
-	case <-hh.done:
-	case <-ctx.Done():
-		hh.cancel()
-		<-hh.done
-		return false, true
-	}
-	if err := <-written; err != nil || hh.err != nil {
-		return false, true
-	}
-	return hh.res.ExitCode == 0, false
-}
-
-// readyWriter captures output into c and closes ready once c holds the
-// line that ends the facts.
-type readyWriter struct {
-	c     *capture
-	ready chan struct{}
-	seen  bool // ready is closed
-}
-
-func (r *readyWriter) Write(p []byte) (int, error) {
-	n, err := r.c.Write(p) // first, so that what ready promises is there
-	r.c.mu.Lock()
-	defer r.c.mu.Unlock()
-	if !r.seen && (bytes.HasPrefix(r.c.buf, []byte("ready=1\n")) || bytes.Contains(r.c.buf, []byte("\nready=1\n"))) {
-		r.seen = true
-		close(r.ready)
-	}
-	return n, err
-}
-
-// hello takes the host's lock and gathers its facts in one round trip. The
+// hello takes the host's lock and gathers its facts in one command. The
 // lock's parent directories are created only when the lock cannot be made
-// without them. When this run holds the lock, the session stays open and
-// is returned, for the release at the end of the host.
-func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Transport) (transport.Facts, bool, *heldHello, error) {
+// without them.
+func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Transport) (transport.Facts, bool, error) {
 	owner, _ := json.Marshal(LockOwner{RunID: e.runID, Operator: e.operator, Controller: e.controller, Time: e.now()})
 	path := lockPath(h)
-	lock := fmt.Sprintf(`L=%s
+	script := fmt.Sprintf(`L=%s
 if mkdir "$L" 2>/dev/null || { mkdir -p "$(dirname "$L")" 2>/dev/null; mkdir "$L" 2>/dev/null; }; then printf '%%s\n' %s > "$L/owner" && echo "lock=acquired" || echo "lock=error"
 else echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "owner=$o"; fi
-`, runbook.ShellQuote(path), runbook.ShellQuote(string(owner)))
-	script := lock + factsScript + fmt.Sprintf(helloTail, runbook.ShellQuote(ownerPattern(e.runID)))
+`, runbook.ShellQuote(path), runbook.ShellQuote(string(owner))) + factsScript
 	if e.opts.CheckOnly {
 		script = "echo lock=none\n" + factsScript // read-only: plan --check takes no lock
 	}
 	var out, errb capture
-	hctx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
-	hh := &heldHello{in: pw, cancel: cancel, done: make(chan struct{})}
-	rw := &readyWriter{c: &out, ready: make(chan struct{})}
-	go func() {
-		hh.res, hh.err = t.Run(hctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
-			Stdout: rw, Stderr: &errb, Stdin: pr})
-		pr.Close() // a release written after the end fails rather than blocks
-		close(hh.done)
-	}()
-	timer := time.NewTimer(time.Minute)
-	defer timer.Stop()
-	select {
-	case <-rw.ready:
-	case <-hh.done:
-		hh.in.Close()
-		cancel()
-		select {
-		case <-rw.ready: // the facts came, then the session ended
-		default:
-			if hh.err != nil {
-				return transport.Facts{}, false, nil, hh.err
-			}
+	res, err := t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
+		Stdout: &out, Stderr: &errb, Timeout: time.Minute})
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return transport.Facts{}, false, fmt.Errorf("gathering facts: no answer within a minute: %w", err)
 		}
-	case <-timer.C:
-		cancel()
-		<-hh.done
-		return transport.Facts{}, false, nil, errors.New("gathering facts: no answer within a minute")
+		return transport.Facts{}, false, err
 	}
 	text, _ := out.Text(nil)
 	kv := map[string]string{}
@@ -401,48 +228,35 @@ else echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "o
 			kv[k] = v
 		}
 	}
-	keep := func() *heldHello {
-		select {
-		case <-hh.done:
-			return nil // it ended (no lock to wait on): releases take a session of their own
-		default:
-			return hh
-		}
-	}
-	drop := func() { hh.in.Close() } // end of input: the script leaves without touching the lock
-	if kv["ready"] != "1" && hh.res.ExitCode != 0 && kv["lock"] == "" {
+	if res.ExitCode != 0 && kv["lock"] == "" {
 		stderr, _ := errb.Text(nil)
-		return transport.Facts{}, false, nil, fmt.Errorf("gathering facts failed (exit %d): %s", hh.res.ExitCode, strings.TrimSpace(stderr))
+		return transport.Facts{}, false, fmt.Errorf("gathering facts failed (exit %d): %s", res.ExitCode, strings.TrimSpace(stderr))
 	}
 	facts := transport.Facts{Hostname: kv["hostname"], OSID: kv["os_id"], OSVersion: kv["os_version_id"],
 		OSCodename: kv["os_codename"], Kernel: kv["kernel"], Arch: kv["arch"], BootID: kv["boot_id"]}
 	switch kv["lock"] {
 	case "none":
-		drop()
-		return facts, false, nil, nil
+		return facts, false, nil
 	case "acquired":
-		return facts, true, keep(), nil
+		return facts, true, nil
 	case "held":
 		var o LockOwner
 		raw := kv["owner"]
 		if json.Unmarshal([]byte(raw), &o) == nil && o.RunID == e.runID {
-			return facts, true, keep(), nil // our own lock: a resumed run re-enters
+			return facts, true, nil // our own lock: a resumed run re-enters
 		}
 		held := &LockHeldError{Host: h.Name, Path: path, Owner: o, Raw: raw}
 		if e.opts.BreakStaleLocks && !o.Time.IsZero() && e.now().Sub(o.Time) > e.lockStaleAfter() {
 			if err := e.breakLock(ctx, t, path, string(owner)); err != nil {
-				drop()
-				return facts, false, nil, err
+				return facts, false, err
 			}
 			e.emitMessage(h.Name, fmt.Sprintf("broke stale lock %s of run %s (taken %s)", path, o.RunID, o.Time.Format(time.RFC3339)))
-			return facts, true, keep(), nil // the owner is ours now, so the held session can release it
+			return facts, true, nil
 		}
-		drop()
-		return facts, false, nil, held
+		return facts, false, held
 	default:
-		drop()
 		stderr, _ := errb.Text(nil)
-		return facts, false, nil, fmt.Errorf("could not take the run lock %s: %s", path, strings.TrimSpace(stderr))
+		return facts, false, fmt.Errorf("could not take the run lock %s: %s", path, strings.TrimSpace(stderr))
 	}
 }
 
@@ -468,8 +282,7 @@ func (e *Engine) breakLock(ctx context.Context, t transport.Transport, path, own
 	return nil
 }
 
-// releaseLock removes the host's lock if this run holds it: through the
-// hello session when it is still open, else on a session of its own.
+// releaseLock removes the host's lock if this run holds it.
 func (e *Engine) releaseLock(ctx context.Context, h *inventory.Host) {
 	c := e.pool.get(h.Name)
 	if !c.locked || c.t == nil || e.durable() != nil {
@@ -478,16 +291,9 @@ func (e *Engine) releaseLock(ctx context.Context, h *inventory.Host) {
 	path := lockPath(h)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	released, broken := false, true
-	if hh := c.takeHello(); hh != nil {
-		released, broken = hh.release(ctx)
-	}
-	if broken {
-		script := "L=" + runbook.ShellQuote(path) + "; " + fmt.Sprintf(releaseScript, runbook.ShellQuote(ownerPattern(e.runID)))
-		res, err := c.t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser})
-		released = err == nil && res.ExitCode == 0
-	}
-	if released {
+	script := "L=" + runbook.ShellQuote(path) + "; " + fmt.Sprintf(releaseScript, runbook.ShellQuote(ownerPattern(e.runID)))
+	res, err := c.t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser})
+	if err == nil && res.ExitCode == 0 {
 		c.locked = false
 		e.emitLazy(recLock(journal.LockReleased, h.Name, path)) // nothing waits on it: the host is done
 		if e.retires() {
@@ -511,14 +317,11 @@ func (e *Engine) connectHost(ctx context.Context, h *inventory.Host) (*conn, err
 	if err := e.durable(); err != nil {
 		return c, err
 	}
-	facts, locked, held, err := e.hello(ctx, h, t)
+	facts, locked, err := e.hello(ctx, h, t)
 	if err != nil {
 		return c, err
 	}
 	c.facts, c.locked, c.lock, c.greeted = facts, locked, lockPath(h), true
-	c.helloMu.Lock()
-	c.hello = held
-	c.helloMu.Unlock()
 	if locked {
 		// Lazy: the host's next action comes after a record that is synced
 		// (its first step_started), which takes this one to disk first.

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -24,24 +23,13 @@ import (
 // answered by reply. Locks and facts are simulated like a real host does
 // them, from the engine's own scripts.
 type fakeFleet struct {
-	mu     sync.Mutex
-	log    []string          // "host: command"
-	locks  map[string]string // host -> owner JSON
-	reply  func(host, cmd string) (stdout string, rc int, err error)
-	facts  map[string]string // host -> os_id override
-	counts map[string]int
-	// heldReleases counts the locks released through the hello session,
-	// sessionReleases those released on a session of their own.
-	heldReleases, sessionReleases int
-	// cutHello lists hosts whose hello session is cut once it has printed
-	// the facts (a reboot, say).
-	cutHello map[string]bool
-	// oneSession lists hosts that allow one session at a time (sshd's
-	// MaxSessions 1): another command while the hello session is open is
-	// refused.
-	oneSession map[string]bool
-	helloOpen  map[string]bool
-	refused    int
+	mu       sync.Mutex
+	log      []string          // "host: command"
+	locks    map[string]string // host -> owner JSON
+	reply    func(host, cmd string) (stdout string, rc int, err error)
+	facts    map[string]string // host -> os_id override
+	counts   map[string]int
+	releases int // locks released
 }
 
 func newFakeFleet(reply func(host, cmd string) (string, int, error)) *fakeFleet {
@@ -82,18 +70,6 @@ func (f *fakeFleet) count(cmd string) int {
 	return n
 }
 
-// refuses reports whether host refuses one more session now, and counts
-// the refusal.
-func (f *fakeFleet) refuses(host string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.oneSession[host] && f.helloOpen[host] {
-		f.refused++
-		return true
-	}
-	return false
-}
-
 type fakeTransport struct {
 	f    *fakeFleet
 	host string
@@ -107,8 +83,7 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 	f := t.f
 	switch {
 	case strings.Contains(text, `echo "lock=acquired"`):
-		// The hello: take the lock, print the facts, then, like the real
-		// script, wait on standard input for the word that releases it.
+		// The hello: take the lock, print the facts.
 		owner := ownerRe.FindStringSubmatch(text)[1]
 		f.mu.Lock()
 		lock := "acquired"
@@ -122,37 +97,9 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 			osID = v
 		}
 		f.mu.Unlock()
-		fmt.Fprintf(cmd.Stdout, "lock=%s\nhostname=%s\nos_id=%s\nos_version_id=22.04\nos_codename=jammy\nkernel=5.15.0-91-generic\narch=x86_64\nboot_id=b-%s\nready=1\n", lock, t.host, osID, t.host)
-		if cmd.Stdin == nil {
-			return transport.Result{}, nil
-		}
-		if f.cutHello[t.host] {
-			return transport.Result{}, transport.Unreachable(t.host, errors.New("connection lost"))
-		}
-		f.mu.Lock()
-		if f.helloOpen == nil {
-			f.helloOpen = map[string]bool{}
-		}
-		f.helloOpen[t.host] = true
-		f.mu.Unlock()
-		defer func() {
-			f.mu.Lock()
-			delete(f.helloOpen, t.host)
-			f.mu.Unlock()
-		}()
-		line := make(chan string, 1)
-		go func() {
-			l, _ := bufio.NewReader(cmd.Stdin).ReadString('\n')
-			line <- l
-		}()
-		select {
-		case <-ctx.Done():
-			return transport.Result{}, ctx.Err()
-		case l := <-line:
-			if l != "release\n" {
-				return transport.Result{}, nil
-			}
-		}
+		fmt.Fprintf(cmd.Stdout, "lock=%s\nhostname=%s\nos_id=%s\nos_version_id=22.04\nos_codename=jammy\nkernel=5.15.0-91-generic\narch=x86_64\nboot_id=b-%s\n", lock, t.host, osID, t.host)
+		return transport.Result{}, nil
+	case strings.Contains(text, `rm -rf "$L"`):
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		id := runIDRe.FindStringSubmatch(f.locks[t.host])
@@ -160,15 +107,7 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 			return transport.Result{ExitCode: 1}, nil
 		}
 		delete(f.locks, t.host)
-		f.heldReleases++
-		return transport.Result{}, nil
-	case f.refuses(t.host):
-		return transport.Result{}, fmt.Errorf("%s: opening a session: %w", t.host, transport.ErrSessionRefused)
-	case strings.Contains(text, `rm -rf "$L"`):
-		f.mu.Lock()
-		delete(f.locks, t.host)
-		f.sessionReleases++
-		f.mu.Unlock()
+		f.releases++
 		return transport.Result{}, nil
 	}
 	f.mu.Lock()

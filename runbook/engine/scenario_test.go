@@ -457,21 +457,16 @@ rollback:
 	}
 }
 
-// A host's lock is released through its hello session, which stays open
-// while the lock is held: no session of its own per host. When that
-// session is gone by then (a reboot cut it), the release takes a session.
-func TestLockReleasedThroughHelloSession(t *testing.T) {
+// Every host's lock is released once the host is done, by the run that
+// took it, and journaled.
+func TestEveryLockReleased(t *testing.T) {
 	f := newFakeFleet(okReply)
-	f.cutHello = map[string]bool{"worker-4": true}
 	r := runFake(t, upgradeRunbook(""), f, nil)
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	if len(f.locks) != 0 {
-		t.Fatalf("locks left: %v", f.locks)
-	}
-	if f.heldReleases != 5 || f.sessionReleases != 1 {
-		t.Errorf("released %d through the hello session and %d on their own session, want 5 and 1 (worker-4)", f.heldReleases, f.sessionReleases)
+	if len(f.locks) != 0 || f.releases != 6 {
+		t.Fatalf("locks left: %v; %d released, want 6", f.locks, f.releases)
 	}
 	n := 0
 	for _, rec := range r.records {
@@ -481,31 +476,5 @@ func TestLockReleasedThroughHelloSession(t *testing.T) {
 	}
 	if n != 6 {
 		t.Errorf("%d lock_released records, want 6", n)
-	}
-}
-
-// A host that allows one session at a time refuses the first step while
-// the hello session is held open: the hello session makes way (the lock
-// stays until the host is done, then is released on a session of its own)
-// and the step runs.
-func TestHelloSessionMakesWayOnOneSessionHost(t *testing.T) {
-	f := newFakeFleet(okReply)
-	f.oneSession = map[string]bool{"worker-2": true}
-	r := runFake(t, upgradeRunbook(""), f, nil)
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if got := r.outcomes()["worker-2"]; got != "upgraded" {
-		t.Fatalf("worker-2 %s", got)
-	}
-	if f.refused != 1 {
-		t.Errorf("%d sessions refused, want 1 (the first step, before the hello session made way)", f.refused)
-	}
-	if got := f.ran("worker-2"); !slices.Equal(got, []string{"version", "upgrade", "healthy"}) {
-		t.Errorf("worker-2 ran %v", got)
-	}
-	if len(f.locks) != 0 || f.sessionReleases != 1 || f.heldReleases != 5 {
-		t.Errorf("locks %v; %d released on their own session, %d through the hello session; want none left, 1 and 5",
-			f.locks, f.sessionReleases, f.heldReleases)
 	}
 }

@@ -24,6 +24,10 @@ type conn struct {
 
 	sftpMu sync.Mutex
 	sftp   *sftpClient
+
+	drvMu    sync.Mutex
+	drv      *driver // runs commands one after another in one session
+	noDriver bool    // the driver could not be started, or made way
 }
 
 // connect makes one authenticated connection to ep, through its jump

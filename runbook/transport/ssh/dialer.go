@@ -73,6 +73,11 @@ type Options struct {
 	// MaxSessions caps the commands running at once on one connection
 	// (OpenSSH's own MaxSessions defaults to 10); default 8.
 	MaxSessions int
+	// SessionPerCommand runs every command in an SSH session of its own,
+	// as OpenSSH's ssh does. By default a connection runs its commands
+	// through one driver session (see driver.go), and only commands that
+	// need their standard input take a session each.
+	SessionPerCommand bool
 }
 
 // Dialer connects to hosts. One Dialer serves a whole fleet: it holds what

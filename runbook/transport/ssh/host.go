@@ -98,6 +98,9 @@ func (h *host) session(ctx context.Context) (*conn, *ssh.Session, error) {
 			return nil, nil, fmt.Errorf("%s: opening a session: %w", h.ep.name, ctx.Err())
 		}
 		if !c.dead() {
+			if c.yieldDriver() {
+				continue // the driver's session made way
+			}
 			// The server refused the session (MaxSessions, say). sshd may
 			// still count a session that has just closed, so a refusal is
 			// asked again a few times before it is believed.

@@ -41,6 +41,9 @@ func (h *host) Run(ctx context.Context, cmd transport.Command) (transport.Result
 	if err != nil {
 		return transport.Result{}, fmt.Errorf("%s: %w", h.ep.name, err)
 	}
+	if res, handled, err := h.runDriver(ctx, inv, cmd); handled {
+		return res, err
+	}
 	c, s, err := h.session(ctx)
 	if err != nil {
 		return transport.Result{}, err

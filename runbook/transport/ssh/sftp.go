@@ -65,7 +65,12 @@ func (c *conn) sftpClient(ctx context.Context) (*sftp.Client, error) {
 		if !errors.As(o.err, &refused) {
 			break
 		}
-		// Refused (MaxSessions, say): asked again, as sessions are.
+		// Refused (MaxSessions, say): asked again, as sessions are, once
+		// the driver has made way.
+		if c.yieldDriver() {
+			refusals--
+			continue
+		}
 		if !waitRefused(ctx, refusals) {
 			return nil, fmt.Errorf("%w: %w", transport.ErrSessionRefused, o.err)
 		}

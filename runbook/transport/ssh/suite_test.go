@@ -48,3 +48,20 @@ func TestTransportSuite(t *testing.T) {
 		Processes: true,
 	})
 }
+
+// TestTransportSuiteSessionPerCommand runs the suite with a session per
+// command, the way every command runs when the driver is off or refused.
+func TestTransportSuiteSessionPerCommand(t *testing.T) {
+	f := sshdtest.Start(t)
+	opts := fleetOptions(f)
+	opts.SessionPerCommand = true
+	d := rbssh.NewDialer(opts)
+	t.Cleanup(func() { d.Close() })
+	transporttest.Run(t, transporttest.Harness{
+		New: func(t *testing.T) (transport.Transport, string) {
+			return dial(t, d, target(f.Hosts[0])), sshdtest.ScratchDir(t, f.User)
+		},
+		Sudo:      os.Geteuid() == 0 && f.User == sshdtest.SudoUserName,
+		Processes: true,
+	})
+}

@@ -1,0 +1,103 @@
+package ssh_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runbookhq/runbook/internal/sshdtest"
+	"github.com/runbookhq/runbook/runbook/transport"
+	rbssh "github.com/runbookhq/runbook/runbook/transport/ssh"
+)
+
+// parentOf runs a command that prints its parent's command line: the
+// driver shell's when the command went through the driver, sshd's when it
+// had a session of its own.
+func parentOf(t *testing.T, tr transport.Transport, cmd transport.Command) string {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Shell = `tr '\0' ' ' </proc/$PPID/cmdline; echo; echo "$PPID"`
+	cmd.Stdout = &out
+	res, err := tr.Run(context.Background(), cmd)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("parent: %+v %v", res, err)
+	}
+	return out.String()
+}
+
+// Commands run one after another through one driver session, each with
+// its output and exit status exactly as a session of its own gives them;
+// commands that need their standard input take a session of their own.
+func TestDriverRunsCommandsInOneSession(t *testing.T) {
+	t.Parallel()
+	f := sshdtest.Start(t)
+	ctx := context.Background()
+	viaDriver := dial(t, rbssh.NewDialer(fleetOptions(f)), target(f.Hosts[0]))
+	opts := fleetOptions(f)
+	opts.SessionPerCommand = true
+	perSession := dial(t, rbssh.NewDialer(opts), target(f.Hosts[0]))
+
+	first := parentOf(t, viaDriver, transport.Command{})
+	if !strings.Contains(first, "rbdriver") {
+		t.Fatalf("the command's parent is not the driver: %q", first)
+	}
+	if again := parentOf(t, viaDriver, transport.Command{Env: map[string]string{"X": "1"}}); again != first {
+		t.Errorf("the second command ran elsewhere: %q, then %q", first, again)
+	}
+	if p := parentOf(t, perSession, transport.Command{}); strings.Contains(p, "rbdriver") {
+		t.Errorf("SessionPerCommand: the command's parent is the driver: %q", p)
+	}
+	if p := parentOf(t, viaDriver, transport.Command{Stdin: strings.NewReader("")}); strings.Contains(p, "rbdriver") {
+		t.Errorf("a command with standard input went through the driver: %q", p)
+	}
+
+	scripts := []string{
+		`printf 'no newline'`,
+		`printf 'to stderr' >&2`,
+		`printf '\036rbd-000000000000000000000000 0\n'; printf '\036' >&2`,
+		`printf '\036rbd-'; exit 3`,
+		`i=0; while [ $i -lt 5000 ]; do echo "line $i"; i=$((i+1)); done; echo tail >&2; exit 255`,
+		`exit 127`,
+		`kill -TERM $$`,
+		"printf '%s\\n' one \\\n two",
+		`echo "$HOME" "$PWD"; umask`,
+	}
+	for i, script := range scripts {
+		want := runBoth(t, perSession, script)
+		got := runBoth(t, viaDriver, script)
+		if got != want {
+			t.Errorf("script %d %q:\n through the driver: %s\n in a session:       %s", i, script, got, want)
+		}
+	}
+	if again := parentOf(t, viaDriver, transport.Command{}); again != first {
+		t.Errorf("the driver was replaced: %q, then %q", first, again)
+	}
+
+	// An interrupted command ends its driver; the next command gets a new one.
+	tctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err := viaDriver.Run(tctx, transport.Command{Shell: "sleep 30"})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a command past its deadline: %v", err)
+	}
+	next := parentOf(t, viaDriver, transport.Command{})
+	if next == first || !strings.Contains(next, "rbdriver") {
+		t.Errorf("after an interrupted command: parent %q (the first driver was %q)", next, first)
+	}
+}
+
+// runBoth runs script and describes what came back: exit status, stdout
+// and stderr, exactly.
+func runBoth(t *testing.T, tr transport.Transport, script string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	res, err := tr.Run(context.Background(), transport.Command{Shell: script, Stdout: &out, Stderr: &errb})
+	if err != nil {
+		t.Fatalf("%q: %v", script, err)
+	}
+	return fmt.Sprintf("exit %d, stdout %q, stderr %q", res.ExitCode, out.Bytes(), errb.Bytes())
+}
