@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -91,11 +92,11 @@ func frozenInventory(inv *inventory.Inventory) ([]byte, error) {
 		set("identity_file", h.IdentityFile, h.IdentityFile == "")
 		set("proxy_jump", h.ProxyJump, h.ProxyJump == "")
 		set("transport", h.Transport, h.Transport == "")
-		var v yaml.Node
-		if err := v.Encode(vars); err != nil {
+		v, err := varNode(vars)
+		if err != nil {
 			return nil, err
 		}
-		hosts.Content = append(hosts.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: h.Name}, &v)
+		hosts.Content = append(hosts.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: h.Name}, v)
 		for _, g := range h.Groups {
 			if g == "all" || g == "ungrouped" {
 				continue
@@ -128,6 +129,57 @@ func frozenInventory(inv *inventory.Inventory) ([]byte, error) {
 		return nil, err
 	}
 	return []byte(b.String()), nil
+}
+
+// varNode is v as a YAML node. Strings, numbers, booleans, null and maps
+// and lists of them, what inventories hold, are built directly (the
+// encoder quotes a string that would read back as another type); anything
+// else goes through yaml's encoder, which marshals and parses it back and
+// costs a thousand hosts' inventory tens of milliseconds.
+func varNode(v any) (*yaml.Node, error) {
+	scalar := func(tag, value string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value} }
+	switch v := v.(type) {
+	case nil:
+		return scalar("!!null", "null"), nil
+	case string:
+		return scalar("!!str", v), nil
+	case bool:
+		return scalar("!!bool", strconv.FormatBool(v)), nil
+	case int:
+		return scalar("!!int", strconv.Itoa(v)), nil
+	case int64:
+		return scalar("!!int", strconv.FormatInt(v, 10)), nil
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		n := &yaml.Node{Kind: yaml.MappingNode, Content: make([]*yaml.Node, 0, 2*len(keys))}
+		for _, k := range keys {
+			val, err := varNode(v[k])
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, scalar("!!str", k), val)
+		}
+		return n, nil
+	case []any:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Content: make([]*yaml.Node, 0, len(v))}
+		for _, e := range v {
+			val, err := varNode(e)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, val)
+		}
+		return n, nil
+	}
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		return nil, err
+	}
+	return &n, nil
 }
 
 func absPath(p string) string {
