@@ -19,6 +19,7 @@ import (
 type connectFlags struct {
 	AcceptNewHostKeys bool
 	AskBecomePass     bool
+	SessionPerCommand bool
 }
 
 // fleetConnector opens transports for inventory hosts: ssh hosts through one
@@ -33,6 +34,8 @@ type fleetConnector struct {
 	lab      labFleet
 	labErr   error
 	labSSH   *rbssh.Dialer
+
+	sessionPerCommand bool
 }
 
 // labFleet is a running lab: where its nodes listen and how to log in.
@@ -51,7 +54,9 @@ func newFleetConnector(io *IO, f connectFlags, becomePass []byte) *fleetConnecto
 			AcceptNewHostKeys: f.AcceptNewHostKeys,
 			BecomePassword:    becomePass,
 			Passphrase:        passphrasePrompt(io),
+			SessionPerCommand: f.SessionPerCommand,
 		}),
+		sessionPerCommand: f.SessionPerCommand,
 	}
 }
 
@@ -69,9 +74,10 @@ func (c *fleetConnector) Connect(ctx context.Context, h *inventory.Host) (transp
 			c.lab, c.labErr = c.labStart()
 			if c.labErr == nil {
 				c.labSSH = rbssh.NewDialer(rbssh.Options{
-					KnownHostsFiles: []string{c.lab.KnownHostsFile()},
-					SSHConfigFile:   "none",
-					AgentSocket:     "none",
+					KnownHostsFiles:   []string{c.lab.KnownHostsFile()},
+					SSHConfigFile:     "none",
+					AgentSocket:       "none",
+					SessionPerCommand: c.sessionPerCommand,
 				})
 			}
 		})

@@ -155,25 +155,30 @@ func TestSSHRolloutSucceeds(t *testing.T) {
 }
 
 // Hosts whose sshd allows one session per connection (MaxSessions 1) take
-// the rollout too: the hello session, held open for the lock, makes way for
-// the first step, and the lock is still released at the end, so a second
-// run is not refused.
+// the rollout too, with a host's commands through one session (its only
+// one) or with a session each, and the lock is released at the end, so a
+// second run is not refused.
 func TestSSHRolloutOnOneSessionHosts(t *testing.T) {
-	inv, work := sshFleet(t, 3, sshdtest.WithMaxSessions(1))
-	rb := e2eRunbook(t, work, "")
-	state := t.TempDir()
-	code, out, errOut := runCLI(t, "--state-dir", state, "run", rb, "-i", inv)
-	if code != 0 {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
-	}
-	status, outcomes := outcomesOf(t, state)
-	if status != journal.RunStatusSucceeded || len(outcomes) != 3 {
-		t.Fatalf("status %s outcomes %v", status, outcomes)
-	}
-	for i := 1; i <= 3; i++ {
-		if _, err := os.Stat(filepath.Join(work, fmt.Sprintf("host%d.lock", i))); !os.IsNotExist(err) {
-			t.Errorf("host%d: lock left after the run (%v)", i, err)
-		}
+	for _, extra := range [][]string{nil, {"--session-per-command"}} {
+		t.Run(fmt.Sprint(extra), func(t *testing.T) {
+			inv, work := sshFleet(t, 3, sshdtest.WithMaxSessions(1))
+			rb := e2eRunbook(t, work, "")
+			state := t.TempDir()
+			args := append([]string{"--state-dir", state, "run", rb, "-i", inv}, extra...)
+			code, out, errOut := runCLI(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+			}
+			status, outcomes := outcomesOf(t, state)
+			if status != journal.RunStatusSucceeded || len(outcomes) != 3 {
+				t.Fatalf("status %s outcomes %v", status, outcomes)
+			}
+			for i := 1; i <= 3; i++ {
+				if _, err := os.Stat(filepath.Join(work, fmt.Sprintf("host%d.lock", i))); !os.IsNotExist(err) {
+					t.Errorf("host%d: lock left after the run (%v)", i, err)
+				}
+			}
+		})
 	}
 }
 

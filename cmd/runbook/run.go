@@ -51,6 +51,8 @@ func newRunCmd(g *globalOptions, io *IO) *cobra.Command {
 func addConnectFlags(cmd *cobra.Command, f *connectFlags) {
 	cmd.Flags().BoolVar(&f.AcceptNewHostKeys, "accept-new-host-keys", false, "add unknown hosts to known_hosts (changed keys are still refused)")
 	cmd.Flags().BoolVar(&f.AskBecomePass, "ask-become-pass", false, "ask for the sudo password")
+	cmd.Flags().BoolVar(&f.SessionPerCommand, "session-per-command", false,
+		"open an SSH session for every command, as ssh does, instead of running a host's commands through one session")
 }
 
 func runRun(g *globalOptions, opts *runOptions, io *IO) error {
