@@ -1,8 +1,10 @@
 package ssh_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,4 +62,28 @@ func (s signalWriter) Write(p []byte) (int, error) {
 		close(s)
 	}
 	return len(p), nil
+}
+
+// On a host that allows one session at a time, the driver holds the only
+// session once a command has run through it; a command that needs a
+// session of its own (one with standard input) makes the idle driver end,
+// and runs; later commands take sessions of their own.
+func TestDriverMakesWayOnOneSessionHost(t *testing.T) {
+	t.Parallel()
+	f := sshdtest.Start(t, sshdtest.WithMaxSessions(1))
+	tr := dial(t, rbssh.NewDialer(fleetOptions(f)), target(f.Hosts[0]))
+	ctx := context.Background()
+	if res, err := tr.Run(ctx, transport.Command{Argv: []string{"true"}}); err != nil || res.ExitCode != 0 {
+		t.Fatalf("first command: %+v %v", res, err)
+	}
+	var out bytes.Buffer
+	res, err := tr.Run(ctx, transport.Command{Shell: "cat", Stdin: strings.NewReader("through its own session\n"), Stdout: &out})
+	if err != nil || res.ExitCode != 0 || out.String() != "through its own session\n" {
+		t.Fatalf("a command with standard input: %+v %v, output %q", res, err, out.String())
+	}
+	for i := range 3 {
+		if res, err := tr.Run(ctx, transport.Command{Argv: []string{"true"}}); err != nil || res.ExitCode != 0 {
+			t.Fatalf("command %d after: %+v %v", i+1, res, err)
+		}
+	}
 }
