@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/runbook/transport"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -373,5 +375,37 @@ func TestStartErrors(t *testing.T) {
 	busy[1].Port = ln.Addr().(*net.TCPAddr).Port
 	if _, err := Start(t.Context(), Options{Dir: t.TempDir(), Nodes: busy}); err == nil || !strings.Contains(err.Error(), "worker-1") {
 		t.Errorf("Start on a busy port: %v", err)
+	}
+}
+
+// runbook's ssh transport runs a connection's commands through one driver
+// session; each of them is still a command of the node: unreachable_after
+// counts it and the slow fault delays it.
+func TestFaultsCountDriverCommands(t *testing.T) {
+	nodes := threeNodes()[:2]
+	nodes[0].Faults.Slow = 200 * time.Millisecond
+	nodes[1].Faults.UnreachableAfter = 3
+	l := startLab(t, t.TempDir(), nodes)
+	ctx := context.Background()
+	slow := newStepHost(t, l, nodes[0].Name).tr
+	for i := range 3 {
+		start := time.Now()
+		var out bytes.Buffer
+		res, err := slow.Run(ctx, transport.Command{Shell: "echo slow", Stdout: &out})
+		if err != nil || res.ExitCode != 0 || out.String() != "slow\n" {
+			t.Fatalf("command %d: %+v %v %q", i+1, res, err, out.String())
+		}
+		if d := time.Since(start); d < nodes[0].Faults.Slow {
+			t.Errorf("command %d took %v, less than the slow fault's %v", i+1, d, nodes[0].Faults.Slow)
+		}
+	}
+	cut := newStepHost(t, l, nodes[1].Name).tr
+	for i := range 3 {
+		if res, err := cut.Run(ctx, transport.Command{Argv: []string{"true"}}); err != nil || res.ExitCode != 0 {
+			t.Fatalf("command %d: %+v %v", i+1, res, err)
+		}
+	}
+	if res, err := cut.Run(ctx, transport.Command{Argv: []string{"true"}}); !errors.Is(err, transport.ErrUnreachable) {
+		t.Fatalf("the fourth command: %+v %v, want unreachable", res, err)
 	}
 }

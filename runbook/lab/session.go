@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pkg/sftp"
 	"github.com/runbookhq/runbook/runbook/lab/shell"
+	rbssh "github.com/runbookhq/runbook/runbook/transport/ssh"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/term"
 )
@@ -140,6 +142,10 @@ func (s *session) delay() bool {
 // exec runs one command line in the node's shell.
 func (s *session) exec(command string) {
 	defer s.ch.Close()
+	if nonce, ok := rbssh.DriverNonce(command); ok {
+		s.driver(nonce)
+		return
+	}
 	if !s.n.countExec() {
 		s.n.lab.logf("lab: %s: unreachable (unreachable_after %d)", s.n.name, s.n.faults.UnreachableAfter)
 		s.n.dropAll()
@@ -150,6 +156,68 @@ func (s *session) exec(command string) {
 		code = shell.Run(s.ctx, s.n.m, command, s.ch, s.ch, s.ch.Stderr(), shell.WithEnv(s.envCopy()), shell.WithDir("/root"))
 	}
 	s.finish(code)
+}
+
+// driver serves runbook's driver protocol (see rbssh.DriverNonce): the
+// commands of a connection arrive one after another on the session's
+// standard input, and each is a command of the node as an exec request
+// is: it counts towards unreachable_after and waits out the slow fault. A
+// signal request cancels the session as a whole, the command running
+// included.
+func (s *session) driver(nonce string) {
+	marks := func(nonce, status string) {
+		fmt.Fprintf(s.ch, "\x1e%s %s\n", nonce, status)
+		fmt.Fprintf(s.ch.Stderr(), "\x1e%s\n", nonce)
+	}
+	marks(nonce, "0")
+	in := bufio.NewReader(s.ch)
+	// A command cut off by a signal, or by the slow fault's wait, ends the
+	// driver as an interrupted exec ends.
+	readLine := func() (string, bool) {
+		line, err := in.ReadString('\n')
+		return strings.TrimSuffix(line, "\n"), err == nil
+	}
+	for {
+		nonce, ok := readLine()
+		if !ok {
+			s.finish(0) // the end of input ends the driver
+			return
+		}
+		var script strings.Builder
+		for {
+			line, ok := readLine()
+			if !ok {
+				s.finish(0)
+				return
+			}
+			if line == nonce {
+				break
+			}
+			script.WriteString(line)
+			script.WriteByte('\n')
+		}
+		if !s.n.countExec() {
+			s.n.lab.logf("lab: %s: unreachable (unreachable_after %d)", s.n.name, s.n.faults.UnreachableAfter)
+			s.n.dropAll()
+			return
+		}
+		if !s.delay() {
+			break
+		}
+		code := shell.Run(s.ctx, s.n.m, script.String(), nil, s.ch, s.ch.Stderr(), shell.WithEnv(s.envCopy()), shell.WithDir("/root"))
+		if s.ctx.Err() != nil {
+			break
+		}
+		marks(nonce, fmt.Sprint(code))
+		s.n.mu.Lock()
+		pending := s.n.rebootPending
+		s.n.mu.Unlock()
+		if pending {
+			s.n.goDown()
+			return
+		}
+	}
+	s.finish(130)
 }
 
 // finish reports how the command ended: exit-signal when a signal request

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,6 +192,38 @@ func (st *driverStream) writeErr() error {
 	return st.werr
 }
 
+// DriverCommandLine is the command line that starts a driver whose first
+// marker carries nonce.
+func DriverCommandLine(nonce string) string {
+	return driverPrefix + nonce
+}
+
+// driverPrefix is the driver's command line up to its nonce.
+var driverPrefix = transport.Invocation{Argv: []string{"/bin/sh", "-c", driverScript, "rbdriver"}}.CommandLine() + " "
+
+// DriverNonce reports whether line starts a driver, and the nonce of its
+// first marker. A server that does not run commands in a POSIX shell (the
+// lab) serves the driver's protocol itself: after the first markers, for
+// each nonce line, command line and nonce line on standard input, it runs
+// the command with standard input empty, then writes "\x1e<nonce> <status>\n"
+// to standard output and "\x1e<nonce>\n" to standard error.
+func DriverNonce(line string) (string, bool) {
+	nonce, ok := strings.CutPrefix(line, driverPrefix)
+	if !ok || !validNonce(nonce) {
+		return "", false
+	}
+	return nonce, true
+}
+
+func validNonce(s string) bool {
+	hexPart, ok := strings.CutPrefix(s, "rbd-")
+	if !ok || len(hexPart) != 24 {
+		return false
+	}
+	_, err := hex.DecodeString(hexPart)
+	return err == nil
+}
+
 func newNonce() string {
 	var b [12]byte
 	rand.Read(b[:])
@@ -221,8 +254,7 @@ func startDriver(ctx context.Context, c *conn, timeout time.Duration) (*driver, 
 	}
 	nonce := newNonce()
 	outHit, errHit := d.out.expect(nonce, nil), d.err.expect(nonce, nil)
-	line := transport.Invocation{Argv: []string{"/bin/sh", "-c", driverScript, "rbdriver", nonce}}.CommandLine()
-	if err := s.Start(line); err != nil {
+	if err := s.Start(DriverCommandLine(nonce)); err != nil {
 		s.Close()
 		return nil, err
 	}
