@@ -28,7 +28,9 @@ import (
 //
 // The protocol, on the driver session's standard input: a line holding a
 // fresh random nonce, the command line (the same one a session would exec)
-// over as many lines as it takes, and the nonce's line again. The driver
+// over as many lines as it takes, and the nonce's line again. A command
+// whose closing nonce line never came (the connection dropped while it was
+// sent) is not run, not even in part. The driver
 // runs the command line with /bin/sh -c, its standard input /dev/null,
 // waits for it, then writes "\x1e<nonce> <status>\n" to its standard
 // output and "\x1e<nonce>\n" to its standard error. The controller passes
@@ -49,12 +51,13 @@ p=
 printf '\036%s 0\n' "$1"
 printf '\036%s\n' "$1" >&2
 while IFS= read -r n; do
-s=
+s= e=
 while IFS= read -r l; do
-[ "$l" = "$n" ] && break
+[ "$l" = "$n" ] && { e=1; break; }
 s="$s$l
 "
 done
+[ -n "$e" ] || exit 0
 /bin/sh -c "$s" </dev/null &
 p=$!
 while :; do
