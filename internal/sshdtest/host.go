@@ -32,9 +32,11 @@ type Host struct {
 	bastion bool
 	// maxSessions is sshd's MaxSessions; 0 means 64.
 	maxSessions int
-	mu          sync.Mutex
-	proc        *sshdProc
-	lastLog     string
+	// forceCommand is sshd's ForceCommand, if set.
+	forceCommand string
+	mu           sync.Mutex
+	proc         *sshdProc
+	lastLog      string
 }
 
 // start runs the host's sshd; with newPort it picks a free port first and
@@ -98,6 +100,9 @@ func (h *Host) config() string {
 	line("UseDNS no")
 	line("PrintMotd no")
 	line("PrintLastLog no")
+	if h.forceCommand != "" {
+		line("ForceCommand %s", h.forceCommand)
+	}
 	if h.maxSessions > 0 {
 		line("MaxSessions %d", h.maxSessions)
 	} else {

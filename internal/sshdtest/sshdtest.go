@@ -34,11 +34,12 @@ const Address = "127.0.0.1"
 type Option func(*settings)
 
 type settings struct {
-	hosts       int
-	ca          bool
-	bastion     bool
-	rsa         bool
-	maxSessions int
+	hosts        int
+	ca           bool
+	bastion      bool
+	rsa          bool
+	maxSessions  int
+	forceCommand string
 }
 
 // Hosts sets how many hosts Start runs (default 1).
@@ -61,6 +62,12 @@ func WithRSAHostKey() Option { return func(s *settings) { s.rsa = true } }
 // have open at once (default 64 here; OpenSSH's own default is 10, and
 // hardened hosts may allow 1).
 func WithMaxSessions(n int) Option { return func(s *settings) { s.maxSessions = n } }
+
+// WithForceCommand sets sshd's ForceCommand: every session runs cmd (by
+// the user's shell, with the client's command in $SSH_ORIGINAL_COMMAND)
+// instead of what the client asked, as a host that vets or logs commands
+// does.
+func WithForceCommand(cmd string) Option { return func(s *settings) { s.forceCommand = cmd } }
 
 // Fleet is a set of running test hosts.
 type Fleet struct {
@@ -220,6 +227,7 @@ func (f *Fleet) build(s settings) error {
 func (f *Fleet) prepareAndStart(h *Host, s settings, caPath string) error {
 	h.fleet, h.Address, h.User, h.KeyFile = f, Address, f.User, f.KeyFile
 	h.maxSessions = s.maxSessions
+	h.forceCommand = s.forceCommand
 	h.dir = filepath.Join(f.Dir, h.Name)
 	if err := os.Mkdir(h.dir, 0o755); err != nil {
 		return err

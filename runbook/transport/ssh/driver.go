@@ -81,64 +81,131 @@ type driver struct {
 	stdin io.WriteCloser
 	out   driverStream // standard output: the marker carries the status
 	err   driverStream
+	ready *driverReq    // the driver's first markers, or its failure to start
 	ended chan struct{} // closed when the session has ended
 
 	busy   sync.Mutex // held by the command running through the driver
 	closed atomic.Bool
 }
 
-// driverStream passes one output stream of the driver session to the
-// running command's writer, up to that command's marker.
-type driverStream struct {
-	mu     sync.Mutex
-	marker []byte    // "\x1e" + nonce of the running command; nil between commands
-	status bool      // a status word and a newline follow the marker
-	sink   io.Writer // the command's writer, or nil
-	pend   []byte    // received and not yet passed on: it may begin a marker
-	hit    chan string
-	werr   error // the sink's write error
+// driverReq is one command through the driver (or the driver's start),
+// waiting for its markers on both streams.
+type driverReq struct {
+	left   atomic.Int32  // markers not yet seen
+	done   chan struct{} // closed once both are seen
+	status string        // the word after the standard output marker
+	werr   error         // a write error of the command's writers
+	werrMu sync.Mutex
 }
 
-// expect arms the stream for the next command.
-func (st *driverStream) expect(nonce string, sink io.Writer) chan string {
+func newDriverReq() *driverReq {
+	r := &driverReq{done: make(chan struct{})}
+	r.left.Store(2)
+	return r
+}
+
+// seen counts one marker; the second one completes the request.
+func (r *driverReq) seen() {
+	if r.left.Add(-1) == 0 {
+		close(r.done)
+	}
+}
+
+func (r *driverReq) finished() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *driverReq) writeErr() error {
+	r.werrMu.Lock()
+	defer r.werrMu.Unlock()
+	return r.werr
+}
+
+// expectation is what a stream waits for: the marker ending a request's
+// output, and where that output goes until then.
+type expectation struct {
+	marker []byte // "\x1e" + nonce
+	sink   io.Writer
+	req    *driverReq
+}
+
+// driverStream passes one output stream of the driver session on to the
+// writers of the requests sent, in order, each up to its marker.
+type driverStream struct {
+	mu     sync.Mutex
+	status bool // a status word and a newline follow each marker
+	queue  []expectation
+	pend   []byte // received and not yet passed on: it may begin a marker
+}
+
+// expect queues the next request's marker and writer.
+func (st *driverStream) expect(nonce string, sink io.Writer, req *driverReq) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.marker = []byte("\x1e" + nonce)
-	st.sink, st.werr, st.pend = sink, nil, st.pend[:0]
-	st.hit = make(chan string, 1)
-	return st.hit
+	st.queue = append(st.queue, expectation{marker: []byte("\x1e" + nonce), sink: sink, req: req})
 }
 
 // Write takes what the session received and passes it on, holding back
-// only what could be the beginning of the marker.
+// only what could be the beginning of a marker.
 func (st *driverStream) Write(p []byte) (int, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.marker == nil {
-		return len(p), nil // between commands: output of nothing we run
-	}
 	st.pend = append(st.pend, p...)
-	if i := bytes.Index(st.pend, st.marker); i >= 0 {
-		rest := st.pend[i+len(st.marker):]
-		word := ""
+	for len(st.queue) > 0 {
+		e := &st.queue[0]
+		i := bytes.Index(st.pend, e.marker)
+		if i < 0 {
+			n := heldFrom(st.pend, e.marker)
+			pass(e, st.pend[:n])
+			st.pend = append(st.pend[:0], st.pend[n:]...)
+			return len(p), nil
+		}
+		rest := st.pend[i+len(e.marker):]
 		if st.status {
 			j := bytes.IndexByte(rest, '\n')
-			if j < 0 {
-				st.pass(st.pend[:i])
+			if j < 0 { // the status word is still to come
+				pass(e, st.pend[:i])
 				st.pend = append(st.pend[:0], st.pend[i:]...)
 				return len(p), nil
 			}
-			word = string(bytes.TrimSpace(rest[:j]))
+			e.req.status = string(bytes.TrimSpace(rest[:j]))
+			rest = rest[j+1:]
+		} else if len(rest) > 0 && rest[0] == '\n' {
+			rest = rest[1:]
+		} else if len(rest) == 0 {
+			pass(e, st.pend[:i])
+			st.pend = append(st.pend[:0], st.pend[i:]...)
+			return len(p), nil
 		}
-		st.pass(st.pend[:i])
-		st.marker, st.sink, st.pend = nil, nil, st.pend[:0]
-		st.hit <- word
-		return len(p), nil
+		pass(e, st.pend[:i])
+		req := e.req
+		st.queue = st.queue[1:]
+		st.pend = append(st.pend[:0], rest...)
+		req.seen()
 	}
-	n := heldFrom(st.pend, st.marker)
-	st.pass(st.pend[:n])
-	st.pend = append(st.pend[:0], st.pend[n:]...)
+	st.pend = st.pend[:0] // between requests: output of nothing we run
 	return len(p), nil
+}
+
+// pass writes b to e's writer; after a write error the rest is dropped
+// and the error kept for the command's result.
+func pass(e *expectation, b []byte) {
+	if len(b) == 0 || e.sink == nil {
+		return
+	}
+	if _, err := e.sink.Write(b); err != nil {
+		e.sink = nil
+		e.req.werrMu.Lock()
+		if e.req.werr == nil {
+			e.req.werr = err
+		}
+		e.req.werrMu.Unlock()
+	}
 }
 
 // heldFrom returns where the longest tail of b that is a proper prefix of
@@ -176,23 +243,6 @@ func (st *driverStream) ReadFrom(r io.Reader) (int64, error) {
 			return total, err
 		}
 	}
-}
-
-// pass writes b to the sink; after a write error the rest is dropped and
-// the error kept for the command's result.
-func (st *driverStream) pass(b []byte) {
-	if len(b) == 0 || st.sink == nil || st.werr != nil {
-		return
-	}
-	if _, err := st.sink.Write(b); err != nil {
-		st.werr = err
-	}
-}
-
-func (st *driverStream) writeErr() error {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.werr
 }
 
 // DriverCommandLine is the command line that starts a driver whose first
@@ -240,15 +290,15 @@ func driverEligible(inv transport.Invocation, cmd transport.Command) bool {
 	return !inv.Password && len(inv.Stdin) == 0 && cmd.Stdin == nil
 }
 
-// startDriver opens the driver session on c and waits for its first
-// marker. It reports an error when the host would not open the session or
-// the driver did not answer as it should, having closed what it opened.
-func startDriver(ctx context.Context, c *conn, timeout time.Duration) (*driver, error) {
+// startDriver opens the driver session on c and starts the driver. It
+// does not wait for the driver's first markers: the first command is sent
+// at once, behind them (see run).
+func startDriver(ctx context.Context, c *conn) (*driver, error) {
 	s, err := newSession(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	d := &driver{s: s, ended: make(chan struct{})}
+	d := &driver{s: s, ended: make(chan struct{}), ready: newDriverReq()}
 	d.out.status = true
 	s.Stdout, s.Stderr = &d.out, &d.err
 	if d.stdin, err = s.StdinPipe(); err != nil {
@@ -256,7 +306,8 @@ func startDriver(ctx context.Context, c *conn, timeout time.Duration) (*driver, 
 		return nil, err
 	}
 	nonce := newNonce()
-	outHit, errHit := d.out.expect(nonce, nil), d.err.expect(nonce, nil)
+	d.out.expect(nonce, nil, d.ready)
+	d.err.expect(nonce, nil, d.ready)
 	if err := s.Start(DriverCommandLine(nonce)); err != nil {
 		s.Close()
 		return nil, err
@@ -265,26 +316,6 @@ func startDriver(ctx context.Context, c *conn, timeout time.Duration) (*driver, 
 		s.Wait()
 		close(d.ended)
 	}()
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	for got := 0; got < 2; got++ {
-		select {
-		case w := <-outHit:
-			if w != "0" {
-				d.close()
-				return nil, fmt.Errorf("driver: unexpected first status %q", w)
-			}
-		case <-errHit:
-		case <-d.ended:
-			return nil, errors.New("driver: the session ended before the driver answered")
-		case <-t.C:
-			d.close()
-			return nil, errors.New("driver: no answer")
-		case <-ctx.Done():
-			d.close()
-			return nil, ctx.Err()
-		}
-	}
 	return d, nil
 }
 
@@ -308,81 +339,80 @@ func (d *driver) alive() bool {
 	}
 }
 
-// errDriverBroken says a command was not sent: the driver is gone.
-var errDriverBroken = errors.New("driver ended")
+var (
+	// errDriverBroken says the driver ended while a command ran.
+	errDriverBroken = errors.New("driver ended")
+	// errDriverNotStarted says the driver ended before its first markers,
+	// which it writes before it reads anything: the command did not run.
+	errDriverNotStarted = errors.New("driver did not start")
+)
 
 // run sends one command line through the driver and waits for its end, or
 // for ctx to end, in which case the command gets TERM, then KILL after
-// grace, and the driver is closed. It reports sent=false when nothing was
-// sent, so that the caller may run the command another way.
+// grace, and the driver is closed. It reports sent=false when the command
+// certainly did not run (the driver never started, or the request could
+// not be written), so that the caller may run it another way.
 func (d *driver) run(ctx context.Context, line string, stdout, stderr io.Writer, grace time.Duration) (code int, dur time.Duration, sent bool, err error) {
 	nonce := newNonce()
-	outHit, errHit := d.out.expect(nonce, stdout), d.err.expect(nonce, stderr)
-	var req bytes.Buffer
-	req.Grow(len(line) + 2*len(nonce) + 3)
-	req.WriteString(nonce)
-	req.WriteByte('\n')
-	req.WriteString(line)
-	req.WriteByte('\n')
-	req.WriteString(nonce)
-	req.WriteByte('\n')
+	r := newDriverReq()
+	d.out.expect(nonce, stdout, r)
+	d.err.expect(nonce, stderr, r)
+	var buf bytes.Buffer
+	buf.Grow(len(line) + 2*len(nonce) + 3)
+	buf.WriteString(nonce)
+	buf.WriteByte('\n')
+	buf.WriteString(line)
+	buf.WriteByte('\n')
+	buf.WriteString(nonce)
+	buf.WriteByte('\n')
 	start := time.Now()
-	if _, err := d.stdin.Write(req.Bytes()); err != nil {
+	if _, err := d.stdin.Write(buf.Bytes()); err != nil {
 		d.close()
 		return 0, 0, false, fmt.Errorf("%w: %w", errDriverBroken, err)
 	}
-	word, gotOut, gotErr := "", false, false
-	for !gotOut || !gotErr {
-		select {
-		case word = <-outHit:
-			gotOut = true
-		case <-errHit:
-			gotErr = true
-		case <-d.ended:
-			// A session counts as ended only once its output is all
-			// delivered: the markers are in their channels by now, if the
-			// command got to its end.
-			select {
-			case word = <-outHit:
-				gotOut = true
-			default:
-			}
-			select {
-			case <-errHit:
-				gotErr = true
-			default:
-			}
-			if !gotOut || !gotErr {
-				return 0, 0, true, fmt.Errorf("%w while the command ran", errDriverBroken)
-			}
-		case <-ctx.Done():
-			d.interrupt(outHit, grace)
-			return 0, 0, true, fmt.Errorf("command interrupted after %v: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
+	select {
+	case <-r.done:
+	case <-d.ended:
+		// A session counts as ended only once its output is all delivered:
+		// the markers have been seen by now, if the driver wrote them.
+		switch {
+		case r.finished():
+		case !d.ready.finished():
+			return 0, 0, false, errDriverNotStarted
+		default:
+			return 0, 0, true, fmt.Errorf("%w while the command ran", errDriverBroken)
 		}
+	case <-ctx.Done():
+		if !d.ready.finished() {
+			// The driver may not have read the command yet, or ever; an
+			// interrupted command has to be taken for cut off.
+			d.close()
+		} else {
+			d.interrupt(r, grace)
+		}
+		return 0, 0, true, fmt.Errorf("command interrupted after %v: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
 	}
 	dur = time.Since(start)
-	code, cerr := strconv.Atoi(word)
+	code, cerr := strconv.Atoi(r.status)
 	if cerr != nil || code < 0 || code > 255 {
 		d.close()
-		return 0, 0, true, fmt.Errorf("driver: bad status %q", word)
+		return 0, 0, true, fmt.Errorf("driver: bad status %q", r.status)
 	}
-	for _, st := range []*driverStream{&d.out, &d.err} {
-		if werr := st.writeErr(); werr != nil {
-			return 0, 0, true, fmt.Errorf("writing the command's output: %w", werr)
-		}
+	if werr := r.writeErr(); werr != nil {
+		return 0, 0, true, fmt.Errorf("writing the command's output: %w", werr)
 	}
 	return code, dur, true, nil
 }
 
 // interrupt signals the running command: TERM, then KILL when it has not
 // ended after grace; the driver is closed either way.
-func (d *driver) interrupt(outHit chan string, grace time.Duration) {
+func (d *driver) interrupt(r *driverReq, grace time.Duration) {
 	defer d.close()
 	d.s.Signal(ssh.SIGTERM)
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
 	select {
-	case <-outHit:
+	case <-r.done:
 		return
 	case <-d.ended:
 		return
@@ -391,7 +421,7 @@ func (d *driver) interrupt(outHit chan string, grace time.Duration) {
 	d.s.Signal(ssh.SIGUSR1)
 	timer.Reset(grace)
 	select {
-	case <-outHit:
+	case <-r.done:
 	case <-d.ended:
 	case <-timer.C:
 	}
@@ -401,7 +431,7 @@ func (d *driver) interrupt(outHit chan string, grace time.Duration) {
 // for the caller (who unlocks d.busy), or nil when commands should take a
 // session of their own: the driver is busy with another command, or it
 // could not be started on this connection.
-func (c *conn) takeDriver(ctx context.Context, timeout time.Duration) *driver {
+func (c *conn) takeDriver(ctx context.Context) *driver {
 	c.drvMu.Lock()
 	defer c.drvMu.Unlock()
 	if c.noDriver {
@@ -411,7 +441,7 @@ func (c *conn) takeDriver(ctx context.Context, timeout time.Duration) *driver {
 		c.drv = nil
 	}
 	if c.drv == nil {
-		d, err := startDriver(ctx, c, timeout)
+		d, err := startDriver(ctx, c)
 		if err != nil {
 			if ctx.Err() == nil {
 				// Refused (a host that counts sessions) or not understood:
@@ -426,6 +456,14 @@ func (c *conn) takeDriver(ctx context.Context, timeout time.Duration) *driver {
 		return nil
 	}
 	return c.drv
+}
+
+// disableDriver makes the connection's later commands take sessions of
+// their own: its driver did not start.
+func (c *conn) disableDriver() {
+	c.drvMu.Lock()
+	defer c.drvMu.Unlock()
+	c.noDriver = true
 }
 
 // yieldDriver closes the connection's idle driver, so that a host that
@@ -463,7 +501,7 @@ func (h *host) runDriver(ctx context.Context, inv transport.Invocation, cmd tran
 	if err != nil {
 		return res, true, err
 	}
-	d := c.takeDriver(ctx, h.d.opts.ConnectTimeout)
+	d := c.takeDriver(ctx)
 	if d == nil {
 		return res, false, nil
 	}
@@ -471,6 +509,9 @@ func (h *host) runDriver(ctx context.Context, inv transport.Invocation, cmd tran
 	code, dur, sent, err := d.run(ctx, line, cmd.Stdout, cmd.Stderr, h.d.opts.KillGrace)
 	switch {
 	case !sent:
+		if errors.Is(err, errDriverNotStarted) {
+			c.disableDriver()
+		}
 		return res, false, nil
 	case err == nil:
 		return transport.Result{ExitCode: code, Duration: dur}, true, nil

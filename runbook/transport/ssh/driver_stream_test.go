@@ -43,11 +43,13 @@ func TestDriverStreamSplits(t *testing.T) {
 			} else {
 				wire = append(wire, '\n')
 			}
-			wire = append(wire, "after the marker: nobody's"...)
+			wire = append(wire, "the next request's"...)
 			var st driverStream
 			st.status = status
-			var got bytes.Buffer
-			hit := st.expect(nonce, &got)
+			var got, next bytes.Buffer
+			r, r2 := newDriverReq(), newDriverReq()
+			st.expect(nonce, &got, r)
+			st.expect("rbd-ffffffffffffffffffffffff", &next, r2)
 			for rest := wire; len(rest) > 0; {
 				n := 1 + rng.IntN(min(len(rest), 64))
 				if _, err := st.Write(rest[:n]); err != nil {
@@ -55,16 +57,17 @@ func TestDriverStreamSplits(t *testing.T) {
 				}
 				rest = rest[n:]
 			}
-			select {
-			case word := <-hit:
-				if want := map[bool]string{true: "42", false: ""}[status]; word != want {
-					t.Errorf("output %d: status word %q, want %q", i, word, want)
-				}
-			default:
-				t.Fatalf("output %d (status %v): the marker was not found", i, status)
+			if r.left.Load() != 1 || r2.left.Load() != 2 {
+				t.Fatalf("output %d (status %v): markers left %d and %d, want 1 and 2", i, status, r.left.Load(), r2.left.Load())
+			}
+			if want := map[bool]string{true: "42", false: ""}[status]; r.status != want {
+				t.Errorf("output %d: status word %q, want %q", i, r.status, want)
 			}
 			if !bytes.Equal(got.Bytes(), out) {
 				t.Fatalf("output %d (status %v): passed on %q, want %q", i, status, got.Bytes(), out)
+			}
+			if next.String() != "the next request's" {
+				t.Fatalf("output %d (status %v): the next request got %q", i, status, next.String())
 			}
 		}
 	}

@@ -101,3 +101,31 @@ func runBoth(t *testing.T, tr transport.Transport, script string) string {
 	}
 	return fmt.Sprintf("exit %d, stdout %q, stderr %q", res.ExitCode, out.Bytes(), errb.Bytes())
 }
+
+// A host whose ForceCommand refuses the driver (one that vets each
+// command, say) gets every command in a session of its own, each run once.
+func TestDriverRefusedByForceCommand(t *testing.T) {
+	t.Parallel()
+	f := sshdtest.Start(t, sshdtest.WithForceCommand(
+		`case "$SSH_ORIGINAL_COMMAND" in *rbdriver*) echo no drivers here >&2; exit 1 ;; esac; eval "$SSH_ORIGINAL_COMMAND"`))
+	tr := dial(t, rbssh.NewDialer(fleetOptions(f)), target(f.Hosts[0]))
+	dir := sshdtest.ScratchDir(t, f.User)
+	log := dir + "/ran"
+	for i := range 3 {
+		var out bytes.Buffer
+		res, err := tr.Run(context.Background(), transport.Command{Shell: "echo " + fmt.Sprint(i) + " >> " + log + "; echo done", Stdout: &out})
+		if err != nil || res.ExitCode != 0 || out.String() != "done\n" {
+			t.Fatalf("command %d: %+v %v %q", i+1, res, err, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if _, err := tr.Run(context.Background(), transport.Command{Argv: []string{"cat", log}, Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "0\n1\n2\n" {
+		t.Errorf("the commands ran %q, want each once", out.String())
+	}
+	if p := parentOf(t, tr, transport.Command{}); strings.Contains(p, "rbdriver") {
+		t.Errorf("a command went through a driver: %q", p)
+	}
+}
