@@ -36,25 +36,16 @@ func dial(t *testing.T, d *rbssh.Dialer, tg rbssh.Target) transport.Transport {
 	return tr
 }
 
-func TestTransportSuite(t *testing.T) {
-	f := sshdtest.Start(t)
-	d := rbssh.NewDialer(fleetOptions(f))
-	t.Cleanup(func() { d.Close() })
-	transporttest.Run(t, transporttest.Harness{
-		New: func(t *testing.T) (transport.Transport, string) {
-			return dial(t, d, target(f.Hosts[0])), sshdtest.ScratchDir(t, f.User)
-		},
-		Sudo:      os.Geteuid() == 0 && f.User == sshdtest.SudoUserName,
-		Processes: true,
-	})
-}
+func TestTransportSuite(t *testing.T) { runSuite(t, false) }
 
 // TestTransportSuiteSessionPerCommand runs the suite with a session per
 // command, the way every command runs when the driver is off or refused.
-func TestTransportSuiteSessionPerCommand(t *testing.T) {
+func TestTransportSuiteSessionPerCommand(t *testing.T) { runSuite(t, true) }
+
+func runSuite(t *testing.T, sessionPerCommand bool) {
 	f := sshdtest.Start(t)
 	opts := fleetOptions(f)
-	opts.SessionPerCommand = true
+	opts.SessionPerCommand = sessionPerCommand
 	d := rbssh.NewDialer(opts)
 	t.Cleanup(func() { d.Close() })
 	transporttest.Run(t, transporttest.Harness{
