@@ -284,8 +284,8 @@ func newNonce() string {
 }
 
 // driverEligible says whether cmd, prepared as inv, can go through a
-// driver: it must not need its standard input, and its command line must
-// be short.
+// driver: it must not need its standard input. (Its command line must also
+// be short: driverMaxScript.)
 func driverEligible(inv transport.Invocation, cmd transport.Command) bool {
 	return !inv.Password && len(inv.Stdin) == 0 && cmd.Stdin == nil
 }
