@@ -122,3 +122,46 @@ func TestDriverScriptRunsOnlyCompleteRequests(t *testing.T) {
 		t.Error("the first line of a request cut off before its end ran")
 	}
 }
+
+// FuzzDriverStream: whatever a command writes (short of the marker
+// itself, which it cannot know), and however the session cuts it into
+// writes, the command's writer gets exactly what it wrote, the marker is
+// found once, and the next request's output goes to the next writer.
+func FuzzDriverStream(f *testing.F) {
+	f.Add([]byte("hello\n"), []byte{3, 1, 4, 1, 5})
+	f.Add([]byte("\x1erbd-0123"), []byte{1})
+	f.Add([]byte("\x1e\x1e\x1erbd-"), []byte{2, 7})
+	f.Add([]byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, out, cuts []byte) {
+		const nonce = "rbd-0123456789abcdef01234567"
+		if bytes.Contains(out, []byte("\x1e"+nonce)) {
+			t.Skip("the output holds the marker")
+		}
+		for _, status := range []bool{true, false} {
+			var st driverStream
+			st.status = status
+			var got, next bytes.Buffer
+			r, r2 := newDriverReq(), newDriverReq()
+			st.expect(nonce, &got, r)
+			st.expect("rbd-ffffffffffffffffffffffff", &next, r2)
+			wire := append(append([]byte(nil), out...), "\x1e"+nonce...)
+			if status {
+				wire = append(wire, " 0\n"...)
+			} else {
+				wire = append(wire, '\n')
+			}
+			wire = append(wire, "next"...)
+			for i := 0; len(wire) > 0; i++ {
+				n := len(wire)
+				if i < len(cuts) {
+					n = min(n, 1+int(cuts[i]))
+				}
+				st.Write(wire[:n])
+				wire = wire[n:]
+			}
+			if r.left.Load() != 1 || !bytes.Equal(got.Bytes(), out) || next.String() != "next" {
+				t.Fatalf("status %v: markers left %d, passed on %q, next got %q", status, r.left.Load(), got.Bytes(), next.String())
+			}
+		}
+	})
+}
