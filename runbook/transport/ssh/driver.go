@@ -26,19 +26,21 @@ import (
 // wakeup at both ends, plus a fork of sshd's session on the host; a
 // command through the driver costs one packet out and its output back.
 //
-// The protocol, on the driver session's standard input: a line holding a
-// fresh random nonce, the command line (the same one a session would exec)
-// over as many lines as it takes, and the nonce's line again. A command
-// whose closing nonce line never came (the connection dropped while it was
-// sent) is not run, not even in part. The driver
-// runs the command line with /bin/sh -c, its standard input /dev/null,
-// waits for it, then writes "\x1e<nonce> <status>\n" to its standard
-// output and "\x1e<nonce>\n" to its standard error. The controller passes
-// both streams on to the command's writers up to those markers, exactly as
-// the command wrote them; a nonce is 24 random hex digits, never seen before
-// and not in any process list, so no output can end a command early by
-// chance. Output is held back only while its last bytes could begin the
-// marker, which text never does (0x1e is ASCII's record separator).
+// The protocol. The driver starts by writing its first markers (below),
+// with the nonce given as its argument. Then, on its standard input, each
+// request is a line holding a fresh random nonce, the command line (the
+// same one a session would exec) over as many lines as it takes, and the
+// nonce's line again; a request whose closing nonce line never came (the
+// connection dropped while it was sent) is not run, not even in part. The
+// driver runs the command line with /bin/sh -c, its standard input
+// /dev/null, waits for it, then writes "\x1e<nonce> <status>\n" to its
+// standard output and "\x1e<nonce>\n" to its standard error. The
+// controller passes both streams on to the command's writers up to those
+// markers, exactly as the command wrote them. A request's nonce is 24
+// random hex digits, never seen before and in no process list, so no
+// output can end a command early by chance. Output is held back only while
+// its last bytes could begin the marker, which text never does (0x1e is
+// ASCII's record separator).
 //
 // Commands that need their standard input (a sudo password, a sensitive
 // script, Command.Stdin) and long command lines still get a session each.
