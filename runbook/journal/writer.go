@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"sync"
@@ -109,13 +108,14 @@ func (w *Writer) add(r Record) (Record, error) {
 	w.seq++
 	r.Seq = w.seq
 	r.Time = w.now().UTC()
-	line, err := json.Marshal(r)
+	n := len(w.buf)
+	buf, err := appendRecord(w.buf, &r)
 	if err != nil {
 		w.seq--
+		w.buf = buf[:n]
 		return r, fmt.Errorf("encode journal record: %w", err)
 	}
-	w.buf = append(w.buf, line...)
-	w.buf = append(w.buf, '\n')
+	w.buf = append(buf, '\n')
 	return r, nil
 }
 
