@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +24,18 @@ func TestLabSafeUpgrade(t *testing.T) {
 	}
 	after := e.status()
 	checkUpgraded(t, after, workers(), "1.30.4-1.1", "1.30.4")
+	// The reports written at the end of the run (from the records it
+	// showed) are those `show` makes from the journal on disk.
+	id := e.runIDs()[0]
+	for file, format := range map[string]string{"report.html": "html", "junit.xml": "junit"} {
+		written, err := os.ReadFile(filepath.Join(journal.RunDir(e.state, id), file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, shown, errOut := e.run("show", id, "--format", format); code != 0 || shown != string(written) {
+			t.Errorf("%s differs from `show --format %s` (exit %d, %s): %d and %d bytes", file, format, code, errOut, len(written), len(shown))
+		}
+	}
 	if cp := after["cp-1"]; cp.CrioVersion != "1.29.9-1.1" {
 		t.Errorf("cp-1 is not a target, yet runs cri-o %s", cp.CrioVersion)
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -174,6 +176,9 @@ type session struct {
 	term     *report.Terminal
 	jsonMu   sync.Mutex
 	enc      *json.Encoder
+
+	recMu sync.Mutex
+	recs  []journal.Record // every record shown, for the end-of-run reports
 }
 
 func newSession(g *globalOptions, io *IO, state string, cf connectFlags, becomePass []byte, output string, yes bool) *session {
@@ -207,6 +212,9 @@ func (s *session) command() string {
 }
 
 func (s *session) observe(r journal.Record) {
+	s.recMu.Lock()
+	s.recs = append(s.recs, r)
+	s.recMu.Unlock()
 	if s.enc != nil {
 		s.jsonMu.Lock()
 		s.enc.Encode(r)
@@ -249,7 +257,7 @@ func (s *session) wait(e *engine.Engine, run func(context.Context) (*engine.Resu
 	}()
 	res, err := run(ctx)
 	if res != nil && res.RunDir != "" {
-		if rerr := writeRunReports(res.Journal); rerr != nil {
+		if rerr := s.writeRunReports(res.Journal); rerr != nil {
 			fmt.Fprintf(s.io.Err, "runbook: reports: %v\n", rerr)
 		}
 	}
@@ -257,10 +265,42 @@ func (s *session) wait(e *engine.Engine, run func(context.Context) (*engine.Resu
 }
 
 // writeRunReports writes report.html and junit.xml beside the journal.
-func writeRunReports(journalPath string) error {
-	log, err := journal.ReadFile(journalPath)
+func (s *session) writeRunReports(journalPath string) error {
+	recs, err := s.journalRecords(journalPath)
 	if err != nil {
 		return err
 	}
-	return report.WriteRunReports(filepath.Dir(journalPath), log.Records)
+	return report.WriteRunReports(filepath.Dir(journalPath), recs)
+}
+
+// journalRecords returns the run's journal: the records this session
+// showed, as they read back from the journal, when they are all of it
+// (records 1 to N, the last one run_finished, which nothing follows: a run
+// started by this command that ended), else the journal read from disk (a
+// resumed run, or one stopped by a journal error).
+func (s *session) journalRecords(journalPath string) ([]journal.Record, error) {
+	s.recMu.Lock()
+	recs := slices.Clone(s.recs)
+	s.recMu.Unlock()
+	slices.SortFunc(recs, func(a, b journal.Record) int { return cmp.Compare(a.Seq, b.Seq) })
+	whole := len(recs) > 0 && recs[len(recs)-1].Type == journal.RunFinished
+	var err error
+	for i := range recs {
+		if !whole || recs[i].Seq != int64(i+1) {
+			whole = false
+			break
+		}
+		if recs[i], err = journal.Decoded(recs[i]); err != nil {
+			whole = false
+			break
+		}
+	}
+	if whole {
+		return recs, nil
+	}
+	log, err := journal.ReadFile(journalPath)
+	if err != nil {
+		return nil, err
+	}
+	return log.Records, nil
 }

@@ -198,3 +198,58 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// Decoded returns r as it reads back from the journal: JSON has no place
+// for invalid UTF-8 (it reads back as U+FFFD), for Data's own Go types
+// (numbers read back as float64, structs as maps) or for an empty map or
+// list (left out, it reads back as nil). A record free of all three is
+// returned as it is, without a round trip.
+func Decoded(r Record) (Record, error) {
+	if len(r.Params) == 0 {
+		r.Params = nil
+	}
+	if len(r.Hosts) == 0 {
+		r.Hosts = nil
+	}
+	if len(r.Counts) == 0 {
+		r.Counts = nil
+	}
+	if len(r.Data) == 0 && r.validUTF8() {
+		r.Data = nil
+		return r, nil
+	}
+	line, err := appendRecord(nil, &r)
+	if err != nil {
+		return r, err
+	}
+	var back Record
+	err = json.Unmarshal(line, &back)
+	return back, err
+}
+
+func (r *Record) validUTF8() bool {
+	for _, s := range [...]string{r.Type, r.RunID, r.Runbook, r.RunbookFile, r.RunbookSHA256, r.Inventory,
+		r.Operator, r.Controller, r.Limit, r.Phase, r.PhaseKind, r.Host, r.StepID, r.Step, r.Kind, r.Command,
+		r.DelegateTo, r.Status, r.Stdout, r.Stderr, r.Error, r.Outcome, r.FailedStep, r.Prompt, r.Decision,
+		r.By, r.Via, r.Path, r.Text, r.Reason} {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	for k, v := range r.Params {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return false
+		}
+	}
+	for _, h := range r.Hosts {
+		if !utf8.ValidString(h) {
+			return false
+		}
+	}
+	for k := range r.Counts {
+		if !utf8.ValidString(k) {
+			return false
+		}
+	}
+	return true
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -122,4 +123,46 @@ func BenchmarkAppendRecord(b *testing.B) {
 			json.Marshal(r)
 		}
 	})
+}
+
+// Decoded gives what the journal reads back, with or without a round
+// trip, for every record; its own check of string fields must name them
+// all, which the reflection below verifies.
+func TestDecodedIsWhatReadsBack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 5000 {
+		r := randomRecord(rng, jsonHard)
+		line, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want Record
+		if err := json.Unmarshal(line, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Decoded(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Time.Equal(want.Time) {
+			t.Fatalf("record %d: time %v, want %v", i, got.Time, want.Time)
+		}
+		got.Time = want.Time
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("record %d:\n got %#v\nwant %#v", i, got, want)
+		}
+	}
+	// Every string field is checked: a record with invalid UTF-8 in any
+	// one of them alone is round-tripped.
+	rt := reflect.TypeOf(Record{})
+	for i := range rt.NumField() {
+		if rt.Field(i).Type.Kind() != reflect.String {
+			continue
+		}
+		var r Record
+		reflect.ValueOf(&r).Elem().Field(i).SetString("bad \xff")
+		if r.validUTF8() {
+			t.Errorf("validUTF8 does not look at %s", rt.Field(i).Name)
+		}
+	}
 }
