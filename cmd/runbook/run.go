@@ -178,7 +178,7 @@ type session struct {
 	enc      *json.Encoder
 
 	recMu sync.Mutex
-	recs  []journal.Record // every record shown, for the end-of-run reports
+	recs  journal.RecordBuffer // every record shown, for the end-of-run reports
 }
 
 func newSession(g *globalOptions, io *IO, state string, cf connectFlags, becomePass []byte, output string, yes bool) *session {
@@ -213,7 +213,7 @@ func (s *session) command() string {
 
 func (s *session) observe(r journal.Record) {
 	s.recMu.Lock()
-	s.recs = append(s.recs, r)
+	s.recs.Add(r)
 	s.recMu.Unlock()
 	if s.enc != nil {
 		s.jsonMu.Lock()
@@ -280,7 +280,7 @@ func (s *session) writeRunReports(journalPath string) error {
 // resumed run, or one stopped by a journal error).
 func (s *session) journalRecords(journalPath string) ([]journal.Record, error) {
 	s.recMu.Lock()
-	recs := slices.Clone(s.recs)
+	recs := s.recs.Records()
 	s.recMu.Unlock()
 	slices.SortFunc(recs, func(a, b journal.Record) int { return cmp.Compare(a.Seq, b.Seq) })
 	whole := len(recs) > 0 && recs[len(recs)-1].Type == journal.RunFinished

@@ -119,3 +119,33 @@ type Record struct {
 	Counts map[string]int `json:"counts,omitempty"`
 	Reason string         `json:"reason,omitempty"`
 }
+
+// RecordBuffer keeps records in memory in fixed-size chunks, so that
+// keeping the 10,000 records of a large run never copies those already
+// kept, as one growing slice would at every doubling. The zero value is
+// ready to use; it is not safe for concurrent use.
+type RecordBuffer struct {
+	chunks [][]Record
+	n      int
+}
+
+const recordChunk = 1024
+
+// Add keeps a copy of r.
+func (b *RecordBuffer) Add(r Record) {
+	if n := len(b.chunks); n == 0 || len(b.chunks[n-1]) == recordChunk {
+		b.chunks = append(b.chunks, make([]Record, 0, recordChunk))
+	}
+	last := &b.chunks[len(b.chunks)-1]
+	*last = append(*last, r)
+	b.n++
+}
+
+// Records returns every record kept, in the order added, in a new slice.
+func (b *RecordBuffer) Records() []Record {
+	out := make([]Record, 0, b.n)
+	for _, c := range b.chunks {
+		out = append(out, c...)
+	}
+	return out
+}

@@ -52,7 +52,7 @@ type Terminal struct {
 	st   *styles
 	now  func() time.Time
 
-	recs      recordLog // compact copies, for the summary
+	recs      journal.RecordBuffer // compact copies, for the summary
 	hostWidth int
 
 	live   *liveRegion // TTY only
@@ -171,33 +171,7 @@ func (t *Terminal) Close() {
 func (t *Terminal) keep(r journal.Record) {
 	r.Stdout, r.Stderr, r.Command, r.Data = "", "", "", nil
 	r.Error = firstLine(r.Error, 200)
-	t.recs.add(r)
-}
-
-// recordLog keeps records in fixed-size chunks, so that keeping the 10,000
-// records of a large run never copies the earlier ones again.
-type recordLog struct {
-	chunks [][]journal.Record
-	n      int
-}
-
-const recordChunk = 1024
-
-func (l *recordLog) add(r journal.Record) {
-	if n := len(l.chunks); n == 0 || len(l.chunks[n-1]) == recordChunk {
-		l.chunks = append(l.chunks, make([]journal.Record, 0, recordChunk))
-	}
-	last := &l.chunks[len(l.chunks)-1]
-	*last = append(*last, r)
-	l.n++
-}
-
-func (l *recordLog) all() []journal.Record {
-	out := make([]journal.Record, 0, l.n)
-	for _, c := range l.chunks {
-		out = append(out, c...)
-	}
-	return out
+	t.recs.Add(r)
 }
 
 // describe writes the permanent lines r calls for. On a TTY, finished steps
@@ -267,7 +241,7 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 		fmt.Fprintf(w, "%s %s\n", st.render(st.warn, "interrupted:"), sanitize(text))
 	case journal.RunFinished:
 		fmt.Fprintln(w)
-		s := Summarize(t.recs.all())
+		s := Summarize(t.recs.Records())
 		_ = WriteText(w, s, TextOptions{Brief: true, Color: t.opts.Color, JournalPath: t.opts.JournalPath,
 			Command: t.opts.Command, MaxHosts: t.opts.MaxHosts})
 	}
