@@ -34,18 +34,7 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	b = strField(b, `,"inventory":`, r.Inventory)
 	b = strField(b, `,"operator":`, r.Operator)
 	b = strField(b, `,"controller":`, r.Controller)
-	if len(r.Params) > 0 {
-		b = append(b, `,"params":{`...)
-		for i, k := range sortedKeys(r.Params) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendString(b, r.Params[k])
-		}
-		b = append(b, '}')
-	}
+	b = mapField(b, `,"params":`, r.Params, appendString)
 	b = strField(b, `,"limit":`, r.Limit)
 	if len(r.Hosts) > 0 {
 		b = append(b, `,"hosts":[`...)
@@ -98,18 +87,7 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	b = intField(b, `,"seconds":`, r.Seconds)
 	b = strField(b, `,"path":`, r.Path)
 	b = strField(b, `,"text":`, r.Text)
-	if len(r.Counts) > 0 {
-		b = append(b, `,"counts":{`...)
-		for i, k := range sortedKeys(r.Counts) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = strconv.AppendInt(b, int64(r.Counts[k]), 10)
-		}
-		b = append(b, '}')
-	}
+	b = mapField(b, `,"counts":`, r.Counts, func(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) })
 	b = strField(b, `,"reason":`, r.Reason)
 	return append(b, '}'), nil
 }
@@ -135,13 +113,28 @@ func boolField(b []byte, keyTrue string, v bool) []byte {
 	return append(b, keyTrue...)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
+// mapField appends a non-empty map as a JSON object, keys sorted as
+// encoding/json sorts them.
+func mapField[V any](b []byte, key string, m map[string]V, value func([]byte, V) []byte) []byte {
+	if len(m) == 0 {
+		return b
+	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	return keys
+	b = append(b, key...)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = value(b, m[k])
+	}
+	return append(b, '}')
 }
 
 // appendString appends s as a JSON string the way encoding/json does:

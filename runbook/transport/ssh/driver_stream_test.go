@@ -10,12 +10,49 @@ import (
 	"testing"
 )
 
+// streamCase feeds a stream two queued requests: out and the first
+// request's marker (with the status word 42 on a status stream), then the
+// second request's output "next", cut into writes of cut(i, left) bytes.
+// It checks that the first writer got exactly out, the first request its
+// one marker (and status), and the second writer "next" with nothing
+// found for it.
+func streamCase(t *testing.T, out []byte, status bool, cut func(i, left int) int) {
+	t.Helper()
+	const nonce = "rbd-0123456789abcdef01234567"
+	var st driverStream
+	st.status = status
+	var got, next bytes.Buffer
+	r, r2 := newDriverReq(), newDriverReq()
+	st.expect(nonce, &got, r)
+	st.expect("rbd-ffffffffffffffffffffffff", &next, r2)
+	wire := append(append([]byte(nil), out...), "\x1e"+nonce...)
+	if status {
+		wire = append(wire, " 42\n"...)
+	} else {
+		wire = append(wire, '\n')
+	}
+	wire = append(wire, "next"...)
+	for i := 0; len(wire) > 0; i++ {
+		n := min(len(wire), max(1, cut(i, len(wire))))
+		if _, err := st.Write(wire[:n]); err != nil {
+			t.Fatal(err)
+		}
+		wire = wire[n:]
+	}
+	want := map[bool]string{true: "42", false: ""}[status]
+	if r.left.Load() != 1 || r2.left.Load() != 2 || r.status != want {
+		t.Fatalf("status %v: markers left %d and %d, want 1 and 2; status word %q, want %q", status, r.left.Load(), r2.left.Load(), r.status, want)
+	}
+	if !bytes.Equal(got.Bytes(), out) || next.String() != "next" {
+		t.Fatalf("status %v: passed on %q, want %q; the next request got %q", status, got.Bytes(), out, next.String())
+	}
+}
+
 // The driver's output streams pass a command's output on exactly as it was
 // written, however the session cuts it into writes, with the marker, and
 // only the marker, taken out; bytes that merely look like the beginning of
 // a marker are passed on too.
 func TestDriverStreamSplits(t *testing.T) {
-	nonce := "rbd-0123456789abcdef01234567"
 	outputs := [][]byte{
 		nil,
 		[]byte("hello\n"),
@@ -35,40 +72,9 @@ func TestDriverStreamSplits(t *testing.T) {
 		}
 		outputs = append(outputs, b)
 	}
-	for i, out := range outputs {
+	for _, out := range outputs {
 		for _, status := range []bool{true, false} {
-			wire := append(append([]byte(nil), out...), "\x1e"+nonce...)
-			if status {
-				wire = append(wire, " 42\n"...)
-			} else {
-				wire = append(wire, '\n')
-			}
-			wire = append(wire, "the next request's"...)
-			var st driverStream
-			st.status = status
-			var got, next bytes.Buffer
-			r, r2 := newDriverReq(), newDriverReq()
-			st.expect(nonce, &got, r)
-			st.expect("rbd-ffffffffffffffffffffffff", &next, r2)
-			for rest := wire; len(rest) > 0; {
-				n := 1 + rng.IntN(min(len(rest), 64))
-				if _, err := st.Write(rest[:n]); err != nil {
-					t.Fatal(err)
-				}
-				rest = rest[n:]
-			}
-			if r.left.Load() != 1 || r2.left.Load() != 2 {
-				t.Fatalf("output %d (status %v): markers left %d and %d, want 1 and 2", i, status, r.left.Load(), r2.left.Load())
-			}
-			if want := map[bool]string{true: "42", false: ""}[status]; r.status != want {
-				t.Errorf("output %d: status word %q, want %q", i, r.status, want)
-			}
-			if !bytes.Equal(got.Bytes(), out) {
-				t.Fatalf("output %d (status %v): passed on %q, want %q", i, status, got.Bytes(), out)
-			}
-			if next.String() != "the next request's" {
-				t.Fatalf("output %d (status %v): the next request got %q", i, status, next.String())
-			}
+			streamCase(t, out, status, func(_, left int) int { return 1 + rng.IntN(min(left, 64)) })
 		}
 	}
 }
@@ -133,35 +139,16 @@ func FuzzDriverStream(f *testing.F) {
 	f.Add([]byte("\x1e\x1e\x1erbd-"), []byte{2, 7})
 	f.Add([]byte{}, []byte{})
 	f.Fuzz(func(t *testing.T, out, cuts []byte) {
-		const nonce = "rbd-0123456789abcdef01234567"
-		if bytes.Contains(out, []byte("\x1e"+nonce)) {
+		if bytes.Contains(out, []byte("\x1erbd-0123456789abcdef01234567")) {
 			t.Skip("the output holds the marker")
 		}
 		for _, status := range []bool{true, false} {
-			var st driverStream
-			st.status = status
-			var got, next bytes.Buffer
-			r, r2 := newDriverReq(), newDriverReq()
-			st.expect(nonce, &got, r)
-			st.expect("rbd-ffffffffffffffffffffffff", &next, r2)
-			wire := append(append([]byte(nil), out...), "\x1e"+nonce...)
-			if status {
-				wire = append(wire, " 0\n"...)
-			} else {
-				wire = append(wire, '\n')
-			}
-			wire = append(wire, "next"...)
-			for i := 0; len(wire) > 0; i++ {
-				n := len(wire)
+			streamCase(t, out, status, func(i, left int) int {
 				if i < len(cuts) {
-					n = min(n, 1+int(cuts[i]))
+					return 1 + int(cuts[i])
 				}
-				st.Write(wire[:n])
-				wire = wire[n:]
-			}
-			if r.left.Load() != 1 || !bytes.Equal(got.Bytes(), out) || next.String() != "next" {
-				t.Fatalf("status %v: markers left %d, passed on %q, next got %q", status, r.left.Load(), got.Bytes(), next.String())
-			}
+				return left
+			})
 		}
 	})
 }
