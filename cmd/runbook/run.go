@@ -177,9 +177,16 @@ type session struct {
 	jsonMu   sync.Mutex
 	enc      *json.Encoder
 
-	recMu sync.Mutex
-	recs  journal.RecordBuffer // every record shown, for the end-of-run reports
+	recMu     sync.Mutex
+	recs      journal.RecordBuffer // every record shown, for the end-of-run reports
+	recOutput int                  // bytes of step output in recs
+	recsGone  bool                 // recs outgrew keptOutputLimit and were let go
 }
+
+// keptOutputLimit bounds the step output the session keeps in memory for
+// the end-of-run reports; past it, the reports read the journal back, as
+// they must anyway after a resume.
+var keptOutputLimit = 32 << 20
 
 func newSession(g *globalOptions, io *IO, state string, cf connectFlags, becomePass []byte, output string, yes bool) *session {
 	s := &session{g: g, io: io, state: state, conn: newFleetConnector(io, cf, becomePass), output: output}
@@ -213,7 +220,12 @@ func (s *session) command() string {
 
 func (s *session) observe(r journal.Record) {
 	s.recMu.Lock()
-	s.recs.Add(r)
+	if !s.recsGone {
+		s.recs.Add(r)
+		if s.recOutput += len(r.Stdout) + len(r.Stderr); s.recOutput > keptOutputLimit {
+			s.recs, s.recsGone = journal.RecordBuffer{}, true
+		}
+	}
 	s.recMu.Unlock()
 	if s.enc != nil {
 		s.jsonMu.Lock()
@@ -277,10 +289,14 @@ func (s *session) writeRunReports(journalPath string) error {
 // showed, as they read back from the journal, when they are all of it
 // (records 1 to N, the last one run_finished, which nothing follows: a run
 // started by this command that ended), else the journal read from disk (a
-// resumed run, or one stopped by a journal error).
+// resumed run, one stopped by a journal error, or one whose output
+// outgrew keptOutputLimit).
 func (s *session) journalRecords(journalPath string) ([]journal.Record, error) {
 	s.recMu.Lock()
 	recs := s.recs.Records()
+	if s.recsGone {
+		recs = nil
+	}
 	s.recMu.Unlock()
 	slices.SortFunc(recs, func(a, b journal.Record) int { return cmp.Compare(a.Seq, b.Seq) })
 	whole := len(recs) > 0 && recs[len(recs)-1].Type == journal.RunFinished
