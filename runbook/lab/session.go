@@ -171,8 +171,6 @@ func (s *session) driver(nonce string) {
 	}
 	marks(nonce, "0")
 	in := bufio.NewReader(s.ch)
-	// A command cut off by a signal, or by the slow fault's wait, ends the
-	// driver as an interrupted exec ends.
 	readLine := func() (string, bool) {
 		line, err := in.ReadString('\n')
 		return strings.TrimSuffix(line, "\n"), err == nil
@@ -217,6 +215,8 @@ func (s *session) driver(nonce string) {
 			return
 		}
 	}
+	// A command cut off by a signal, or by the slow fault's wait, ends the
+	// driver as an interrupted exec ends.
 	s.finish(130)
 }
 
