@@ -99,7 +99,8 @@ func (h *host) session(ctx context.Context) (*conn, *ssh.Session, error) {
 		}
 		if !c.dead() {
 			if c.yieldDriver() {
-				continue // the driver's session made way
+				attempt-- // the driver's session made way: ask again, as the same attempt
+				continue
 			}
 			// The server refused the session (MaxSessions, say). sshd may
 			// still count a session that has just closed, so a refusal is
