@@ -140,7 +140,7 @@ type expectation struct {
 // writers of the requests sent, in order, each up to its marker.
 type driverStream struct {
 	mu     sync.Mutex
-	status bool // a status word and a newline follow each marker
+	status bool // the line that ends each marker holds the status word
 	queue  []expectation
 	pend   []byte // received and not yet passed on: it may begin a marker
 }
@@ -167,24 +167,17 @@ func (st *driverStream) Write(p []byte) (int, error) {
 			st.pend = append(st.pend[:0], st.pend[n:]...)
 			return len(p), nil
 		}
+		pass(e, st.pend[:i])
 		rest := st.pend[i+len(e.marker):]
-		if st.status {
-			j := bytes.IndexByte(rest, '\n')
-			if j < 0 { // the status word is still to come
-				pass(e, st.pend[:i])
-				st.pend = append(st.pend[:0], st.pend[i:]...)
-				return len(p), nil
-			}
-			e.req.status = string(bytes.TrimSpace(rest[:j]))
-			rest = rest[j+1:]
-		} else if len(rest) > 0 && rest[0] == '\n' {
-			rest = rest[1:]
-		} else if len(rest) == 0 {
-			pass(e, st.pend[:i])
+		j := bytes.IndexByte(rest, '\n')
+		if j < 0 { // the rest of the marker's line is still to come
 			st.pend = append(st.pend[:0], st.pend[i:]...)
 			return len(p), nil
 		}
-		pass(e, st.pend[:i])
+		if st.status {
+			e.req.status = string(bytes.TrimSpace(rest[:j]))
+		}
+		rest = rest[j+1:]
 		req := e.req
 		st.queue = st.queue[1:]
 		st.pend = append(st.pend[:0], rest...)
@@ -230,21 +223,7 @@ func heldFrom(b, marker []byte) int {
 // than io.Copy's 32 KiB: a driver's two streams are read for the whole
 // life of the connection, and a thousand hosts would hold 64 MiB.
 func (st *driverStream) ReadFrom(r io.Reader) (int64, error) {
-	buf := make([]byte, 4<<10)
-	var total int64
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			st.Write(buf[:n])
-			total += int64(n)
-		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
-	}
+	return io.CopyBuffer(struct{ io.Writer }{st}, r, make([]byte, 4<<10))
 }
 
 // DriverCommandLine is the command line that starts a driver whose first
@@ -359,16 +338,8 @@ func (d *driver) run(ctx context.Context, line string, stdout, stderr io.Writer,
 	r := newDriverReq()
 	d.out.expect(nonce, stdout, r)
 	d.err.expect(nonce, stderr, r)
-	var buf bytes.Buffer
-	buf.Grow(len(line) + 2*len(nonce) + 3)
-	buf.WriteString(nonce)
-	buf.WriteByte('\n')
-	buf.WriteString(line)
-	buf.WriteByte('\n')
-	buf.WriteString(nonce)
-	buf.WriteByte('\n')
 	start := time.Now()
-	if _, err := d.stdin.Write(buf.Bytes()); err != nil {
+	if _, err := io.WriteString(d.stdin, nonce+"\n"+line+"\n"+nonce+"\n"); err != nil {
 		d.close()
 		return 0, 0, false, fmt.Errorf("%w: %w", errDriverBroken, err)
 	}
@@ -520,11 +491,7 @@ func (h *host) runDriver(ctx context.Context, inv transport.Invocation, cmd tran
 	case ctx.Err() != nil:
 		return res, true, fmt.Errorf("%s: %w", h.ep.name, err)
 	case errors.Is(err, errDriverBroken):
-		if c.dead() {
-			h.forget(c)
-			return res, true, transport.Unreachable(h.ep.name, fmt.Errorf("connection lost while the command ran: %w", err))
-		}
-		return res, true, transport.Unreachable(h.ep.name, fmt.Errorf("command ended without an exit status: %w", err))
+		return res, true, h.cutOff(c, err)
 	}
 	return res, true, fmt.Errorf("%s: %w", h.ep.name, err)
 }

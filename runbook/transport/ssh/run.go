@@ -117,11 +117,18 @@ func (h *host) result(c *conn, err error, d time.Duration, stdout, stderr *track
 			return transport.Result{}, fmt.Errorf("%s: writing the command's output: %w", h.ep.name, werr)
 		}
 	}
+	return transport.Result{}, h.cutOff(c, err)
+}
+
+// cutOff is the error of a command that ended without an exit status:
+// unreachable, for a dropped connection (forgotten, so that the next call
+// redials) or a session that closed early.
+func (h *host) cutOff(c *conn, err error) error {
 	if c.dead() {
 		h.forget(c)
-		return transport.Result{}, transport.Unreachable(h.ep.name, fmt.Errorf("connection lost while the command ran: %w", err))
+		return transport.Unreachable(h.ep.name, fmt.Errorf("connection lost while the command ran: %w", err))
 	}
-	return transport.Result{}, transport.Unreachable(h.ep.name, fmt.Errorf("command ended without an exit status: %w", err))
+	return transport.Unreachable(h.ep.name, fmt.Errorf("command ended without an exit status: %w", err))
 }
 
 // sudoMode probes once per connection and become user whether `sudo -n`
