@@ -214,15 +214,15 @@ func (n *node) onReboot() {
 	if n.rebootTimer != nil {
 		n.rebootTimer.Stop()
 	}
-	n.rebootTimer = time.AfterFunc(rebootDropDelay, n.goDown)
+	n.rebootTimer = time.AfterFunc(rebootDropDelay, func() { n.goDown() })
 }
 
-// goDown completes a pending reboot.
-func (n *node) goDown() {
+// goDown completes a pending reboot, and reports whether there was one.
+func (n *node) goDown() bool {
 	n.mu.Lock()
 	if !n.rebootPending {
 		n.mu.Unlock()
-		return
+		return false
 	}
 	n.rebootPending = false
 	if n.rebootTimer != nil {
@@ -233,6 +233,7 @@ func (n *node) goDown() {
 	n.mu.Unlock()
 	n.lab.logf("lab: %s: rebooting", n.name)
 	n.dropAll()
+	return true
 }
 
 func (n *node) close() {

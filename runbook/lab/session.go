@@ -146,9 +146,7 @@ func (s *session) exec(command string) {
 		s.driver(nonce)
 		return
 	}
-	if !s.n.countExec() {
-		s.n.lab.logf("lab: %s: unreachable (unreachable_after %d)", s.n.name, s.n.faults.UnreachableAfter)
-		s.n.dropAll()
+	if !s.admit() {
 		return
 	}
 	code := 130
@@ -156,6 +154,18 @@ func (s *session) exec(command string) {
 		code = shell.Run(s.ctx, s.n.m, command, s.ch, s.ch, s.ch.Stderr(), shell.WithEnv(s.envCopy()), shell.WithDir("/root"))
 	}
 	s.finish(code)
+}
+
+// admit counts one more command towards the unreachable_after fault; when
+// the node has become unreachable, it drops every connection instead and
+// reports false.
+func (s *session) admit() bool {
+	if s.n.countExec() {
+		return true
+	}
+	s.n.lab.logf("lab: %s: unreachable (unreachable_after %d)", s.n.name, s.n.faults.UnreachableAfter)
+	s.n.dropAll()
+	return false
 }
 
 // driver serves runbook's driver protocol (see rbssh.DriverNonce): the
@@ -194,9 +204,7 @@ func (s *session) driver(nonce string) {
 			script.WriteString(line)
 			script.WriteByte('\n')
 		}
-		if !s.n.countExec() {
-			s.n.lab.logf("lab: %s: unreachable (unreachable_after %d)", s.n.name, s.n.faults.UnreachableAfter)
-			s.n.dropAll()
+		if !s.admit() {
 			return
 		}
 		if !s.delay() {
@@ -207,11 +215,7 @@ func (s *session) driver(nonce string) {
 			break
 		}
 		marks(nonce, fmt.Sprint(code))
-		s.n.mu.Lock()
-		pending := s.n.rebootPending
-		s.n.mu.Unlock()
-		if pending {
-			s.n.goDown()
+		if s.n.goDown() { // the command rebooted the node
 			return
 		}
 	}
@@ -238,12 +242,7 @@ func (s *session) finish(code int) {
 		_, _ = s.ch.SendRequest("exit-status", false, ssh.Marshal(&struct{ Status uint32 }{uint32(code)}))
 	}
 	_ = s.ch.CloseWrite()
-	s.n.mu.Lock()
-	pending := s.n.rebootPending
-	s.n.mu.Unlock()
-	if pending {
-		s.n.goDown()
-	}
+	s.n.goDown()
 }
 
 // shell serves an interactive login: with a pty, a line editor running one
