@@ -1,14 +1,12 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"sync"
 	"syscall"
 
@@ -293,22 +291,13 @@ func (s *session) writeRunReports(journalPath string) error {
 // outgrew keptOutputLimit).
 func (s *session) journalRecords(journalPath string) ([]journal.Record, error) {
 	s.recMu.Lock()
-	recs := s.recs.Records()
-	if s.recsGone {
-		recs = nil
-	}
+	recs, whole := s.recs.BySeq()
+	whole = whole && !s.recsGone && len(recs) > 0 && recs[len(recs)-1].Type == journal.RunFinished
 	s.recMu.Unlock()
-	slices.SortFunc(recs, func(a, b journal.Record) int { return cmp.Compare(a.Seq, b.Seq) })
-	whole := len(recs) > 0 && recs[len(recs)-1].Type == journal.RunFinished
-	var err error
-	for i := range recs {
-		if !whole || recs[i].Seq != int64(i+1) {
-			whole = false
-			break
-		}
+	for i := 0; whole && i < len(recs); i++ {
+		var err error
 		if recs[i], err = journal.Decoded(recs[i]); err != nil {
 			whole = false
-			break
 		}
 	}
 	if whole {

@@ -141,6 +141,24 @@ func (b *RecordBuffer) Add(r Record) {
 	b.n++
 }
 
+// BySeq returns every record kept, in a new slice, at the index of its
+// sequence number less one, when the records kept are exactly 1 to N in
+// some order (each record placed once, no sort); else nil and false.
+func (b *RecordBuffer) BySeq() ([]Record, bool) {
+	out := make([]Record, b.n)
+	placed := make([]bool, b.n)
+	for _, c := range b.chunks {
+		for i := range c {
+			k := c[i].Seq - 1
+			if k < 0 || k >= int64(b.n) || placed[k] {
+				return nil, false
+			}
+			out[k], placed[k] = c[i], true
+		}
+	}
+	return out, true
+}
+
 // Records returns every record kept, in the order added, in a new slice.
 func (b *RecordBuffer) Records() []Record {
 	out := make([]Record, 0, b.n)
