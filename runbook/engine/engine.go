@@ -142,9 +142,13 @@ type Engine struct {
 
 	pendingMu sync.Mutex
 	pending   []journal.Record // lazily appended, shown once on disk
-	mu        sync.Mutex
-	abortErr  error  // why the run must stop (lock held, journal failure, approval)
-	halted    string // why the run halted, "" while it goes on
+	// pendingSpare is an emptied pending slice kept for reuse, so that
+	// taking every pending record does not make the next ones grow a new one.
+	pendingSpare []journal.Record
+
+	mu       sync.Mutex
+	abortErr error  // why the run must stop (lock held, journal failure, approval)
+	halted   string // why the run halted, "" while it goes on
 }
 
 // Stop asks the run to start no new step; steps running finish. The run

@@ -53,22 +53,44 @@ func (e *Engine) observe(synced int64, rec *journal.Record) {
 		return
 	}
 	e.pendingMu.Lock()
-	var waiting []journal.Record
-	keep := e.pending[:0]
-	for _, p := range e.pending {
-		if p.Seq <= synced {
-			waiting = append(waiting, p)
-		} else {
-			keep = append(keep, p)
+	n := 0
+	for i := range e.pending {
+		if e.pending[i].Seq <= synced {
+			n++
 		}
 	}
-	e.pending = keep
+	var waiting []journal.Record
+	switch {
+	case n == 0:
+	case n == len(e.pending): // the usual case: a flush took them all
+		waiting, e.pending, e.pendingSpare = e.pending, e.pendingSpare, nil
+	default:
+		waiting = make([]journal.Record, 0, n)
+		keep := e.pending[:0]
+		for _, p := range e.pending {
+			if p.Seq <= synced {
+				waiting = append(waiting, p)
+			} else {
+				keep = append(keep, p)
+			}
+		}
+		clear(e.pending[len(keep):])
+		e.pending = keep
+	}
 	e.pendingMu.Unlock()
 	for _, w := range waiting {
 		e.opts.Observer(w)
 	}
 	if rec != nil {
 		e.opts.Observer(*rec)
+	}
+	if cap(waiting) > 0 && cap(waiting) <= 4096 {
+		clear(waiting) // let go of what the records point to
+		e.pendingMu.Lock()
+		if e.pendingSpare == nil {
+			e.pendingSpare = waiting[:0]
+		}
+		e.pendingMu.Unlock()
 	}
 }
 

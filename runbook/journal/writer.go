@@ -21,6 +21,7 @@ type Writer struct {
 	seq     int64  // last sequence number handed out
 	synced  int64  // last sequence number known to be on disk
 	buf     []byte // encoded records not yet written
+	spare   []byte // a written buffer kept for the next group (see syncTo)
 	syncing bool   // a goroutine is writing and syncing
 	err     error  // sticky
 	now     func() time.Time
@@ -119,6 +120,10 @@ func (w *Writer) add(r Record) (Record, error) {
 	return r, nil
 }
 
+// maxSpare is the largest buffer a Writer keeps for reuse: a group with
+// large outputs in it should not hold its memory for the rest of the run.
+const maxSpare = 256 << 10
+
 // syncTo returns once every record up to seq mine is on disk, or the
 // writer has failed: it waits for the goroutine writing and syncing, or
 // becomes that goroutine. Call with mu held.
@@ -131,13 +136,16 @@ func (w *Writer) syncTo(mine int64) {
 		// Become the leader: write everything buffered so far in one go.
 		w.syncing = true
 		buf, upto := w.buf, w.seq
-		w.buf = nil
+		w.buf, w.spare = w.spare[:0], nil
 		w.mu.Unlock()
 		_, err := w.f.Write(buf)
 		if err == nil {
 			err = w.f.Sync()
 		}
 		w.mu.Lock()
+		if cap(buf) <= maxSpare {
+			w.spare = buf[:0] // the records of the next group go into it
+		}
 		w.syncing = false
 		if err != nil {
 			w.err = fmt.Errorf("journal: %w", err) // err names the file
