@@ -1,10 +1,12 @@
 package journal
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -105,6 +107,26 @@ func ListRuns(stateDir string) ([]string, error) {
 // WriteFileSync writes data to path (mode 0600) through a temporary file and a
 // rename, fsyncing both, so the file is either whole or absent.
 func WriteFileSync(path string, data []byte) error {
+	return writeFileSync(path, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+}
+
+// WriteFileSyncFunc is WriteFileSync of what write writes, through a
+// buffer of its own: a large report goes to the file as it is made,
+// rather than whole into memory first.
+func WriteFileSyncFunc(path string, write func(io.Writer) error) error {
+	return writeFileSync(path, func(f *os.File) error {
+		bw := bufio.NewWriterSize(f, 64<<10)
+		if err := write(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+}
+
+func writeFileSync(path string, write func(*os.File) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
@@ -114,7 +136,7 @@ func WriteFileSync(path string, data []byte) error {
 		tmp.Close()
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -1,9 +1,9 @@
 package report
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/runbookhq/runbook/runbook/journal"
@@ -16,16 +16,14 @@ import (
 func WriteRunReports(runDir string, recs []journal.Record) error {
 	s := Summarize(recs)
 	var errs []error
-	var html bytes.Buffer
-	if err := WriteHTML(&html, s, recs); err != nil {
-		errs = append(errs, err)
-	} else if err := journal.WriteFileSync(filepath.Join(runDir, HTMLFile), html.Bytes()); err != nil {
+	if err := journal.WriteFileSyncFunc(filepath.Join(runDir, HTMLFile), func(w io.Writer) error {
+		return WriteHTML(w, s, recs)
+	}); err != nil {
 		errs = append(errs, fmt.Errorf("write %s: %w", filepath.Join(runDir, HTMLFile), err))
 	}
-	var junit bytes.Buffer
-	if err := WriteJUnit(&junit, s, recs); err != nil {
-		errs = append(errs, err)
-	} else if err := journal.WriteFileSync(filepath.Join(runDir, JUnitFile), junit.Bytes()); err != nil {
+	if err := journal.WriteFileSyncFunc(filepath.Join(runDir, JUnitFile), func(w io.Writer) error {
+		return WriteJUnit(w, s, recs)
+	}); err != nil {
 		errs = append(errs, fmt.Errorf("write %s: %w", filepath.Join(runDir, JUnitFile), err))
 	}
 	return errors.Join(errs...)
