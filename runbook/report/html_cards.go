@@ -4,6 +4,8 @@ import (
 	"html/template"
 	"strings"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // renderHostCards writes the Hosts section's cards: per host its outcome and
@@ -146,7 +148,7 @@ func writeStepOutput(w *htmlBuf, st *StepSummary) {
 	w.raw("\n              ")
 	if st.Error != "" {
 		w.raw("<p class=\"errmsg\">")
-		w.text(st.Error)
+		w.text(plainOutput(st.Error))
 		w.raw("</p>")
 	}
 	w.raw("\n              ")
@@ -174,7 +176,7 @@ func writeStepOutput(w *htmlBuf, st *StepSummary) {
 	w.raw("\n              ")
 	if st.Stdout != "" {
 		w.raw("<pre class=\"stdout\">")
-		w.text(st.Stdout)
+		w.text(plainOutput(st.Stdout))
 		w.raw("</pre>")
 		if st.StdoutCut {
 			w.raw("<p class=\"cut\">stdout cut at the journal's limit</p>")
@@ -183,13 +185,32 @@ func writeStepOutput(w *htmlBuf, st *StepSummary) {
 	w.raw("\n              ")
 	if st.Stderr != "" {
 		w.raw("<pre class=\"stderr\">")
-		w.text(st.Stderr)
+		w.text(plainOutput(st.Stderr))
 		w.raw("</pre>")
 		if st.StderrCut {
 			w.raw("<p class=\"cut\">stderr cut at the journal's limit</p>")
 		}
 	}
 }
+
+// plainOutput is a step's output (or error) as the page shows it: without
+// the escape sequences a program writes for a terminal (colours, cursor
+// moves), which a browser would show as stray text like "[31m", and
+// without the other control characters but tab and line ends. The journal
+// keeps the output as it came.
+func plainOutput(s string) string {
+	if strings.IndexFunc(s, strayControl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if strayControl(r) {
+			return -1
+		}
+		return r
+	}, ansi.Strip(s))
+}
+
+func strayControl(r rune) bool { return isControl(r) && r != '\n' && r != '\t' && r != '\r' }
 
 // lines appends the template's "lines" of s: "1 line", "3 lines".
 func (w *htmlBuf) lines(s string) {

@@ -59,10 +59,10 @@ const refHostCardsFragment = `  {{range .Hosts}}
             <div class="outbody">
               {{with .Command}}<div class="cmd"><span>$</span> <code>{{.}}</code></div>{{end}}
               {{if .Open}}<p class="openmsg">No <code>step_finished</code> record: the step was running when the journal ended.</p>{{end}}
-              {{with .Error}}<p class="errmsg">{{.}}</p>{{end}}
+              {{with .Error}}<p class="errmsg">{{plain .}}</p>{{end}}
               {{range .Attempts}}<p class="attempt">{{.}}</p>{{end}}
-              {{if .Stdout}}<pre class="stdout">{{.Stdout}}</pre>{{if .StdoutCut}}<p class="cut">stdout cut at the journal's limit</p>{{end}}{{end}}
-              {{if .Stderr}}<pre class="stderr">{{.Stderr}}</pre>{{if .StderrCut}}<p class="cut">stderr cut at the journal's limit</p>{{end}}{{end}}
+              {{if .Stdout}}<pre class="stdout">{{plain .Stdout}}</pre>{{if .StdoutCut}}<p class="cut">stdout cut at the journal's limit</p>{{end}}{{end}}
+              {{if .Stderr}}<pre class="stderr">{{plain .Stderr}}</pre>{{if .StderrCut}}<p class="cut">stderr cut at the journal's limit</p>{{end}}{{end}}
             </div>
           </details>
         </td>
@@ -101,6 +101,7 @@ var refTemplate = func() *template.Template {
 		"lines": func(s string) string { return plural(strings.Count(strings.TrimRight(s, "\n"), "\n")+1, "line") },
 		"dur":   formatDuration,
 		"clock": formatClock,
+		"plain": plainOutput,
 	}).Parse(page))
 }()
 

@@ -116,6 +116,35 @@ func TestHTMLEscapesJournalText(t *testing.T) {
 	}
 }
 
+// Output written for a terminal shows on the page as its text, without
+// the escape sequences (which a browser would show as "[31m") or other
+// control characters; the journal keeps it as it came.
+func TestHTMLShowsTerminalOutputAsText(t *testing.T) {
+	b := newRecords()
+	b.add(runStart("h1"), journal.Record{Type: journal.PhaseStarted, Phase: "Roll out", PhaseIndex: 2, PhaseKind: "batch", Batch: 1, Hosts: []string{"h1"}})
+	r := finished("h1", "2.1", "upgrade", 1, journal.StatusFailed, true)
+	r.Stdout = "\x1b[1;32mReading package lists...\x1b[0m Done\r\nProgress: [ 40%]\x1b[K\x07\n"
+	r.Stderr = "\x1b]0;title\x07\x1b[31mE: Unable to locate package cri-o\x1b[0m\tx\x00\n"
+	r.Error = "exit status 100: \x1b[31mE: Unable to locate package\x1b[0m"
+	b.add(r, journal.Record{Type: journal.HostFinished, Host: "h1", Outcome: journal.OutcomeFailed},
+		journal.Record{Type: journal.RunFinished, Status: journal.RunStatusFailed})
+	page := renderHTML(t, b.list)
+	for _, want := range []string{
+		"Reading package lists... Done\r\nProgress: [ 40%]\n</pre>",
+		">E: Unable to locate package cri-o\tx\n</pre>",
+		">exit status 100: E: Unable to locate package</p>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"\x1b", "[31m", "[0m", "\x07", "\x00", "0;title"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page holds %q", bad)
+		}
+	}
+}
+
 // A large run renders with the groups and cards of healthy hosts folded.
 func TestHTMLLargeRunFolds(t *testing.T) {
 	recs := syntheticRun(500, 5, 50, map[int]bool{123: true})
