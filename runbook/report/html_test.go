@@ -116,10 +116,10 @@ func TestHTMLEscapesJournalText(t *testing.T) {
 	}
 }
 
-// Output written for a terminal shows on the page as its text, without
-// the escape sequences (which a browser would show as "[31m") or other
+// Output written for a terminal shows in report.html and junit.xml as its
+// text, without the escape sequences (which would show as "[31m") or other
 // control characters; the journal keeps it as it came.
-func TestHTMLShowsTerminalOutputAsText(t *testing.T) {
+func TestReportsShowTerminalOutputAsText(t *testing.T) {
 	b := newRecords()
 	b.add(runStart("h1"), journal.Record{Type: journal.PhaseStarted, Phase: "Roll out", PhaseIndex: 2, PhaseKind: "batch", Batch: 1, Hosts: []string{"h1"}})
 	r := finished("h1", "2.1", "upgrade", 1, journal.StatusFailed, true)
@@ -129,18 +129,34 @@ func TestHTMLShowsTerminalOutputAsText(t *testing.T) {
 	b.add(r, journal.Record{Type: journal.HostFinished, Host: "h1", Outcome: journal.OutcomeFailed},
 		journal.Record{Type: journal.RunFinished, Status: journal.RunStatusFailed})
 	page := renderHTML(t, b.list)
-	for _, want := range []string{
-		"Reading package lists... Done\r\nProgress: [ 40%]\n</pre>",
-		">E: Unable to locate package cri-o\tx\n</pre>",
-		">exit status 100: E: Unable to locate package</p>",
-	} {
-		if !strings.Contains(page, want) {
-			t.Errorf("the page lacks %q", want)
-		}
+	var junit bytes.Buffer
+	if err := WriteJUnit(&junit, nil, b.list); err != nil {
+		t.Fatal(err)
 	}
-	for _, bad := range []string{"\x1b", "[31m", "[0m", "\x07", "\x00", "0;title"} {
-		if strings.Contains(page, bad) {
-			t.Errorf("the page holds %q", bad)
+	for name, c := range map[string]struct {
+		doc  string
+		want []string
+	}{
+		"report.html": {page, []string{
+			"Reading package lists... Done\r\nProgress: [ 40%]\n</pre>",
+			">E: Unable to locate package cri-o\tx\n</pre>",
+			">exit status 100: E: Unable to locate package</p>",
+		}},
+		"junit.xml": {junit.String(), []string{
+			"<system-out><![CDATA[Reading package lists... Done\r\nProgress: [ 40%]\n]]></system-out>",
+			"<system-err><![CDATA[E: Unable to locate package cri-o\tx\n]]></system-err>",
+			`message="failed: rc=1: exit status 100: E: Unable to locate package"`,
+		}},
+	} {
+		for _, want := range c.want {
+			if !strings.Contains(c.doc, want) {
+				t.Errorf("%s lacks %q", name, want)
+			}
+		}
+		for _, bad := range []string{"\x1b", "[31m", "[0m", "\x07", "\x00", "0;title", "\ufffd"} {
+			if strings.Contains(c.doc, bad) {
+				t.Errorf("%s holds %q", name, bad)
+			}
 		}
 	}
 }

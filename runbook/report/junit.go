@@ -205,7 +205,10 @@ func junitCase(st *StepSummary) junitTestCase {
 		Classname: xmlText(st.Host),
 		Time:      junitSeconds(st.Duration),
 	}
-	out := st.Stdout
+	// Output as report.html shows it: without terminal escape sequences,
+	// which XML cannot carry (they would read as U+FFFD and "[31m").
+	stdout, stderr, errText := plainOutput(st.Stdout), plainOutput(st.Stderr), plainOutput(st.Error)
+	out := stdout
 	if st.Command != "" || st.DelegateTo != "" || st.StdoutCut {
 		var b strings.Builder
 		if st.Command != "" {
@@ -214,28 +217,28 @@ func junitCase(st *StepSummary) junitTestCase {
 		if st.DelegateTo != "" {
 			b.WriteString("(ran on " + st.DelegateTo + ")\n")
 		}
-		b.WriteString(st.Stdout)
+		b.WriteString(stdout)
 		if st.StdoutCut {
 			b.WriteString("\n[output cut at the journal's limit]\n")
 		}
 		out = b.String()
 	}
 	tc.SystemOut = cdata(out)
-	tc.SystemErr = cdata(st.Stderr)
+	tc.SystemErr = cdata(stderr)
 	switch st.Status {
 	case journal.StatusFailed, journal.StatusUnreachable:
 		msg := fmt.Sprintf("%s: rc=%s", st.Status, rcString(st.RC))
-		if st.Error != "" {
-			msg += ": " + firstLine(st.Error, 200)
-		} else if line := firstLine(st.Stderr, 200); line != "" {
+		if errText != "" {
+			msg += ": " + firstLine(errText, 200)
+		} else if line := firstLine(stderr, 200); line != "" {
 			msg += ": " + line
 		}
 		body := fmt.Sprintf("rc: %s\n", rcString(st.RC))
-		if st.Error != "" {
-			body += "error: " + st.Error + "\n"
+		if errText != "" {
+			body += "error: " + errText + "\n"
 		}
-		if st.Stderr != "" {
-			body += "stderr:\n" + st.Stderr
+		if stderr != "" {
+			body += "stderr:\n" + stderr
 		}
 		tc.Failure = &junitProblem{Message: xmlText(msg), Type: st.Status, Text: xmlText(body)}
 	case StatusOpen:
@@ -243,8 +246,8 @@ func junitCase(st *StepSummary) junitTestCase {
 			Type: StatusOpen}
 	case journal.StatusSkipped:
 		msg := "skipped"
-		if st.Error != "" {
-			msg = xmlText(firstLine(st.Error, 200))
+		if errText != "" {
+			msg = xmlText(firstLine(errText, 200))
 		}
 		tc.Skipped = &junitProblem{Message: msg}
 	}

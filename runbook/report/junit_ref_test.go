@@ -152,6 +152,7 @@ func refBuildJUnit(s *Summary) *junitSuites {
 }
 
 func refJUnitCase(st StepSummary) junitTestCase {
+	st.Stdout, st.Stderr, st.Error = plainOutput(st.Stdout), plainOutput(st.Stderr), plainOutput(st.Error)
 	tc := junitTestCase{
 		Name:      refXMLText(st.Label() + " " + st.Step),
 		Classname: refXMLText(st.Host),
