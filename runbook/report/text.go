@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/runbookhq/runbook/runbook/journal"
 )
@@ -42,6 +43,7 @@ type TextOptions struct {
 // WriteText writes the run for a person to read: `runbook show` without
 // Brief, the end-of-run summary with it.
 func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
+	seedANSIParsers()
 	s = cleanSummary(s)
 	bw := bufio.NewWriter(w)
 	st := newStyles(w, opts.Color)
@@ -362,4 +364,14 @@ func indent(s string) string {
 		lines[i] = strings.TrimRight("  "+l, " ")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// seedANSIParsers puts a parser of x/ansi's default size (64 KB of data
+// buffer) into the pool that lipgloss takes one from to measure and wrap
+// each table cell. The pool would otherwise make its own, with a 4 MB
+// buffer (for OSC and DCS payloads, which a summary never holds): most of
+// what a run's summary allocated, and a tenth of a 100-host run's. A
+// collection empties the pool, so the seeding is done each time.
+func seedANSIParsers() {
+	ansi.PutParser(ansi.NewParser())
 }
