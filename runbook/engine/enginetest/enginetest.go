@@ -45,15 +45,15 @@ func (instantHost) Facts(context.Context) (transport.Facts, error) { return tran
 func (instantHost) Close() error                                   { return nil }
 
 // Phase is a phase of a Trivial runbook: Extra holds more of its keys as
-// YAML lines ("serial: [10, 25%]", "hosts: 1").
+// YAML lines (`serial: [10, "25%"]`, "hosts: 1").
 type Phase struct {
 	Name, Kind string
 	Extra      []string
 }
 
-// Trivial returns a runbook whose every phase runs the same steps trivial
-// steps (command: [true]), hosts acting at once up to concurrency, and an
-// inventory of hosts host1 to hostN.
+// Trivial returns a runbook whose every phase runs the same number of
+// trivial steps (command: [true]), with at most concurrency hosts acting at
+// once, and an inventory of hosts host1 to hostN.
 func Trivial(concurrency int, phases []Phase, steps, hosts int) (*runbook.Runbook, *inventory.Inventory, error) {
 	var rb, inv strings.Builder
 	fmt.Fprintf(&rb, "runbook: bench\ntargets: all\nconcurrency: %d\nphases:\n", concurrency)
