@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -107,26 +106,17 @@ func ListRuns(stateDir string) ([]string, error) {
 // WriteFileSync writes data to path (mode 0600) through a temporary file and a
 // rename, fsyncing both, so the file is either whole or absent.
 func WriteFileSync(path string, data []byte) error {
-	return writeFileSync(path, func(f *os.File) error {
-		_, err := f.Write(data)
+	return WriteFileSyncFunc(path, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
 	})
 }
 
-// WriteFileSyncFunc is WriteFileSync of what write writes, through a
-// buffer of its own: a large report goes to the file as it is made,
-// rather than whole into memory first.
+// WriteFileSyncFunc is WriteFileSync of what write writes: a large report
+// goes to the file as it is made, rather than whole into memory first.
+// write gets the temporary file itself, unbuffered; a writer of many small
+// pieces buffers them (WriteHTML and WriteJUnit do).
 func WriteFileSyncFunc(path string, write func(io.Writer) error) error {
-	return writeFileSync(path, func(f *os.File) error {
-		bw := bufio.NewWriterSize(f, 64<<10)
-		if err := write(bw); err != nil {
-			return err
-		}
-		return bw.Flush()
-	})
-}
-
-func writeFileSync(path string, write func(*os.File) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return err

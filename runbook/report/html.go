@@ -51,7 +51,7 @@ func WriteHTML(w io.Writer, s *Summary, recs []journal.Record) error {
 		s = Summarize(recs)
 	}
 	v := buildHTMLView(s)
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 64<<10)
 	if err := htmlTemplate.Execute(bw, v); err != nil {
 		return fmt.Errorf("write HTML report: %w", err)
 	}
