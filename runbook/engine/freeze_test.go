@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/runbookhq/runbook/runbook/inventory"
@@ -25,6 +27,9 @@ func TestFrozenInventoryReadsBack(t *testing.T) {
     flag: true
     nothing: null
     multi: "one\ntwo\n"
+    blank_lines: "one\n\n  two\n\n"
+    indented_text: "  first\n    second\n"
+    long: "a long line of words that goes well past the eighty columns at which an emitter might fold a plain scalar onto the next line"
     colon: "a: b"
     hash: "#not a comment"
     unicode: "ünï ✓"
@@ -33,7 +38,7 @@ func TestFrozenInventoryReadsBack(t *testing.T) {
     nested: {b: [true, false], a: {deep: "yes"}}
   hosts:
     web-2: {address: 127.0.0.2, port: 2222, user: ops}
-    web-1: {identity_file: ~/.ssh/id, proxy_jump: "bastion:22"}
+    web-1: {identity_file: ~/.ssh/id, proxy_jump: "bastion:22", script: "set -e\n\nif true; then\n  echo ok\nfi\n", deep: {list: ["x\n\ny", {z: "  w\n"}]}}
   children:
     canary:
       hosts:
@@ -64,6 +69,27 @@ func TestFrozenInventoryReadsBack(t *testing.T) {
 			if !reflect.DeepEqual(b.Vars[k], v) {
 				t.Errorf("%s: var %s = %#v, want %#v\n%s", h.Name, k, b.Vars[k], v, data)
 			}
+		}
+	}
+}
+
+// BenchmarkFrozenInventory freezes an inventory of 1,000 hosts, each with
+// its connection settings, a group and a few vars.
+func BenchmarkFrozenInventory(b *testing.B) {
+	var src strings.Builder
+	src.WriteString("all:\n  vars: {role: worker, zone: eu-1, tags: [a, b]}\n  hosts:\n")
+	for i := range 1000 {
+		fmt.Fprintf(&src, "    node-%04d: {address: 127.0.%d.%d, port: 22, user: ops, identity_file: /keys/id, lock_path: /run/node.lock}\n", i, i/250, i%250+1)
+	}
+	src.WriteString("  children:\n    canary:\n      hosts:\n        node-0000:\n")
+	inv, err := inventory.Parse("inv.yaml", []byte(src.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := frozenInventory(inv); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
