@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -170,7 +172,7 @@ func varNode(v any) (*yaml.Node, error) {
 	case nil:
 		return scalar("!!null", "null"), nil
 	case string:
-		return scalar("!!str", v), nil
+		return strNode(v, false), nil
 	case bool:
 		return scalar("!!bool", strconv.FormatBool(v)), nil
 	case int:
@@ -189,7 +191,7 @@ func varNode(v any) (*yaml.Node, error) {
 			if err != nil {
 				return nil, err
 			}
-			n.Content = append(n.Content, scalar("!!str", k), val)
+			n.Content = append(n.Content, strNode(k, true), val)
 		}
 		return n, nil
 	case []any:
@@ -208,6 +210,20 @@ func varNode(v any) (*yaml.Node, error) {
 		return nil, err
 	}
 	return &n, nil
+}
+
+// strNode is s as a YAML string, a map key when key is set. A key with a
+// control character in it, or a string of nothing but white space with a
+// line break or another control character in it, is written double-quoted:
+// yaml.v3 writes them as block scalars that read back as something else (a
+// key "\n" read back as ""). Other text with line breaks stays a block
+// scalar, which reads as written.
+func strNode(s string, key bool) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if strings.ContainsFunc(s, unicode.IsControl) && (key || strings.TrimSpace(s) == "") {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
 }
 
 func absPath(p string) string {

@@ -52,6 +52,13 @@ func TestFrozenInventoryReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkReadsBack(t, inv, data)
+}
+
+// checkReadsBack fails t unless data, the frozen inv, parses back to every
+// host of inv, in order, with its settings, groups and vars.
+func checkReadsBack(t *testing.T, inv *inventory.Inventory, data []byte) {
+	t.Helper()
 	back, err := inventory.Parse("frozen.yaml", data)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, data)
@@ -71,6 +78,25 @@ func TestFrozenInventoryReadsBack(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzFrozenInventoryReadsBack: whatever inventory parses, its frozen form
+// (encoded host by host and indented into place) parses back to it.
+func FuzzFrozenInventoryReadsBack(f *testing.F) {
+	f.Add("all:\n  hosts:\n    a: {x: \"one\\n\\n  two\\n\"}\n    b:\n")
+	f.Add("all:\n  vars: {l: [1, {k: \"  v\\n\"}], m: {n: null}}\n  hosts:\n    a:\n  children:\n    g:\n      hosts:\n        a:\n")
+	f.Add("all:\n  hosts:\n    a: {s: \"#x\", t: \"a: b\", u: \"- c\", w: \"|\\n\"}\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		inv, err := inventory.Parse("inv.yaml", []byte(src))
+		if err != nil {
+			return
+		}
+		data, err := frozenInventory(inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkReadsBack(t, inv, data)
+	})
 }
 
 // BenchmarkFrozenInventory freezes an inventory of 1,000 hosts, each with

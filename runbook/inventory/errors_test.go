@@ -266,3 +266,14 @@ func TestTooLarge(t *testing.T) {
 	_, err = Parse("chain.ini", []byte(chain.String()))
 	checkEqual(t, "deep hierarchy", errLines(err), []string{"chain.ini: " + tooLarge})
 }
+
+// A variable name with a line break or another control character is
+// refused where it stands: nothing could refer to it, and YAML cannot
+// write every such key back as it read it (the frozen inventory of a run).
+func TestVariableNameWithControlCharacter(t *testing.T) {
+	_, err := Parse("ctl.yaml", []byte("all:\n  hosts:\n    web1: {\"a\\nb\": 1, ok: 2}\n  vars:\n    \"\\t\": x\n"))
+	checkEqual(t, "errors", errLines(err), []string{
+		`ctl.yaml:3:12: variable name "a\nb" in vars of host "web1" has a control character (a line break, tab or the like)`,
+		`ctl.yaml:5:5: variable name "\t" in vars of group "all" has a control character (a line break, tab or the like)`,
+	})
+}
