@@ -77,8 +77,8 @@ func freeze(dir string, rb *runbook.Runbook, inv *inventory.Inventory, targets [
 //
 // Each host is encoded on its own and indented into place. yaml.v3's
 // emitter keeps every event of a document until the document ends, so one
-// document of a thousand hosts cost 37 MB and 50 ms to write; host by host
-// it costs a tenth of that. Indenting a block-style YAML mapping keeps its
+// document of a thousand hosts cost 37 MB and 53 ms to write, host by host
+// 23 MB and 30 ms (BenchmarkFrozenInventory). Indenting a block-style YAML mapping keeps its
 // meaning: block scalars' indentation is relative to their parent's.
 func frozenInventory(inv *inventory.Inventory) ([]byte, error) {
 	var b bytes.Buffer
