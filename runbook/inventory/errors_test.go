@@ -268,12 +268,17 @@ func TestTooLarge(t *testing.T) {
 }
 
 // A variable name with a line break or another control character is
-// refused where it stands: nothing could refer to it, and YAML cannot
+// refused where it stands, whatever the inventory's format: nothing could refer to it, and YAML cannot
 // write every such key back as it read it (the frozen inventory of a run).
 func TestVariableNameWithControlCharacter(t *testing.T) {
 	_, err := Parse("ctl.yaml", []byte("all:\n  hosts:\n    web1: {\"a\\nb\": 1, ok: 2}\n  vars:\n    \"\\t\": x\n"))
 	checkEqual(t, "errors", errLines(err), []string{
-		`ctl.yaml:3:12: variable name "a\nb" in vars of host "web1" has a control character (a line break, tab or the like)`,
-		`ctl.yaml:5:5: variable name "\t" in vars of group "all" has a control character (a line break, tab or the like)`,
+		`ctl.yaml:3:12: variable name "a\nb" has a control character (a line break, tab or the like)`,
+		`ctl.yaml:5:5: variable name "\t" has a control character (a line break, tab or the like)`,
+	})
+	_, err = Parse("ctl.ini", []byte("web1 a\x01=1\n[all:vars]\nb\x7f=2\n"))
+	checkEqual(t, "errors", errLines(err), []string{
+		`ctl.ini:1:6: variable name "a\x01" has a control character (a line break, tab or the like)`,
+		`ctl.ini:3:1: variable name "b\x7f" has a control character (a line break, tab or the like)`,
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/runbookhq/runbook/runbook/diag"
 )
@@ -74,6 +75,10 @@ func normalizeVars(entries []varEntry, errs *diag.List) map[string]any {
 	out := make(map[string]any, len(entries))
 	setBy := map[string]string{} // native name -> the name it was written as
 	for _, e := range entries {
+		if strings.ContainsFunc(e.key, unicode.IsControl) {
+			errs.Add(e.keyAt.errorf("variable name %q has a control character (a line break, tab or the like)", e.key))
+			continue
+		}
 		name := e.key
 		if native, ok := aliases[name]; ok {
 			name = native

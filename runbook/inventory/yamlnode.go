@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/runbookhq/runbook/runbook/diag"
@@ -331,10 +330,6 @@ func (r *yamlReader) vars(n *yaml.Node, owner string) []varEntry {
 	for _, e := range r.entries(n, "variable name") {
 		if e.name == "" {
 			r.errs.Add(r.at(e.key).errorf("empty variable name in vars of %s", owner))
-			continue
-		}
-		if strings.ContainsFunc(e.name, unicode.IsControl) {
-			r.errs.Add(r.at(e.key).errorf("variable name %q in vars of %s has a control character (a line break, tab or the like)", e.name, owner))
 			continue
 		}
 		v, ok := r.value(e.value)
