@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runbookhq/runbook/lab"
+	"github.com/runbookhq/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/sim"
 	"github.com/runbookhq/runbook/runbook/journal"
-	"github.com/runbookhq/runbook/runbook/lab"
-	"github.com/runbookhq/runbook/runbook/lab/shell"
-	"github.com/runbookhq/runbook/runbook/lab/sim"
 )
 
 // The end-to-end tests of the lab run the example runbooks through the CLI

@@ -17,9 +17,9 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/runbookhq/runbook/lab"
+	"github.com/runbookhq/runbook/lab/sim"
 	"github.com/runbookhq/runbook/runbook/inventory"
-	"github.com/runbookhq/runbook/runbook/lab"
-	"github.com/runbookhq/runbook/runbook/lab/sim"
 )
 
 // labDir is the lab's state under the state directory.

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/runbookhq/runbook/runbook/lab/sim"
+	"github.com/runbookhq/runbook/lab/sim"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )

@@ -8,7 +8,7 @@ import (
 	"path"
 
 	"github.com/pkg/sftp"
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 // sftpFS serves sftp requests on a node's confined file tree: every path

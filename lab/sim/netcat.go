@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 // listenPort is a TCP port a node's services listen on.

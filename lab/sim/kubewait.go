@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 // kubectlWait polls, outside the world's locks, until the condition holds

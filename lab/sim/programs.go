@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 // newPrograms returns the simulated system's programs, bound to the world.

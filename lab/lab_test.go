@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 	"github.com/runbookhq/runbook/runbook/transport"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 // releaseKey is the armored repository key pkgs.k8s.io serves (a lab

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 // aptCacheProgram simulates apt-cache policy, madison and show.

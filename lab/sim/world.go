@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 // World is the lab's simulated fleet: every node's root directory and state,

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pkg/sftp"
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 	rbssh "github.com/runbookhq/runbook/runbook/transport/ssh"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/term"

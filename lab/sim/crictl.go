@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 var crictlFlags = newFlagSpec("r:,runtime-endpoint:,i:,image-endpoint:,t:,timeout:,D,debug,c:,config:," +

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 var kubectlFlags = newFlagSpec("kubeconfig:,context:,cluster:,user:,s:,server:,request-timeout:,v:,insecure-skip-tls-verify," +

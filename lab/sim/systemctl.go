@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 var systemctlFlags = newFlagSpec("q,quiet,no-pager,no-block,p:,property:,value,now,l,full,plain,no-legend,a,all,t:,type:,state:,system,f,force,no-ask-password,n:,lines:,o:,output:,show-types")

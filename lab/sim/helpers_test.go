@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 // testFleet is the lab fleet of most tests: one control plane, four workers.

@@ -3,7 +3,7 @@ package sim
 import (
 	"fmt"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 // rebootProgram reboots the node at once: new boot id, /run emptied,

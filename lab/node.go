@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
-	"github.com/runbookhq/runbook/runbook/lab/sim"
+	"github.com/runbookhq/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/sim"
 	"golang.org/x/crypto/ssh"
 )
 

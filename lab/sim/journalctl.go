@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 var journalctlFlags = newFlagSpec("u:,unit:,n:,lines:,no-pager,b:,boot:,S:,since:,U:,until:,o:,output:,q,quiet,r,reverse,x,catalog,e,pager-end,f,follow,no-hostname,a,all,t:,identifier:,p:,priority:,list-boots,k,dmesg,g:,grep:")

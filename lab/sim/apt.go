@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 var aptGetFlags = newFlagSpec("y,yes,assume-yes,q,qq,quiet,allow-downgrades,allow-change-held-packages,allow-remove-essential,allow-unauthenticated,o:,option:,no-install-recommends,install-recommends,reinstall,s,simulate,dry-run,just-print,no-act,f,fix-broken,purge,V,verbose-versions,d,download-only,m,fix-missing,only-upgrade,force-yes,no-upgrade,c:,config-file:,t:,target-release:,autoremove,auto-remove,u,show-upgraded,list-cleanup,h,help")

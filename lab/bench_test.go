@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbookhq/runbook/runbook/lab/sim"
+	"github.com/runbookhq/runbook/lab/sim"
 )
 
 // BenchmarkIdleNodes serves 1,000 idle nodes in one process and reports

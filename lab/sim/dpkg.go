@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 var dpkgFieldRE = regexp.MustCompile(`\$\{([^};]+)(?:;(-?\d+))?\}`)

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbookhq/runbook/runbook/lab/shell"
-	"github.com/runbookhq/runbook/runbook/lab/sim"
+	"github.com/runbookhq/runbook/lab/shell"
+	"github.com/runbookhq/runbook/lab/sim"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
