@@ -42,13 +42,14 @@ func exitCode(err error) int {
 		pe *engine.ParamError
 		ae *engine.ApprovalError
 		le *engine.LockHeldError
+		rh *journal.RunHeldError
 		ce *engine.ChangedRunbookError
 		re *engine.RunError
 	)
 	switch {
 	case errors.As(err, &ae):
 		return exitApproval
-	case errors.As(err, &le):
+	case errors.As(err, &le), errors.As(err, &rh):
 		return exitLocked
 	case errors.Is(err, engine.ErrInterrupted):
 		return exitInterrupted

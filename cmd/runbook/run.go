@@ -274,8 +274,15 @@ func (s *session) wait(e *engine.Engine, run func(context.Context) (*engine.Resu
 	return err
 }
 
-// writeRunReports writes report.html and junit.xml beside the journal.
+// writeRunReports writes report.html and junit.xml beside the journal,
+// holding the run directory again: a resume that took it in the meantime
+// writes them itself, from a longer journal.
 func (s *session) writeRunReports(journalPath string) error {
+	held, err := journal.LockRun(filepath.Dir(journalPath))
+	if err != nil {
+		return err
+	}
+	defer held.Release()
 	recs, err := s.journalRecords(journalPath)
 	if err != nil {
 		return err

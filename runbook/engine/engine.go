@@ -120,6 +120,7 @@ type Engine struct {
 	operator   string
 	controller string
 	j          *journal.Writer
+	runLock    *journal.RunLock // this process's hold on the run directory
 	pool       *pool
 	rd         *Redactor
 	now        func() time.Time
@@ -267,6 +268,10 @@ func (e *Engine) Start(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	e.runDir = dir
+	if e.runLock, err = journal.LockRun(dir); err != nil {
+		return nil, err
+	}
+	defer e.runLock.Release()
 	if err := freeze(dir, e.rb, e.inv, e.targets); err != nil {
 		return nil, err
 	}

@@ -41,11 +41,22 @@ func Resume(ctx context.Context, opts ResumeOptions) (*Engine, error) {
 	if err != nil {
 		return nil, &ParamError{err.Error()}
 	}
-	w, log, err := journal.OpenAppend(filepath.Join(dir, journal.JournalFile))
+	// Held before the journal is read: what it says is only final while no
+	// other process appends to it.
+	runLock, err := journal.LockRun(dir)
 	if err != nil {
 		return nil, err
 	}
 	ok := false
+	defer func() {
+		if !ok {
+			runLock.Release()
+		}
+	}()
+	w, log, err := journal.OpenAppend(filepath.Join(dir, journal.JournalFile))
+	if err != nil {
+		return nil, err
+	}
 	defer func() {
 		if !ok {
 			w.Close()
@@ -91,7 +102,7 @@ func Resume(ctx context.Context, opts ResumeOptions) (*Engine, error) {
 	if !slices.Equal(e.targets, start.Hosts) && !opts.AllowChangedRunbook {
 		return nil, fmt.Errorf("the targets are now %v, the run started with %v", e.targets, start.Hosts)
 	}
-	e.runID, e.runDir, e.j = start.RunID, dir, w
+	e.runID, e.runDir, e.j, e.runLock = start.RunID, dir, w, runLock
 	e.operator = start.Operator
 	if opts.Operator != "" {
 		e.operator = opts.Operator
@@ -122,6 +133,7 @@ func Resume(ctx context.Context, opts ResumeOptions) (*Engine, error) {
 
 // Continue runs the resumed engine to its end.
 func (e *Engine) Continue(ctx context.Context) (*Result, error) {
+	defer e.runLock.Release()
 	defer e.j.Close()
 	e.releaseFinishedLocks(ctx)
 	return e.run(ctx)
