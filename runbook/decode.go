@@ -3,6 +3,7 @@ package runbook
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -167,8 +168,8 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value) {
 		}
 		d.decode(n, v.Elem())
 	case reflect.Interface:
-		var x any
-		if err := n.Decode(&x); err != nil {
+		x, err := DecodeValue(n)
+		if err != nil {
 			d.Errorf(n, "%s", cleanYAMLError(err))
 			return
 		}
@@ -368,4 +369,39 @@ func (d *Decoder) DecodeFields(n *yaml.Node, out any) {
 // was expected.
 func (d *Decoder) Scalar(n *yaml.Node, want string) (string, bool) {
 	return d.scalar(Resolve(n), want)
+}
+
+// DecodeValue decodes n into plain Go values as YAML types them, except
+// that a timestamp stays the text written: a value that is journaled
+// (params) must read back as it was, and a date in a runbook or a vars file
+// is meant as the text an operator wrote, not as a time in some zone.
+func DecodeValue(n *yaml.Node) (any, error) {
+	if hasTimestamp(n) {
+		n = textTimestamps(n)
+	}
+	var x any
+	err := n.Decode(&x)
+	return x, err
+}
+
+func hasTimestamp(n *yaml.Node) bool {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!timestamp" {
+		return true
+	}
+	return slices.ContainsFunc(n.Content, hasTimestamp)
+}
+
+// textTimestamps returns a copy of n whose timestamps are tagged as text.
+func textTimestamps(n *yaml.Node) *yaml.Node {
+	c := *n
+	if c.Kind == yaml.ScalarNode && c.ShortTag() == "!!timestamp" {
+		c.Tag = "!!str"
+	}
+	if len(n.Content) > 0 {
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, k := range n.Content {
+			c.Content[i] = textTimestamps(k)
+		}
+	}
+	return &c
 }

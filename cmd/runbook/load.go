@@ -88,8 +88,8 @@ func parseExtra(list []string) (map[string]any, error) {
 			if err != nil {
 				return nil, usage(fmt.Errorf("-e @%s: %w", file, err))
 			}
-			var m map[string]any
-			if err := yaml.Unmarshal(data, &m); err != nil {
+			m, err := readExtraFile(data)
+			if err != nil {
 				return nil, usage(fmt.Errorf("-e @%s: %v", file, err))
 			}
 			for k, v := range m {
@@ -104,4 +104,25 @@ func parseExtra(list []string) (map[string]any, error) {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// readExtraFile reads the mapping of a -e @file, its values typed as a
+// runbook's are (runbook.DecodeValue).
+func readExtraFile(data []byte) (map[string]any, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind == 0 {
+		return map[string]any{}, nil
+	}
+	v, err := runbook.DecodeValue(&doc)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("expected a mapping of names to values")
+	}
+	return m, nil
 }

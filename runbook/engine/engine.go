@@ -204,6 +204,12 @@ func New(opts Options) (*Engine, error) {
 	if err := CheckGiven(e.rb, opts.Given); err != nil {
 		return nil, err
 	}
+	given, err := typedGiven(e.rb, opts.Given)
+	if err != nil {
+		return nil, err
+	}
+	opts.Given = given
+	e.opts.Given = given
 	targets, err := SelectTargets(e.rb, e.inv, opts.Limit)
 	if err != nil {
 		return nil, err
@@ -280,21 +286,21 @@ func (e *Engine) Start(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	defer e.j.Close()
-	params := map[string]string{}
+	params := journal.Params{}
 	for _, p := range e.rb.Params {
 		v, given := e.opts.Given[p.Name]
 		switch {
 		case p.Secret && (given || p.Default != nil):
 			params[p.Name] = redacted
 		case given:
-			params[p.Name] = e.rd.String(runbook.Stringify(v))
+			params[p.Name] = e.rd.Value(v)
 		case p.Default != nil:
-			params[p.Name] = e.rd.String(runbook.Stringify(p.Default))
+			params[p.Name] = e.rd.Value(p.Default)
 		}
 	}
 	for k, v := range e.opts.Given {
 		if e.rb.Params.Get(k) == nil {
-			params[k] = e.rd.String(runbook.Stringify(v))
+			params[k] = e.rd.Value(v)
 		}
 	}
 	if err := e.emit(journal.Record{Type: journal.RunStarted, RunID: e.runID, Runbook: e.rb.Name,

@@ -7,9 +7,12 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/runbookhq/runbook/runbook"
 	"github.com/runbookhq/runbook/runbook/diag"
 	"github.com/runbookhq/runbook/runbook/inventory"
+	"github.com/runbookhq/runbook/runbook/journal"
 	"github.com/runbookhq/runbook/runbook/transport"
 )
 
@@ -43,8 +46,84 @@ func CheckGiven(rb *runbook.Runbook, given map[string]any) error {
 		if !slices.Contains(known, k) {
 			return &ParamError{fmt.Sprintf("-e %s: the runbook has no param or var %q%s", k, k, diag.Suggest(k, known))}
 		}
+		if err := journal.CheckParamValue(given[k]); err != nil {
+			return &ParamError{fmt.Sprintf("-e %s: %v: a run journals its params and must read them back as they were", k, err)}
+		}
+	}
+	for _, p := range rb.Params {
+		if err := journal.CheckParamValue(p.Default); err != nil {
+			return &ParamError{fmt.Sprintf("param %s: default: %v: a run journals its params and must read them back as they were", p.Name, err)}
+		}
 	}
 	return nil
+}
+
+// typedGiven returns given with each -e text that sets a param whose
+// default is a bool, an integer or a float read as that type, as YAML
+// reads it (`-e n=5` for `n: {default: 3}` is 5, not "5"), so that an
+// expression like `params.n + 1` works alike with the default and with -e.
+// A text that does not read as the default's type is an error.
+func typedGiven(rb *runbook.Runbook, given map[string]any) (map[string]any, error) {
+	var out map[string]any
+	for _, p := range rb.Params {
+		text, ok := given[p.Name].(string)
+		if !ok || p.Default == nil {
+			continue
+		}
+		want := scalarKind(p.Default)
+		if want == "" {
+			continue
+		}
+		var v any
+		if err := yaml.Unmarshal([]byte(text), &v); err != nil || (scalarKind(v) != want && !(want == "a float" && scalarKind(v) == "an integer")) {
+			return nil, &ParamError{fmt.Sprintf("-e %s=%s: not %s, as the param's default %s is", p.Name, shownParam(p, text), want, shownParam(p, runbook.Stringify(p.Default)))}
+		}
+		if want == "a float" {
+			v = toFloat(v)
+		}
+		if out == nil {
+			out = maps.Clone(given)
+		}
+		out[p.Name] = v
+	}
+	if out == nil {
+		return given, nil
+	}
+	return out, nil
+}
+
+func shownParam(p *runbook.Param, text string) string {
+	if p.Secret {
+		return redacted
+	}
+	return text
+}
+
+// scalarKind names the type of a bool or number, "" for anything else.
+func scalarKind(v any) string {
+	switch v.(type) {
+	case bool:
+		return "a bool (true or false)"
+	case int, int64, uint64:
+		return "an integer"
+	case float64:
+		return "a float"
+	}
+	return ""
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
 }
 
 // resolveParams gives the params of one host: -e, else an inventory var of

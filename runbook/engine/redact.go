@@ -3,6 +3,8 @@ package engine
 import (
 	"strings"
 	"sync"
+
+	"github.com/runbookhq/runbook/runbook"
 )
 
 // OutputCap is the most of each stream of a step that is kept (SPEC §9).
@@ -99,6 +101,11 @@ func (rd *Redactor) Value(v any) any {
 			out[k] = rd.String(e)
 		}
 		return out
+	case bool, int, int64, uint64, float64:
+		// A number or a bool that prints as a secret is one.
+		if text := runbook.Stringify(v); rd.String(text) != text {
+			return rd.String(text)
+		}
 	}
 	return v
 }

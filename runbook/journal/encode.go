@@ -2,6 +2,7 @@ package journal
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -35,7 +36,13 @@ func appendRecord(b []byte, r *Record) ([]byte, error) {
 	b = strField(b, `,"inventory":`, r.Inventory)
 	b = strField(b, `,"operator":`, r.Operator)
 	b = strField(b, `,"controller":`, r.Controller)
-	b = mapField(b, `,"params":`, r.Params, appendString)
+	if len(r.Params) > 0 {
+		b = append(b, `,"params":`...)
+		var err error
+		if b, err = appendParamValue(b, map[string]any(r.Params), 0); err != nil {
+			return b, fmt.Errorf("params: %w", err)
+		}
+	}
 	b = strField(b, `,"limit":`, r.Limit)
 	if len(r.Hosts) > 0 {
 		b = append(b, `,"hosts":[`...)
@@ -230,10 +237,8 @@ func (r *Record) validUTF8() bool {
 			return false
 		}
 	}
-	for k, v := range r.Params {
-		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return false
-		}
+	if !r.Params.validUTF8() {
+		return false
 	}
 	for _, h := range r.Hosts {
 		if !utf8.ValidString(h) {

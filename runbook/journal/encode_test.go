@@ -36,9 +36,9 @@ func randomRecord(rng *rand.Rand, strs []string) Record {
 		r.RC = &rc
 	}
 	if rng.IntN(3) == 0 {
-		r.Params = map[string]string{}
+		r.Params = Params{}
 		for range rng.IntN(4) {
-			r.Params[s()] = s()
+			r.Params[s()] = randomParamValue(rng, s, 0)
 		}
 	}
 	if rng.IntN(3) == 0 {

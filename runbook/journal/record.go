@@ -65,16 +65,16 @@ type Record struct {
 	Type string    `json:"type"`
 
 	// run_started, run_resumed
-	RunID         string            `json:"run_id,omitempty"`
-	Runbook       string            `json:"runbook,omitempty"`
-	RunbookFile   string            `json:"runbook_file,omitempty"`
-	RunbookSHA256 string            `json:"runbook_sha256,omitempty"`
-	Inventory     string            `json:"inventory,omitempty"`
-	Operator      string            `json:"operator,omitempty"`
-	Controller    string            `json:"controller,omitempty"`
-	Params        map[string]string `json:"params,omitempty"`
-	Limit         string            `json:"limit,omitempty"`
-	Hosts         []string          `json:"hosts,omitempty"`
+	RunID         string   `json:"run_id,omitempty"`
+	Runbook       string   `json:"runbook,omitempty"`
+	RunbookFile   string   `json:"runbook_file,omitempty"`
+	RunbookSHA256 string   `json:"runbook_sha256,omitempty"`
+	Inventory     string   `json:"inventory,omitempty"`
+	Operator      string   `json:"operator,omitempty"`
+	Controller    string   `json:"controller,omitempty"`
+	Params        Params   `json:"params,omitempty"`
+	Limit         string   `json:"limit,omitempty"`
+	Hosts         []string `json:"hosts,omitempty"`
 
 	// phase_started, phase_finished; also on step and host records
 	Phase      string `json:"phase,omitempty"`

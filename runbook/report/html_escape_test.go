@@ -43,7 +43,7 @@ func hostileRun(many bool) []journal.Record {
 	start := runStart(hosts...)
 	start.Operator, start.Controller, start.Inventory, start.Limit = evil(0), evil(1), evil(2), evil(3)
 	start.RunbookFile, start.RunbookSHA256 = evil(4), evil(5)
-	start.Params = map[string]string{}
+	start.Params = journal.Params{}
 	for i, s := range hostileStrings {
 		start.Params[fmt.Sprintf("p%d%s", i, s)] = s
 	}

@@ -97,7 +97,7 @@ func TestHTMLEscapesJournalText(t *testing.T) {
 	evil := `<script>alert(1)</script>"><img src=x onerror=alert(2)>`
 	b := newRecords()
 	start := runStart("h1")
-	start.Params = map[string]string{"p": evil}
+	start.Params = journal.Params{"p": evil}
 	start.Operator = evil
 	b.add(start, journal.Record{Type: journal.PhaseStarted, Phase: evil, PhaseIndex: 2, PhaseKind: "batch", Batch: 1, Hosts: []string{"h1"}})
 	r := finished("h1", `x" onclick="alert(3)`, evil, 1, journal.StatusFailed, true)

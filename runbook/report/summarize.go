@@ -117,7 +117,7 @@ func (b *builder) runStarted(r *journal.Record) {
 	if s.RunID == "" {
 		s.RunID, s.Runbook, s.RunbookFile, s.RunbookSHA256 = r.RunID, r.Runbook, r.RunbookFile, r.RunbookSHA256
 		s.Inventory, s.Operator, s.Controller, s.Limit = r.Inventory, r.Operator, r.Controller, r.Limit
-		s.Params, s.Started = r.Params, r.Time
+		s.Params, s.Started = r.Params.Strings(), r.Time
 		s.Targets = append([]string(nil), r.Hosts...)
 	}
 	s.Lifecycle = append(s.Lifecycle, RunEvent{Time: r.Time, Type: r.Type, By: r.Operator})
