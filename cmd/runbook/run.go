@@ -110,7 +110,7 @@ func newResumeCmd(g *globalOptions, io *IO) *cobra.Command {
 	f.BoolVar(&opts.Yes, "yes", false, "approve every approval gate")
 	f.BoolVar(&opts.RetryFailed, "retry-failed", false, "give failed, rolled back and unreachable hosts another go")
 	f.BoolVar(&opts.AllowChangedRunbook, "allow-changed-runbook", false, "resume although the runbook changed since the run started")
-	f.StringArrayVarP(&opts.Extra, "extra", "e", nil, "secret params again (they are never journaled): name=value")
+	f.StringArrayVarP(&opts.Extra, "extra", "e", nil, "secret params again (they are never journaled): @file.yaml, or name=value (which puts it in argv)")
 	f.StringVar(&opts.Output, "output", "text", "text, or json: the journal events as JSON lines")
 	f.BoolVar(&opts.BreakStaleLocks, "break-stale-locks", false, "take host locks older than lock_stale_after")
 	addConnectFlags(cmd, &opts.connectFlags)
@@ -138,13 +138,26 @@ func resumeRun(g *globalOptions, opts *resumeOptions, io *IO) error {
 	e, err := engine.Resume(context.Background(), engine.ResumeOptions{
 		Options: engine.Options{StateDir: state, Given: given, Connector: s.conn, Approver: s.approver,
 			Observer: s.observe, BreakStaleLocks: opts.BreakStaleLocks, Secrets: []string{string(becomePass)}},
-		RunID: opts.RunID, RetryFailed: opts.RetryFailed, AllowChangedRunbook: opts.AllowChangedRunbook})
+		RunID: opts.RunID, RetryFailed: opts.RetryFailed, AllowChangedRunbook: opts.AllowChangedRunbook,
+		AskSecret: askSecret(io)})
 	if err != nil {
 		return err
 	}
 	s.conn.labStart = labStarter(state, e.Inventory(), io)
 	s.startTerminal(e.Runbook())
 	return s.wait(e, e.Continue)
+}
+
+// askSecret asks for a secret param on the terminal, never echoing it, so
+// that it need not be given in argv (nil without a terminal).
+func askSecret(io *IO) func(string) (string, error) {
+	if !io.InTTY {
+		return nil
+	}
+	return func(name string) (string, error) {
+		b, err := readSecret(io, fmt.Sprintf("Secret param %s (not journaled; give it again): ", name))
+		return string(b), err
+	}
 }
 
 // becomePassword is the sudo password: asked with --ask-become-pass, or the

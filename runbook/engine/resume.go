@@ -24,6 +24,9 @@ type ResumeOptions struct {
 	// AllowChangedRunbook resumes with a runbook that changed since the run
 	// started.
 	AllowChangedRunbook bool
+	// AskSecret asks the operator for a secret param that was not journaled
+	// and not given again (nil: no one to ask, the resume is refused).
+	AskSecret func(name string) (string, error)
 }
 
 // ChangedRunbookError refuses to resume with a changed runbook.
@@ -86,9 +89,18 @@ func Resume(ctx context.Context, opts ResumeOptions) (*Engine, error) {
 		given[k] = v
 	}
 	for _, p := range rb.Params {
-		if _, has := given[p.Name]; p.Secret && !has && (p.Required || start.Params[p.Name] == redacted) && p.Default == nil {
-			return nil, &ParamError{fmt.Sprintf("param %s is secret and was not journaled: give it again with -e %s=VALUE", p.Name, p.Name)}
+		if _, has := given[p.Name]; !p.Secret || has || !(p.Required || start.Params[p.Name] == redacted) || p.Default != nil {
+			continue
 		}
+		if opts.AskSecret == nil {
+			return nil, &ParamError{fmt.Sprintf("param %s is secret and was not journaled: give it again from a file, "+
+				"-e @FILE with a line `%s: VALUE` (a file readable by you only), or run resume on a terminal to be asked for it", p.Name, p.Name)}
+		}
+		v, err := opts.AskSecret(p.Name)
+		if err != nil {
+			return nil, &ParamError{fmt.Sprintf("param %s is secret and was not journaled: %v", p.Name, err)}
+		}
+		given[p.Name] = v
 	}
 	o := opts.Options
 	o.Runbook, o.Inventory, o.Given, o.Limit = rb, inv, given, start.Limit
