@@ -139,20 +139,20 @@ func localPath(x *Exec, p string) string {
 	return filepath.Join(x.BaseDir, p)
 }
 
-// pathElem makes s safe as one element of a path, on the controller and on
-// the host: characters other than letters, digits, '.', '_' and '-'
-// become '_', and "", "." and ".." become "_".
+// pathElem makes s one path element: s itself when it is made of letters,
+// digits, '.', '-' and '_' only (inventory host names and run ids are), else
+// '%' and the hex of its bytes. No two strings give the same element (no
+// plain one has a '%'), so two hosts never share a backup directory.
 func pathElem(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			b[i] = '_'
-		}
+	plain := s != "" && s != "." && s != ".."
+	for i := 0; plain && i < len(s); i++ {
+		c := s[i]
+		plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 	}
-	if s = string(b); s == "" || s == "." || s == ".." {
-		return "_"
+	if plain {
+		return s
 	}
-	return s
+	return "%" + hex.EncodeToString([]byte(s))
 }
 
 // sha256Hex is the hex SHA-256 of b.

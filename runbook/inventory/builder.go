@@ -1,6 +1,9 @@
 package inventory
 
 import (
+	"fmt"
+	"net"
+
 	"github.com/runbookhq/runbook/runbook/diag"
 )
 
@@ -105,6 +108,9 @@ func (b *builder) host(name string, at pos) *hostDef {
 		}
 		return nil
 	}
+	if bad := unsafeHostName(name); bad != "" {
+		b.errs.Add(at.errorf("host name %q: %s; a host name is printed and used in paths and commands, so it may hold letters, digits, '.', '-' and '_' only (name the host simply and give its address with address: or ansible_host=)", name, bad))
+	}
 	h := &hostDef{name: name, at: at}
 	b.hosts = append(b.hosts, h)
 	b.hostByName[name] = h
@@ -134,4 +140,23 @@ func (b *builder) addChild(parent, child string, at pos) {
 	}
 	p.children = append(p.children, childRef{name: child, at: at})
 	c.parents = append(c.parents, parent)
+}
+
+// unsafeHostName says what makes name unsafe as a host name, "" when it is
+// safe: letters, digits, '.', '-' and '_' (SPEC §11), not "." or "..", or
+// an IP address (an IPv6 address's colons are safe in paths and commands,
+// and inventories commonly name hosts by address).
+func unsafeHostName(name string) string {
+	if name == "." || name == ".." {
+		return "not a name"
+	}
+	if ip := net.ParseIP(name); ip != nil {
+		return ""
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return fmt.Sprintf("%q is not allowed", r)
+		}
+	}
+	return ""
 }

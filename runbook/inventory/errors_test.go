@@ -282,3 +282,19 @@ func TestVariableNameWithControlCharacter(t *testing.T) {
 		`ctl.ini:3:1: variable name "b\x7f" has a control character (a line break, tab or the like)`,
 	})
 }
+
+// TestUnsafeHostNames: a host name that a shell step or a path would read
+// as more than a name is refused where it stands, in both formats.
+func TestUnsafeHostNames(t *testing.T) {
+	const msg = "a host name is printed and used in paths and commands, so it may hold letters, digits, '.', '-' and '_' only (name the host simply and give its address with address: or ansible_host=)"
+	_, err := Parse("evil.yaml", []byte("all:\n  hosts:\n    'n1;touch${IFS}x;`id`':\n    a/b:\n    a_b:\n    ok-1.example:\n    '::1':\n"))
+	checkEqual(t, "errors", errLines(err), []string{
+		`evil.yaml:3:5: host name "n1;touch${IFS}x;` + "`id`" + `": ';' is not allowed; ` + msg,
+		`evil.yaml:4:5: host name "a/b": '/' is not allowed; ` + msg,
+	})
+	_, err = Parse("evil.ini", []byte("[web]\nweb$(id) ansible_host=10.0.0.1\n..\n"))
+	checkEqual(t, "errors", errLines(err), []string{
+		`evil.ini:2:1: host name "web$(id)": '$' is not allowed; ` + msg,
+		`evil.ini:3:1: host name "..": not a name; ` + msg,
+	})
+}
