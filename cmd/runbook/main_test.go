@@ -155,6 +155,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"plan", "../../examples/crio-upgrade.yaml", "-i", "../../inventories/lab.yaml", "--limit", "nosuchhost"},
 		{"show", "not-a-run-id"},
 		{"run", "../../examples/crio-upgrade.yaml", "-i", "../../inventories/lab.yaml", "--output", "yaml"},
+		{"run", "../../examples/crio-upgrade.yaml", "-i", "../../inventories/lab.yaml", "--concurrency", "0"},
+		{"run", "../../examples/crio-upgrade.yaml", "-i", "../../inventories/lab.yaml", "--concurrency", "-3"},
 	} {
 		code, _, errOut := runCLI(t, append([]string{"--state-dir", t.TempDir()}, args...)...)
 		if code != 2 {

@@ -33,8 +33,11 @@ func newRunCmd(g *globalOptions, io *IO) *cobra.Command {
 		Use:   "run RUNBOOK -i INVENTORY",
 		Short: "Run a runbook across the inventory",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Runbook = args[0]
+			if cmd.Flags().Changed("concurrency") && opts.Concurrency < 1 {
+				return usage(fmt.Errorf("--concurrency %d: at least one host must act at once (leave the flag out for the runbook's concurrency)", opts.Concurrency))
+			}
 			return runRun(g, opts, io)
 		},
 	}
