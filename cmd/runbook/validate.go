@@ -64,30 +64,8 @@ func validateRun(opts *validateOptions, io *IO) error {
 	return nil
 }
 
-// checkTargets checks what needs an inventory: the targets select hosts,
-// canary names and delegate_to hosts exist.
+// checkTargets checks what needs an inventory, as run and plan do before
+// anything runs (engine.CheckReferences).
 func checkTargets(rb *runbook.Runbook, inv *inventory.Inventory, invPath string) error {
-	hosts, err := engine.SelectTargets(rb, inv, "")
-	if err != nil {
-		return fmt.Errorf("%s: %v", rb.File, err)
-	}
-	var errs []error
-	names := map[string]bool{}
-	for _, h := range hosts {
-		names[h.Name] = true
-	}
-	for _, ph := range rb.Phases {
-		for _, n := range ph.Hosts.Names {
-			if !names[n] {
-				errs = append(errs, fmt.Errorf("%s:%d:%d: canary host %s is not among the targets %q", rb.File, ph.Hosts.Node.Line, ph.Hosts.Node.Column, n, rb.Targets))
-			}
-		}
-	}
-	for _, st := range rb.AllSteps() {
-		if st.DelegateTo != "" && !runbook.HasTemplate(st.DelegateTo) && inv.Host(st.DelegateTo) == nil {
-			n := runbook.FieldNode(st.Node, "delegate_to")
-			errs = append(errs, fmt.Errorf("%s:%d:%d: delegate_to: no host %q in %s", st.File, n.Line, n.Column, st.DelegateTo, invPath))
-		}
-	}
-	return errors.Join(errs...)
+	return engine.CheckReferences(rb, inv, invPath, nil)
 }

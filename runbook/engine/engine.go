@@ -214,6 +214,13 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	invFile := opts.InventoryFile
+	if invFile == "" {
+		invFile = "the inventory"
+	}
+	if err := CheckReferences(e.rb, e.inv, invFile, opts.Given); err != nil {
+		return nil, &ParamError{err.Error()}
+	}
 	for _, h := range targets {
 		params, err := resolveParams(e.rb.Params, opts.Given, h.Vars)
 		if err != nil {

@@ -59,14 +59,21 @@ func (e *Engine) ensureHost(ctx context.Context, hs *hostState, pc *phaseCtx) st
 	if errors.Is(err, transport.ErrUnreachable) {
 		status = statusUnreachable
 	}
+	return e.pseudoStepFailed(hs, pc, "connect", status, err)
+}
+
+// pseudoStepFailed journals a failure that is no step of the runbook (the
+// connection, a check before the host's first change) as the pseudo-step
+// id, and returns it as a stepOutcome.
+func (e *Engine) pseudoStepFailed(hs *hostState, pc *phaseCtx, id, status string, err error) stepOutcome {
 	rec := pc.record(journal.StepStarted)
-	rec.Host, rec.StepID, rec.Step, rec.Kind, rec.Attempt = hs.h.Name, "connect", "connect", "connect", 1
+	rec.Host, rec.StepID, rec.Step, rec.Kind, rec.Attempt = hs.h.Name, id, id, id, 1
 	if e.emit(rec) != nil {
 		return stepOutcome{interrupted: true}
 	}
 	rec.Type, rec.Status, rec.Final, rec.Error = journal.StepFinished, status, true, e.rd.String(err.Error())
 	e.emit(rec)
-	return stepOutcome{failed: true, unreachable: status == statusUnreachable, step: "connect", err: rec.Error}
+	return stepOutcome{failed: true, unreachable: status == statusUnreachable, step: id, err: rec.Error}
 }
 
 // preChangePhase runs a backup or check phase on every host still in the
@@ -188,6 +195,17 @@ func (e *Engine) changeHost(ctx context.Context, hs *hostState, pc *phaseCtx, ph
 		return o
 	}
 	if !hs.changed {
+		var rollback []*runbook.Step
+		if e.hasRollback() {
+			rollback = e.rb.Rollback.Steps.Steps
+		}
+		if err := e.checkHostDelegates(hs, ph.Steps.Steps, ph.Verify.Steps, rollback); err != nil {
+			o = e.pseudoStepFailed(hs, pc, "delegate_to", statusFailed, err)
+			if o.failed {
+				e.hostFailed(ctx, hs, o, false)
+			}
+			return o
+		}
 		hs.changed = true
 		hs.seq = e.seq.Add(1)
 	}

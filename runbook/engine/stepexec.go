@@ -578,21 +578,21 @@ func (e *Engine) envFor(hs *hostState, st *runbook.Step) map[string]any {
 	env[runbook.NameSnapshots] = snaps
 	env[runbook.NameRun] = map[string]any{"id": e.runID, "operator": e.operator}
 	if st != nil && st.Scope != nil {
-		env[runbook.NameParams] = e.scopeParams(env, st.Scope)
+		env[runbook.NameParams] = scopeParamsIn(env, st.Scope)
 	}
 	return env
 }
 
-// scopeParams resolves a module's params: its with: values rendered in the
+// scopeParamsIn resolves a module's params: its with: values rendered in the
 // scope that wrote the use:, else the module's defaults.
-func (e *Engine) scopeParams(env map[string]any, sc *runbook.ModuleScope) map[string]any {
+func scopeParamsIn(env map[string]any, sc *runbook.ModuleScope) map[string]any {
 	outer := env
 	if sc.Parent != nil {
 		outer = make(map[string]any, len(env))
 		for k, v := range env {
 			outer[k] = v
 		}
-		outer[runbook.NameParams] = e.scopeParams(env, sc.Parent)
+		outer[runbook.NameParams] = scopeParamsIn(env, sc.Parent)
 	}
 	r := &runbook.Renderer{Env: outer}
 	params := map[string]any{}
