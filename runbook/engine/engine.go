@@ -367,10 +367,13 @@ func (e *Engine) finish(ctx context.Context) (*Result, error) {
 		res.Counts = e.counts()
 		return res, &RunError{Result: res, Cause: cause}
 	}
-	// Hosts never finished did not start (or stopped before changing).
+	// Hosts never finished did not start, or stopped before changing. One
+	// that began changing and was cut off by the halt keeps no outcome: its
+	// journal shows the steps it ran (a report says unfinished) and a resume
+	// continues it.
 	for _, name := range e.targets {
 		hs := e.hosts[name]
-		if hs.outcome == "" {
+		if hs.outcome == "" && !hs.changed {
 			e.finishHost(hs, journal.OutcomeNotStarted, "", "")
 		}
 	}

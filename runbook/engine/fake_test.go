@@ -30,6 +30,8 @@ type fakeFleet struct {
 	facts    map[string]string // host -> os_id override
 	counts   map[string]int
 	releases int // locks released
+	// beforeHello, when set, is called before a host's lock-and-facts hello.
+	beforeHello func(host string)
 }
 
 func newFakeFleet(reply func(host, cmd string) (string, int, error)) *fakeFleet {
@@ -84,6 +86,9 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 	switch {
 	case strings.Contains(text, `echo "lock=acquired"`):
 		// The hello: take the lock, print the facts.
+		if f.beforeHello != nil {
+			f.beforeHello(t.host)
+		}
 		owner := ownerRe.FindStringSubmatch(text)[1]
 		f.mu.Lock()
 		lock := "acquired"

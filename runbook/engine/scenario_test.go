@@ -3,10 +3,12 @@ package engine
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runbookhq/runbook/runbook/journal"
 )
@@ -476,5 +478,55 @@ func TestEveryLockReleased(t *testing.T) {
 	}
 	if n != 6 {
 		t.Errorf("%d lock_released records, want 6", n)
+	}
+}
+
+// TestLockRefusedMidBatchLeavesChangedHostUnfinished: another run holds one
+// host's lock while the host beside it in the batch has already run a
+// changing step. That host is not reported not_started: it has no outcome
+// (unfinished, as its journal shows), and resume continues it.
+func TestLockRefusedMidBatchLeavesChangedHostUnfinished(t *testing.T) {
+	src := `runbook: locks
+targets: worker-[1:2]
+concurrency: 2
+phases:
+  - name: Roll out
+    kind: batch
+    serial: [2]
+    steps: [{shell: step1}, {shell: step2}]
+`
+	started := make(chan struct{})
+	f := newFakeFleet(func(host, cmd string) (string, int, error) {
+		if host == "worker-1" && cmd == "step1" {
+			close(started)
+			time.Sleep(100 * time.Millisecond) // the refusal lands while step1 runs
+		}
+		return "", 0, nil
+	})
+	f.locks["worker-2"] = `{"run_id":"20260101-000000-other-abcd","operator":"alice","controller":"ops-1","time":"2026-01-01T00:00:00Z"}`
+	f.beforeHello = func(host string) {
+		if host == "worker-2" {
+			<-started
+		}
+	}
+	r := runFake(t, src, f, nil)
+	wantRunError(t, r.err, journal.RunStatusHalted)
+	if got, ok := r.outcomes()["worker-1"]; ok {
+		t.Fatalf("worker-1, which ran step1, is %s; want no outcome (unfinished)", got)
+	}
+	if got := r.outcomes()["worker-2"]; got != journal.OutcomeNotStarted {
+		t.Errorf("worker-2: %q, want not_started", got)
+	}
+	delete(f.locks, "worker-2")
+	rs, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: filepath.Dir(filepath.Dir(r.res.RunDir)),
+		Connector: f, Approver: &approver{answer: true}}, RunID: r.res.RunID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := rs.Continue(context.Background()); err != nil || res.Counts[journal.OutcomeUpgraded] != 2 {
+		t.Fatalf("resumed: %v %+v", err, res)
+	}
+	if n := f.counts["worker-1: step1"]; n != 1 {
+		t.Errorf("worker-1's step1 ran %d times", n)
 	}
 }
