@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -205,6 +206,18 @@ func TestSSHFailureRollsBackAndHalts(t *testing.T) {
 	}
 	if !strings.Contains(out, "host3") || !strings.Contains(out, "rolled_back") {
 		t.Errorf("the summary does not name the rolled back host:\n%s", out)
+	}
+	// After the fix: --retry-failed says what it does with host3, then does it.
+	ids, _ := journal.ListRuns(state)
+	code, out, errOut := runCLI(t, "--state-dir", state, "resume", ids[0], "--retry-failed", "-e", "fail_on=none")
+	if code != exitOK {
+		t.Fatalf("resume --retry-failed: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !regexp.MustCompile(`host3 +rolled_back +starts over from its first step`).MatchString(out) {
+		t.Errorf("resume --retry-failed does not say that host3 starts over:\n%s", out)
+	}
+	if _, outcomes := outcomesOf(t, state); outcomes["host3"] != "upgraded" || outcomes["host6"] != "upgraded" {
+		t.Errorf("outcomes after the retry: %v", outcomes)
 	}
 }
 

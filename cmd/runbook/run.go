@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	goio "io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"sync"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -145,6 +147,13 @@ func resumeRun(g *globalOptions, opts *resumeOptions, io *IO) error {
 		AskSecret: askSecret(io)})
 	if err != nil {
 		return err
+	}
+	if opts.RetryFailed {
+		out := io.Out
+		if opts.Output == "json" {
+			out = io.Err
+		}
+		printRetried(out, e.Retried())
 	}
 	s.conn.labStart = labStarter(state, e.Inventory(), io)
 	s.startTerminal(e.Runbook())
@@ -331,4 +340,23 @@ func (s *session) journalRecords(journalPath string) ([]journal.Record, error) {
 		return nil, err
 	}
 	return log.Records, nil
+}
+
+// printRetried says what --retry-failed does with each host: a rolled-back
+// host starts over, any other continues at its first unfinished step.
+func printRetried(w goio.Writer, list []engine.RetryDecision) {
+	if len(list) == 0 {
+		fmt.Fprintln(w, "--retry-failed: no host failed, was rolled back or was unreachable")
+		return
+	}
+	fmt.Fprintf(w, "--retry-failed gives %d host(s) another go:\n", len(list))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, d := range list {
+		what := "starts over from its first step (its changes were rolled back)"
+		if !d.StartsOver {
+			what = fmt.Sprintf("continues at its first unfinished step (%d finished step(s) stay finished)", d.Kept)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", d.Host, d.Outcome, what)
+	}
+	tw.Flush()
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+
 	"github.com/runbookhq/runbook/runbook"
 	"github.com/runbookhq/runbook/runbook/journal"
 )
@@ -16,11 +18,25 @@ type replayState struct {
 	// locks are the lock paths the journal says are held: a
 	// lock_acquired with no lock_released after it.
 	locks map[string]string
+	// retried are the hosts --retry-failed gives another go.
+	retried []RetryDecision
+}
+
+// RetryDecision is what resume --retry-failed does with one host.
+type RetryDecision struct {
+	Host    string
+	Outcome string // the outcome it had
+	// StartsOver: it was rolled back, so it runs from its first step;
+	// otherwise it continues at its first unfinished step, and Kept steps
+	// that finished stay finished.
+	StartsOver bool
+	Kept       int
 }
 
 // newReplay reads the records of an earlier session. Hosts in retry lose
-// their outcome and their step results, so that they run again from the
-// start.
+// their outcome; a rolled-back host also loses every step result (its
+// changes were undone: it starts over), any other keeps the results of the
+// steps that succeeded and continues at its first unfinished one.
 func newReplay(recs []journal.Record, retry func(outcome string) bool) *replayState {
 	r := &replayState{finals: map[string]journal.Record{}, outcomes: map[string]journal.Record{},
 		waits: map[string]bool{}, approvals: map[string]bool{}, locks: map[string]string{}}
@@ -44,19 +60,49 @@ func newReplay(recs []journal.Record, retry func(outcome string) bool) *replaySt
 			}
 		}
 	}
-	for host, rec := range r.outcomes {
-		if rec.Outcome == journal.OutcomeNotStarted || (retry != nil && retry(rec.Outcome)) {
+	for _, host := range sortedHosts(r.outcomes) {
+		rec := r.outcomes[host]
+		if rec.Outcome == journal.OutcomeNotStarted {
 			delete(r.outcomes, host)
-			if rec.Outcome != journal.OutcomeNotStarted {
-				for k := range r.finals {
-					if len(k) > len(host) && k[:len(host)+1] == host+"\x00" {
-						delete(r.finals, k)
-					}
-				}
+			continue
+		}
+		if retry == nil || !retry(rec.Outcome) {
+			continue
+		}
+		delete(r.outcomes, host)
+		d := RetryDecision{Host: host, Outcome: rec.Outcome,
+			StartsOver: rec.Outcome == journal.OutcomeRolledBack || rec.Outcome == journal.OutcomeRollbackFailed}
+		for k, fin := range r.finals {
+			if len(k) <= len(host) || k[:len(host)+1] != host+"\x00" {
+				continue
+			}
+			if d.StartsOver || fin.Status == statusFailed || fin.Status == statusUnreachable {
+				delete(r.finals, k)
+			} else {
+				d.Kept++
 			}
 		}
+		r.retried = append(r.retried, d)
 	}
 	return r
+}
+
+func sortedHosts(m map[string]journal.Record) []string {
+	out := make([]string, 0, len(m))
+	for h := range m {
+		out = append(out, h)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Retried says what resume --retry-failed does with each host it gives
+// another go, in host name order.
+func (e *Engine) Retried() []RetryDecision {
+	if e.replay == nil {
+		return nil
+	}
+	return e.replay.retried
 }
 
 func (r *replayState) final(host, stepID string) (journal.Record, bool) {
