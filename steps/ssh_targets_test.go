@@ -10,8 +10,9 @@ import (
 )
 
 // sshTargets are the end-to-end targets reached over real SSH: one real
-// sshd host, logged in as the test user with sudo (become on). Without
-// sshd the tests skip these, unless RUNBOOK_REQUIRE_SSHD=1.
+// sshd host, logged in as the test user with sudo (become on, where the
+// fleet's user may sudo). Without sshd the tests skip these, unless
+// RUNBOOK_REQUIRE_SSHD=1.
 func sshTargets(t *testing.T) []target {
 	t.Helper()
 	f := sshdtest.Start(t)
@@ -25,5 +26,5 @@ func sshTargets(t *testing.T) []target {
 		t.Fatalf("dial the test sshd: %v", err)
 	}
 	t.Cleanup(func() { tr.Close() })
-	return []target{{name: "ssh-" + f.User, tr: tr, become: true, scratch: func(t *testing.T) string { return sshdtest.ScratchDir(t, f.User) }}}
+	return []target{{name: "ssh-" + f.User, tr: tr, become: f.Become, scratch: func(t *testing.T) string { return sshdtest.ScratchDir(t, f.User) }}}
 }

@@ -31,6 +31,9 @@ func sshFleet(t *testing.T, n int, opts ...sshdtest.Option) (inv, work string) {
 	t.Setenv("HOME", home)
 	t.Setenv("SSH_AUTH_SOCK", "")
 	work = sshdtest.ScratchDir(t, f.User)
+	if !f.Become {
+		os.WriteFile(filepath.Join(work, noBecome), nil, 0o644)
+	}
 	var b strings.Builder
 	b.WriteString("all:\n  children:\n    fleet:\n      hosts:\n")
 	for _, h := range f.Hosts {
@@ -42,18 +45,23 @@ func sshFleet(t *testing.T, n int, opts ...sshdtest.Option) (inv, work string) {
 	return inv, work
 }
 
+// noBecome, in a fleet's work directory, says its user cannot sudo: the
+// runbooks written for it run without become.
+const noBecome = ".no-become"
+
 // e2eRunbook upgrades a "version" file per host from 1 to 2, in a canary
 // and batches of two; fail_on names a host whose upgrade fails.
 func e2eRunbook(t *testing.T, work, extra string) string {
 	t.Helper()
+	_, err := os.Stat(filepath.Join(work, noBecome))
 	src := fmt.Sprintf(`runbook: e2e
 targets: fleet
-become: true
+become: %[3]v
 failure_budget: 0
 params:
   fail_on: {default: none}
   hold: {default: "0"}
-%s
+%[1]s
 phases:
   - name: Check
     kind: check
@@ -80,7 +88,7 @@ phases:
 rollback:
   steps:
     - shell: echo 1 > %[2]s/{{ host.name }}.version && touch %[2]s/{{ host.name }}.rolled-back
-`, extra, work)
+`, extra, work, err != nil)
 	path := filepath.Join(t.TempDir(), "e2e.yaml")
 	os.WriteFile(path, []byte(src), 0o644)
 	return path

@@ -8,8 +8,11 @@
 // starts in parallel, so a hundred hosts come up in about a second.
 //
 // Running as root, the hosts let in two dedicated users (see SudoUser and
-// PasswordSudoUser), created on first use, whose login shell reads no rc
-// file. Not running as root, they let in the current user only.
+// PasswordSudoUser) whose login shell reads no rc file. They are created
+// (useradd, /etc/sudoers.d) only where CI asks for it with
+// RUNBOOK_REQUIRE_SSHD=1; elsewhere they are used when they exist, and
+// otherwise the hosts let in the current user only, so that tests change
+// nothing on a developer's machine.
 package sshdtest
 
 import (
@@ -74,8 +77,11 @@ type Fleet struct {
 	// Dir holds configs, keys and known_hosts; it is readable by the test
 	// users (nothing in it but private keys is secret, and those are 0600).
 	Dir string
-	// User is the login user: SudoUserName when root, else the current user.
+	// User is the login user: SudoUserName when the test users are in place
+	// (see SudoUser), else the current user.
 	User string
+	// Become says whether User may run commands through `sudo -n`.
+	Become bool
 	// KeyFile is the user's private key (ed25519, unencrypted, 0600),
 	// authorized for every user the hosts let in.
 	KeyFile string
@@ -100,16 +106,18 @@ type Fleet struct {
 // ErrNoSSHD says OpenSSH's sshd is not installed.
 var ErrNoSSHD = errors.New("sshdtest: OpenSSH sshd not found (install openssh-server)")
 
+// ErrNoTestUsers says the fleet runs as root and the test users are not in
+// place (see SudoUser): they are created only with RUNBOOK_REQUIRE_SSHD=1.
+var ErrNoTestUsers = errors.New("sshdtest: as root, the test hosts let in the test users " + SudoUserName + " and " + PasswordUserName +
+	", which are created (useradd, /etc/sudoers.d, with sudo installed) only with RUNBOOK_REQUIRE_SSHD=1")
+
 // Start runs the fleet and stops it when the test ends. It skips the test
 // when sshd is not installed, unless RUNBOOK_REQUIRE_SSHD=1.
 func Start(t testing.TB, opts ...Option) *Fleet {
 	t.Helper()
 	f, err := StartFleet(opts...)
-	if errors.Is(err, ErrNoSSHD) {
-		if os.Getenv("RUNBOOK_REQUIRE_SSHD") == "1" {
-			t.Fatal(err.Error() + "; skipping is not allowed: RUNBOOK_REQUIRE_SSHD=1")
-		}
-		t.Skip(err.Error() + "; skipping")
+	if errors.Is(err, ErrNoSSHD) || errors.Is(err, ErrNoTestUsers) {
+		skipOrFail(t, err.Error()+"; skipping")
 	}
 	if err != nil {
 		t.Fatalf("sshdtest: %v", err)
@@ -131,22 +139,31 @@ func StartFleet(opts ...Option) (*Fleet, error) {
 		return nil, err
 	}
 	f := &Fleet{bin: bin}
+	ready, err := usersReady()
+	if err != nil {
+		return nil, fmt.Errorf("preparing test users: %w", err)
+	}
 	if os.Geteuid() == 0 {
-		if err := prepareUsers(); err != nil {
-			return nil, fmt.Errorf("preparing test users: %w", err)
-		}
-		f.User = sudoUser.Name
-		f.allowUsers = []string{SudoUserName, pwUser.Name}
 		if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // privilege separation
 			return nil, err
 		}
-	} else {
+	}
+	switch {
+	case ready:
+		f.User, f.Become = sudoUser.Name, true
+		f.allowUsers = []string{SudoUserName, pwUser.Name}
+	case os.Geteuid() == 0:
+		// Root logs in with its own login shell and rc files, which the
+		// tests cannot vouch for: root's fleets need the test users.
+		return nil, ErrNoTestUsers
+	default:
 		u, err := user.Current()
 		if err != nil {
 			return nil, fmt.Errorf("current user: %w", err)
 		}
 		f.User = u.Username
 		f.allowUsers = []string{u.Username}
+		f.Become = canSudo()
 	}
 	if err := f.build(s); err != nil {
 		f.Stop()
@@ -302,5 +319,23 @@ func (f *Fleet) Stop() {
 	killAll(procs)
 	if f.Dir != "" {
 		os.RemoveAll(f.Dir)
+	}
+}
+
+// canSudo reports whether the current user may run commands through
+// `sudo -n` (root where sudo is installed, or a user with NOPASSWD rights).
+func canSudo() bool {
+	if _, err := exec.LookPath("sudo"); err != nil {
+		return false
+	}
+	return exec.Command("sudo", "-n", "true").Run() == nil
+}
+
+// RequireBecome skips the test when the fleet's user cannot sudo, or fails
+// it where CI forbids skipping.
+func (f *Fleet) RequireBecome(t testing.TB) {
+	t.Helper()
+	if !f.Become {
+		skipOrFail(t, "sshdtest: "+f.User+" cannot sudo -n here (needs sudo and, as root, the test users); skipping")
 	}
 }
