@@ -53,9 +53,7 @@ func LockRun(dir string) (*RunLock, error) {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			held := &RunHeldError{RunID: filepath.Base(dir)}
-			if b, rerr := os.ReadFile(path); rerr == nil {
-				held.PID, held.Host, held.Since = parseHolder(string(b))
-			}
+			held.PID, held.Host, held.Since = readHolder(path)
 			return nil, held
 		}
 		return nil, fmt.Errorf("lock run directory %s: %w", dir, err)
@@ -75,6 +73,26 @@ func flock(f *os.File) error {
 			return err
 		}
 	}
+}
+
+// readHolder reads who holds the lock file at path. The holder writes it
+// just after taking the lock, so for a moment the file may be empty or
+// still name an earlier holder that is gone: it is read again, for up to a
+// second, until it names a live process on this machine (or another
+// machine, where liveness cannot be told).
+func readHolder(path string) (pid int, host string, since time.Time) {
+	me, _ := os.Hostname()
+	for range 100 {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			pid, host, since = parseHolder(string(b))
+			if pid > 0 && (host != me || syscall.Kill(pid, 0) != syscall.ESRCH) {
+				return pid, host, since
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return 0, "", time.Time{}
 }
 
 // parseHolder reads "PID HOST SINCE" as LockRun writes it.
