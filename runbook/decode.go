@@ -278,6 +278,7 @@ func describe(n *yaml.Node) string {
 type fieldInfo struct {
 	name  string
 	index []int
+	tmpl  bool // may be a {{ }} template over params and vars (Templates)
 }
 
 // structFields lists the fields of t that have a yaml name, embedded structs
@@ -301,7 +302,7 @@ func structFields(t reflect.Type) []fieldInfo {
 		if name == "" {
 			continue
 		}
-		out = append(out, fieldInfo{name: name, index: []int{i}})
+		out = append(out, fieldInfo{name: name, index: []int{i}, tmpl: f.Tag.Get("tmpl") == "true"})
 	}
 	return out
 }
@@ -327,7 +328,9 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value) {
 			d.Errorf(kv.Key, "unknown key %q%s", kv.Key.Value, diag.Suggest(kv.Key.Value, names))
 			continue
 		}
-		d.decode(kv.Value, v.FieldByIndex(f.index))
+		if !d.keepTemplate(kv.Value, f, v) {
+			d.decode(kv.Value, v.FieldByIndex(f.index))
+		}
 	}
 }
 

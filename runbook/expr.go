@@ -26,11 +26,13 @@ const (
 	NameFacts     = "facts"
 	NameSnapshots = "snapshots"
 	NameRun       = "run"
-	NameResult    = "result" // the step's own result, in until/changed_when/failed_when
+	NameResult    = "result"   // the step's own result, in until/changed_when/failed_when
+	NameGroups    = "groups"   // group -> host names, inventory order
+	NameHostvars  = "hostvars" // host name -> {host, facts}
 )
 
 // BuiltinNames are the names defined for every expression.
-var BuiltinNames = []string{NameParams, NameVars, NameHost, NameFacts, NameSnapshots, NameRun}
+var BuiltinNames = []string{NameParams, NameVars, NameHost, NameFacts, NameSnapshots, NameRun, NameGroups, NameHostvars}
 
 // Version is what semver() returns; expressions can read its fields and
 // compare versions with semverCompare or semverMatch.

@@ -177,6 +177,9 @@ func (l *loader) expandAll() {
 	if rb.Rollback != nil {
 		l.resolveRef(&rb.Rollback.Steps)
 	}
+	for _, h := range rb.Handlers {
+		h.Steps = l.expand(h.Steps, rb.File, nil)
+	}
 }
 
 // resolveRef expands inline steps or looks up the named procedure.
@@ -206,6 +209,11 @@ func (l *loader) expand(steps []*Step, file string, scope *ModuleScope) []*Step 
 		}
 		if s.Scope == nil {
 			s.Scope = scope
+		}
+		if s.IsBlock() {
+			s.Block = l.expand(s.Block, file, scope)
+			s.Rescue = l.expand(s.Rescue, file, scope)
+			s.Always = l.expand(s.Always, file, scope)
 		}
 		if s.Use == "" {
 			out = append(out, s)

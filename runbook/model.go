@@ -38,16 +38,21 @@ type Runbook struct {
 	Requires       *Requires             `yaml:"requires" desc:"What every target's facts must show; checked before any change."`
 	Params         ParamList             `yaml:"params" desc:"Parameters, set with -e name=value."`
 	Vars           VarList               `yaml:"vars" desc:"Variables; inventory vars and -e override them."`
-	Concurrency    int                   `yaml:"concurrency" desc:"Hosts acting at once inside a batch (default 10)."`
+	Concurrency    int                   `yaml:"concurrency" tmpl:"true" desc:"Hosts acting at once inside a batch (default 10)."`
 	Become         *bool                 `yaml:"become" desc:"Run steps through sudo by default."`
 	BecomeUser     string                `yaml:"become_user" desc:"User to become (default root)."`
-	Timeout        Duration              `yaml:"timeout" desc:"Default timeout of a step (default 10m)."`
-	FailureBudget  Size                  `yaml:"failure_budget" desc:"Hosts (count or percentage) that may fail across the whole rollout."`
+	Timeout        Duration              `yaml:"timeout" tmpl:"true" desc:"Default timeout of a step (default 10m)."`
+	FailureBudget  Size                  `yaml:"failure_budget" tmpl:"true" desc:"Hosts (count or percentage) that may fail across the whole rollout."`
 	OnFailure      string                `yaml:"on_failure" desc:"rollback_host (default), rollback_all or halt." enum:"rollback_host,rollback_all,halt"`
 	LockStaleAfter Duration              `yaml:"lock_stale_after" desc:"Age after which another run's host lock may be broken with --break-stale-locks (default 6h)."`
 	Procedures     map[string]*Procedure `yaml:"procedures" desc:"Named step lists that phases use by name."`
 	Phases         []*Phase              `yaml:"phases" desc:"The phases, in order." required:"true"`
 	Rollback       *Rollback             `yaml:"rollback" desc:"Steps that undo the change on one host."`
+	Handlers       HandlerList           `yaml:"handlers" desc:"Step lists by name that steps queue with notify:; each runs once per host after the step list that queued it."`
+
+	// Templates are the count and duration fields written as {{ }} over
+	// params and vars, by yaml name; the engine resolves them before the run.
+	Templates map[string]*yaml.Node `yaml:"-"`
 
 	// File is the path the runbook was loaded from.
 	File string `yaml:"-"`
@@ -74,18 +79,24 @@ func (p *Procedure) DecodeYAML(d *Decoder, n *yaml.Node) {
 type Phase struct {
 	Name               string       `yaml:"name" desc:"Name shown in output and the journal." required:"true"`
 	Kind               string       `yaml:"kind" desc:"backup, check, canary, batch or verify." enum:"backup,check,canary,batch,verify" required:"true"`
+	Targets            string       `yaml:"targets" desc:"Host pattern narrowing the runbook's targets for this phase (e.g. control_plane, then workers)."`
 	Steps              StepRef      `yaml:"steps" desc:"A procedure name or a list of steps." required:"true"`
 	Verify             StepRef      `yaml:"verify" desc:"Steps (or a procedure name) proving a host healthy after its steps."`
 	SkipHostWhen       string       `yaml:"skip_host_when" expr:"true" desc:"check phase: expression; hosts where it is true need nothing and are skipped."`
-	Hosts              HostSelector `yaml:"hosts" desc:"canary phase: a count, a percentage or a list of host names."`
-	Soak               Duration     `yaml:"soak" desc:"canary phase: wait this long after verify, then verify again."`
+	Hosts              HostSelector `yaml:"hosts" tmpl:"true" desc:"canary phase: a count, a percentage, a list of host names or a host pattern."`
+	Soak               Duration     `yaml:"soak" tmpl:"true" desc:"canary phase: wait this long after verify, then verify again."`
 	Approve            string       `yaml:"approve" desc:"canary phase: question an operator must approve before the run goes on."`
-	Serial             SizeList     `yaml:"serial" desc:"batch phase: batch sizes (counts or percentages); the last one repeats."`
-	PauseBetween       Duration     `yaml:"pause_between" desc:"batch phase: wait between batches."`
-	Concurrency        int          `yaml:"concurrency" desc:"Hosts acting at once in this phase (default: the runbook's)."`
+	Serial             SizeList     `yaml:"serial" tmpl:"true" desc:"batch phase: batch sizes (counts or percentages); the last one repeats."`
+	PauseBetween       Duration     `yaml:"pause_between" tmpl:"true" desc:"batch phase: wait between batches."`
+	OrderBy            string       `yaml:"order_by" expr:"true" desc:"canary and batch phases: expression giving each host a sort key, evaluated after the check phases (registered values may be used); ties keep inventory order."`
+	Order              string       `yaml:"order" desc:"canary and batch phases: inventory (default), reverse, sorted (by name) or shuffle." enum:"inventory,reverse,sorted,shuffle"`
+	Concurrency        int          `yaml:"concurrency" tmpl:"true" desc:"Hosts acting at once in this phase (default: the runbook's)."`
 	ExcludeFailedHosts bool         `yaml:"exclude_failed_hosts" desc:"backup and check phases: leave failing hosts out instead of halting."`
 
-	Node *yaml.Node `yaml:"-"`
+	// Templates are the count and duration fields written as {{ }} over
+	// params and vars, by yaml name; the engine resolves them before the run.
+	Templates map[string]*yaml.Node `yaml:"-"`
+	Node      *yaml.Node            `yaml:"-"`
 }
 
 // Rollback is the per-host undo.

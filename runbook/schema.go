@@ -102,6 +102,12 @@ func (g *SchemaGen) Struct(t reflect.Type) map[string]any {
 		if sf.Tag.Get("required") == "true" {
 			required = append(required, f.name)
 		}
+		if f.tmpl {
+			s = map[string]any{"anyOf": []any{s, templateSchema}}
+			if d := sf.Tag.Get("desc"); d != "" {
+				s["description"] = d + " May be a {{ }} template over params and vars."
+			}
+		}
 		props[f.name] = s
 	}
 	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
@@ -144,8 +150,13 @@ func (*SizeList) JSONSchema(g *SchemaGen) map[string]any {
 
 // JSONSchema implements SchemaProvider.
 func (*HostSelector) JSONSchema(g *SchemaGen) map[string]any {
-	return map[string]any{"oneOf": []any{g.Of(reflect.TypeFor[Size]()), map[string]any{"type": "array", "items": map[string]any{"type": "string"}}}}
+	return map[string]any{"anyOf": []any{g.Of(reflect.TypeFor[Size]()),
+		map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "Host names."},
+		map[string]any{"type": "string", "description": "A host pattern."}}}
 }
+
+// templateSchema is a count or duration written as a {{ }} template.
+var templateSchema = map[string]any{"type": "string", "pattern": `\{\{.*\}\}`, "description": "A {{ }} template over params and vars."}
 
 // JSONSchema implements SchemaProvider.
 func (*StepRef) JSONSchema(g *SchemaGen) map[string]any {

@@ -93,9 +93,9 @@ type Step struct {
 	DelegateTo   string            `yaml:"delegate_to" desc:"Run on this inventory host instead (e.g. kubectl on the control plane); host still names the target."`
 	Local        bool              `yaml:"local" desc:"Run on the controller."`
 	RunOnce      bool              `yaml:"run_once" desc:"Run once per batch (on its first host); every host of the batch gets the result."`
-	Timeout      Duration          `yaml:"timeout" desc:"Timeout of one attempt (default: the runbook's)."`
-	Retries      int               `yaml:"retries" desc:"Further attempts after a failure, or while until is false."`
-	Delay        Duration          `yaml:"delay" desc:"Wait between attempts (default 5s)."`
+	Timeout      Duration          `yaml:"timeout" tmpl:"true" desc:"Timeout of one attempt (default: the runbook's)."`
+	Retries      int               `yaml:"retries" tmpl:"true" desc:"Further attempts after a failure, or while until is false."`
+	Delay        Duration          `yaml:"delay" tmpl:"true" desc:"Wait between attempts (default 5s)."`
 	Until        string            `yaml:"until" expr:"true" desc:"Expression over the result (as its register name, or result); retry until it is true."`
 	IgnoreErrors bool              `yaml:"ignore_errors" desc:"A failure is recorded but does not fail the host."`
 	ChangedWhen  string            `yaml:"changed_when" expr:"true" desc:"Expression deciding whether the step changed something."`
@@ -104,6 +104,16 @@ type Step struct {
 	Env          map[string]string `yaml:"env" desc:"Environment variables for the command."`
 	Use          string            `yaml:"use" desc:"A module file (relative to this file) whose steps are included here."`
 	With         map[string]any    `yaml:"with" desc:"Values of the module's params."`
+	Loop         *Loop             `yaml:"loop" desc:"Run the step once per item of this list, or of the list an expression gives; the step sees the item as item (or loop_var:) and its position as loop_index."`
+	LoopVar      string            `yaml:"loop_var" desc:"Name of the loop's item (default item)."`
+	Notify       StringList        `yaml:"notify" desc:"Handlers to queue when this step reports changed; they run once per host after the step list."`
+	Block        []*Step           `yaml:"block" desc:"Steps run as one block: a failure skips the rest of it and runs rescue:."`
+	Rescue       []*Step           `yaml:"rescue" desc:"Steps run when a step of block: fails; when they succeed the host carries on, and the failure stays recorded, marked rescued."`
+	Always       []*Step           `yaml:"always" desc:"Steps run after block: and rescue:, whatever happened."`
+
+	// Templates are the count and duration fields written as {{ }} over
+	// params and vars, by yaml name; the engine resolves them per host.
+	Templates map[string]*yaml.Node `yaml:"-"`
 
 	// Kind is the step kind's name; Spec its decoded value.
 	Kind string     `yaml:"-"`
@@ -143,7 +153,7 @@ var commonStepKeys = func() []string {
 }()
 
 // DecodeYAML implements YAMLDecoder: the common fields, then exactly one kind
-// key (or use:).
+// key (or use:, or block:).
 func (s *Step) DecodeYAML(d *Decoder, n *yaml.Node) {
 	s.Node, s.File = n, d.File
 	if n.Kind != yaml.MappingNode {
@@ -160,7 +170,9 @@ func (s *Step) DecodeYAML(d *Decoder, n *yaml.Node) {
 	for _, kv := range d.Pairs(n) {
 		key := kv.Key.Value
 		if f, ok := fields[key]; ok {
-			d.decode(kv.Value, v.FieldByIndex(f.index))
+			if !d.keepTemplate(kv.Value, f, v) {
+				d.decode(kv.Value, v.FieldByIndex(f.index))
+			}
 			continue
 		}
 		spec := NewSpec(key)
@@ -181,7 +193,22 @@ func (s *Step) DecodeYAML(d *Decoder, n *yaml.Node) {
 			spec.Validate(&Check{d: d, node: Resolve(kv.Value)})
 		}
 	}
+	if FieldNode(n, "block") != nil && s.Block == nil {
+		s.Block = []*Step{} // written, if empty: still a block
+	}
 	switch {
+	case s.IsBlock() && len(kindKeys) > 0:
+		d.Errorf(kindKeys[0], "a block has no step kind of its own: put the %s step under block:", kindKeys[0].Value)
+	case s.IsBlock() && s.Use != "":
+		d.Errorf(FieldNode(n, "use"), "a block cannot use: a module; put the use: step under block:")
+	case s.IsBlock():
+		checkBlock(d, s, n)
+	case FieldNode(n, "rescue") != nil || FieldNode(n, "always") != nil:
+		k := "rescue"
+		if FieldNode(n, "rescue") == nil {
+			k = "always"
+		}
+		d.Errorf(FieldNode(n, k), "%s: belongs to a block: write the steps it guards under block: beside it", k)
 	case len(kindKeys) > 1:
 		names := make([]string, len(kindKeys))
 		for i, k := range kindKeys {

@@ -118,23 +118,47 @@ func (x *SizeList) DecodeYAML(d *Decoder, n *yaml.Node) {
 	*x = SizeList{s}
 }
 
-// HostSelector picks canary hosts: a count, a percentage, or names.
+// HostSelector picks canary hosts: a count, a percentage, names, or a host
+// pattern (SPEC §5).
 type HostSelector struct {
-	Size  *Size
-	Names []string
-	Node  *yaml.Node
+	Size    *Size
+	Names   []string
+	Pattern string
+	Node    *yaml.Node
 }
 
-// DecodeYAML implements YAMLDecoder.
+// DecodeYAML implements YAMLDecoder: a list is names; a scalar that reads
+// as a count or a percentage is a size, and any other a pattern.
 func (x *HostSelector) DecodeYAML(d *Decoder, n *yaml.Node) {
 	x.Node = n
 	if n.Kind == yaml.SequenceNode {
 		d.decode(n, valueOf(&x.Names))
 		return
 	}
-	var s Size
-	s.DecodeYAML(d, n)
-	x.Size = &s
+	text, ok := d.scalar(n, "a count, a percentage, names or a pattern")
+	if !ok {
+		return
+	}
+	text = strings.TrimSpace(text)
+	if looksLikeSize(text) {
+		var s Size
+		s.DecodeYAML(d, n)
+		x.Size = &s
+		return
+	}
+	x.Pattern = text
+}
+
+// looksLikeSize reports whether s is meant as a count or a percentage: a
+// number, signed or not, with or without %.
+func looksLikeSize(s string) bool {
+	s = strings.TrimSuffix(strings.TrimSpace(s), "%")
+	s = strings.TrimLeft(s, "+-")
+	if s == "" {
+		return true
+	}
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }
 
 // StepRef is where a phase gets its steps: a procedure name or a list.

@@ -24,14 +24,22 @@ type validator struct {
 	// names defined by register: and set: anywhere in the runbook.
 	defined map[string]bool
 	seen    map[*Step]bool
+	// inHandler are the steps of handlers (which may not notify).
+	inHandler map[*Step]bool
 }
 
 func validate(rb *Runbook, root *yaml.Node, errs *diag.List) {
-	v := &validator{rb: rb, errs: errs, defined: map[string]bool{}, seen: map[*Step]bool{}}
+	v := &validator{rb: rb, errs: errs, defined: map[string]bool{}, seen: map[*Step]bool{}, inHandler: map[*Step]bool{}}
 	v.top(root)
 	v.params()
 	for _, s := range rb.AllSteps() {
 		v.collectDefs(s)
+	}
+	for _, h := range rb.Handlers {
+		if len(h.Steps) == 0 {
+			v.errorf(h.Node, "handler %q has no steps", h.Name)
+		}
+		walkSteps(h.Steps, func(s *Step) { v.inHandler[s] = true })
 	}
 	for i, ph := range rb.Phases {
 		v.phase(i, ph)
@@ -41,6 +49,9 @@ func validate(rb *Runbook, root *yaml.Node, errs *diag.List) {
 	}
 	for _, p := range rb.Procedures {
 		v.stepList(p.Steps)
+	}
+	for _, h := range rb.Handlers {
+		v.stepList(h.Steps)
 	}
 }
 
@@ -64,6 +75,7 @@ func (v *validator) top(root *yaml.Node) {
 	if rb.Concurrency < 0 {
 		v.errorf(FieldNode(root, "concurrency"), "concurrency must be 1 or more")
 	}
+	v.checkTemplates(rb, rb.File, nil)
 	switch rb.OnFailure {
 	case "", RollbackHost, RollbackAll, Halt:
 	default:
@@ -114,11 +126,11 @@ func (v *validator) collectDefs(s *Step) {
 
 // phaseFields says which optional phase fields each kind takes.
 var phaseFields = map[string][]string{
-	KindBackup: {"exclude_failed_hosts", "concurrency"},
-	KindCheck:  {"skip_host_when", "exclude_failed_hosts", "concurrency"},
-	KindCanary: {"hosts", "verify", "soak", "approve", "concurrency"},
-	KindBatch:  {"serial", "verify", "pause_between", "concurrency"},
-	KindVerify: {"concurrency"},
+	KindBackup: {"targets", "exclude_failed_hosts", "concurrency"},
+	KindCheck:  {"targets", "skip_host_when", "exclude_failed_hosts", "concurrency"},
+	KindCanary: {"targets", "hosts", "verify", "soak", "approve", "order_by", "order", "concurrency"},
+	KindBatch:  {"targets", "serial", "verify", "pause_between", "order_by", "order", "concurrency"},
+	KindVerify: {"targets", "concurrency"},
 }
 
 var phaseFieldSet = func() map[string]bool {
@@ -131,7 +143,10 @@ var phaseFieldSet = func() map[string]bool {
 	return m
 }()
 
-var phaseOrder = map[string]int{KindBackup: 0, KindCheck: 0, KindCanary: 1, KindBatch: 2, KindVerify: 3}
+// phaseOrder: backup and check phases come before any change; canary,
+// batch and verify phases follow in any order (control plane, then
+// workers).
+var phaseOrder = map[string]int{KindBackup: 0, KindCheck: 0, KindCanary: 1, KindBatch: 1, KindVerify: 1}
 
 func (v *validator) phase(i int, ph *Phase) {
 	if ph == nil {
@@ -167,12 +182,22 @@ func (v *validator) phase(i int, ph *Phase) {
 	if i > 0 {
 		prev := v.rb.Phases[i-1]
 		if prev != nil && phaseOrder[ph.Kind] < phaseOrder[prev.Kind] {
-			v.errorf(FieldNode(n, "kind"), "a %s phase cannot come after a %s phase: backup and check come first, then canary, batches and verify", ph.Kind, prev.Kind)
+			v.errorf(FieldNode(n, "kind"), "a %s phase cannot come after a %s phase: backup and check phases come before any change, then canary, batch and verify phases", ph.Kind, prev.Kind)
 		}
 	}
-	if ph.Kind == KindCanary && ph.Hosts.Node == nil {
-		v.errorf(n, "canary phase %q needs hosts: (a count, a percentage or names)", ph.Name)
+	if ph.Kind == KindCanary && ph.Hosts.Node == nil && ph.Templates["hosts"] == nil {
+		v.errorf(n, "canary phase %q needs hosts: (a count, a percentage, names or a pattern)", ph.Name)
 	}
+	if ph.Order != "" && !slices.Contains(Orders, ph.Order) {
+		v.errorf(FieldNode(n, "order"), "order %q: use one of %v%s", ph.Order, Orders, diag.Suggest(ph.Order, Orders))
+	}
+	if ph.OrderBy != "" {
+		if ph.Order != "" && ph.Order != OrderInventory {
+			v.errorf(FieldNode(n, "order"), "order: %s and order_by: together: order_by sorts the hosts, ties keep inventory order", ph.Order)
+		}
+		v.expr(FieldNode(n, "order_by"), ph.OrderBy, nil, nil)
+	}
+	v.checkTemplates(ph, v.rb.File, nil)
 	if ph.Kind == KindCanary && ph.Hosts.Size != nil && !ph.Hosts.Size.IsPct && ph.Hosts.Size.Count < 1 {
 		v.errorf(ph.Hosts.Node, "a canary needs at least 1 host")
 	}
@@ -187,13 +212,12 @@ func (v *validator) phase(i int, ph *Phase) {
 }
 
 func (v *validator) stepList(steps []*Step) {
-	for _, s := range steps {
-		if s == nil || v.seen[s] {
-			continue
+	walkSteps(steps, func(s *Step) {
+		if !v.seen[s] {
+			v.seen[s] = true
+			v.step(s)
 		}
-		v.seen[s] = true
-		v.step(s)
-	}
+	})
 }
 
 func (v *validator) stepErr(s *Step, n *yaml.Node, format string, args ...any) {
@@ -218,6 +242,7 @@ func (v *validator) step(s *Step) {
 	if s.Local && s.DelegateTo != "" {
 		v.stepErr(s, FieldNode(s.Node, "local"), "a step is either local: or delegate_to:, not both")
 	}
+	v.flow(s)
 	for _, f := range []struct {
 		key, src string
 		result   bool
@@ -235,6 +260,7 @@ func (v *validator) step(s *Step) {
 		v.template(FieldNode(FieldNode(s.Node, "env"), k), val, s, false)
 	}
 	v.template(FieldNode(s.Node, "delegate_to"), s.DelegateTo, s, false)
+	v.checkTemplates(s, stepFile(v.rb, s), s)
 	if s.Scope != nil {
 		for k, val := range s.Scope.With {
 			v.withValue(FieldNode(FieldNode(s.Scope.Node, "with"), k), val, s.Scope)
@@ -328,6 +354,9 @@ func (v *validator) expr(n *yaml.Node, src string, step *Step, extra []string) b
 	for name := range v.defined {
 		known = append(known, name)
 	}
+	if step != nil && step.Loop != nil {
+		known = append(known, step.LoopVarName(), NameLoopIndex)
+	}
 	sort.Strings(known)
 	for _, name := range e.Names() {
 		if !slices.Contains(known, name) {
@@ -355,18 +384,18 @@ func (v *validator) expr(n *yaml.Node, src string, step *Step, extra []string) b
 	return true
 }
 
-// AllSteps returns every step of the runbook once: procedures, phases and
-// rollback.
+// AllSteps returns every step of the runbook once: procedures, phases,
+// rollback and handlers, with the steps inside blocks after their block.
 func (rb *Runbook) AllSteps() []*Step {
 	seen := map[*Step]bool{}
 	var out []*Step
 	add := func(steps []*Step) {
-		for _, s := range steps {
-			if s != nil && !seen[s] {
+		walkSteps(steps, func(s *Step) {
+			if !seen[s] {
 				seen[s] = true
 				out = append(out, s)
 			}
-		}
+		})
 	}
 	names := make([]string, 0, len(rb.Procedures))
 	for n := range rb.Procedures {
@@ -387,8 +416,86 @@ func (rb *Runbook) AllSteps() []*Step {
 	if rb.Rollback != nil {
 		add(rb.Rollback.Steps.Steps)
 	}
+	for _, h := range rb.Handlers {
+		add(h.Steps)
+	}
 	return out
 }
 
 // String describes a phase for messages.
 func (ph *Phase) String() string { return fmt.Sprintf("%s phase %q", ph.Kind, ph.Name) }
+
+// flow checks a step's loop:, notify: and what a block allows.
+func (v *validator) flow(s *Step) {
+	file := stepFile(v.rb, s)
+	for _, name := range s.Notify {
+		if v.rb.Handlers.Get(name) == nil {
+			v.errs.Addf(file, FieldNode(s.Node, "notify"), "notify: no handler %q under handlers:%s", name, stepNameSuggest(name, v.rb.Handlers))
+		}
+	}
+	if len(s.Notify) > 0 && v.inHandler[s] {
+		v.errs.Addf(file, FieldNode(s.Node, "notify"), "a handler's step cannot notify: handlers run once, after the step list that queued them; put what it would queue in the handler itself")
+	}
+	if s.LoopVar != "" {
+		switch {
+		case s.Loop == nil:
+			v.errs.Addf(file, FieldNode(s.Node, "loop_var"), "loop_var: names the item of a loop:, and this step has none")
+		case !identRe.MatchString(s.LoopVar) || slices.Contains(BuiltinNames, s.LoopVar) || s.LoopVar == NameLoopIndex:
+			v.errs.Addf(file, FieldNode(s.Node, "loop_var"), "loop_var %q must be a letter or _ followed by letters, digits or _, and not a name runbook defines", s.LoopVar)
+		}
+	}
+	if s.Loop == nil {
+		return
+	}
+	if s.IsBlock() {
+		v.errs.Addf(file, s.Loop.Node, "loop: does not apply to a block; loop over the steps inside it")
+		return
+	}
+	if s.Loop.Expr != "" {
+		if !v.expr(s.Loop.Node, s.Loop.Expr, &Step{File: s.File, Scope: s.Scope}, nil) {
+			return
+		}
+		if e, err := CompileExpr(s.Loop.Expr); err == nil && len(e.Names()) == 0 {
+			// A constant: what it gives is known now.
+			if x, err := e.Eval(map[string]any{}); err != nil || !isList(x) {
+				v.errs.Addf(file, s.Loop.Node, "loop: %q gives %s, not a list", s.Loop.Expr, describeValue(x, err))
+			}
+		}
+		return
+	}
+	var items func(x any)
+	items = func(x any) {
+		switch y := x.(type) {
+		case string:
+			v.template(s.Loop.Node, y, &Step{File: s.File, Scope: s.Scope}, false)
+		case []any:
+			for _, e := range y {
+				items(e)
+			}
+		case map[string]any:
+			for _, e := range y {
+				items(e)
+			}
+		}
+	}
+	items(s.Loop.Items)
+}
+
+// isList reports whether x is a list a loop can run over.
+func isList(x any) bool {
+	if x == nil {
+		return false
+	}
+	k := reflect.TypeOf(x).Kind()
+	return k == reflect.Slice || k == reflect.Array
+}
+
+func describeValue(x any, err error) string {
+	if err != nil {
+		return "an error (" + err.Error() + ")"
+	}
+	if x == nil {
+		return "nothing"
+	}
+	return fmt.Sprintf("%T %v", x, x)
+}

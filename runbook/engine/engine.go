@@ -201,6 +201,9 @@ func New(opts Options) (*Engine, error) {
 		e.operator = currentUser()
 	}
 	e.controller, _ = os.Hostname()
+	if err := unsupported(e.rb); err != nil {
+		return nil, &ParamError{err.Error()}
+	}
 	if err := CheckGiven(e.rb, opts.Given); err != nil {
 		return nil, err
 	}
