@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/runbookhq/runbook/lab"
 	"github.com/runbookhq/runbook/runbook/inventory"
 	"github.com/runbookhq/runbook/runbook/transport"
 	rbssh "github.com/runbookhq/runbook/runbook/transport/ssh"
@@ -62,37 +63,46 @@ func newFleetConnector(io *IO, f connectFlags, becomePass []byte) *fleetConnecto
 
 // Connect implements engine.Connector.
 func (c *fleetConnector) Connect(ctx context.Context, h *inventory.Host) (transport.Transport, error) {
+	if lab.Serves(h) {
+		return c.dialLab(ctx, h)
+	}
 	switch h.Transport {
 	case inventory.TransportLocal:
 		return transport.NewLocal(transport.LocalOptions{BecomePassword: c.becomePass}), nil
-	case inventory.TransportLab:
-		c.labOnce.Do(func() {
-			if c.labStart == nil {
-				c.labErr = fmt.Errorf("lab hosts need the lab, which this command does not start")
-				return
-			}
-			c.lab, c.labErr = c.labStart()
-			if c.labErr == nil {
-				c.labSSH = rbssh.NewDialer(rbssh.Options{
-					KnownHostsFiles:   []string{c.lab.KnownHostsFile()},
-					SSHConfigFile:     "none",
-					AgentSocket:       "none",
-					SessionPerCommand: c.sessionPerCommand,
-				})
-			}
-		})
-		if c.labErr != nil {
-			return nil, c.labErr
-		}
-		host, port, err := c.lab.Addr(h.Name)
-		if err != nil {
-			return nil, err
-		}
-		return c.labSSH.Dial(ctx, rbssh.Target{Name: h.Name, Address: host, Port: port, User: c.lab.User(),
-			IdentityFile: c.lab.IdentityFile(), ProxyJump: "none"})
+	case inventory.TransportSSH, "":
+		return c.ssh.Dial(ctx, rbssh.Target{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User,
+			IdentityFile: h.IdentityFile, ProxyJump: h.ProxyJump})
 	}
-	return c.ssh.Dial(ctx, rbssh.Target{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User,
-		IdentityFile: h.IdentityFile, ProxyJump: h.ProxyJump})
+	return nil, fmt.Errorf("%s: no transport %q here (ssh, local, %s)", h.Name, h.Transport, lab.Transport)
+}
+
+// dialLab reaches a lab node through the lab, started on first use, with a
+// Dialer that trusts only the lab's own known_hosts.
+func (c *fleetConnector) dialLab(ctx context.Context, h *inventory.Host) (transport.Transport, error) {
+	c.labOnce.Do(func() {
+		if c.labStart == nil {
+			c.labErr = fmt.Errorf("lab hosts need the lab, which this command does not start")
+			return
+		}
+		c.lab, c.labErr = c.labStart()
+		if c.labErr == nil {
+			c.labSSH = rbssh.NewDialer(rbssh.Options{
+				KnownHostsFiles:   []string{c.lab.KnownHostsFile()},
+				SSHConfigFile:     "none",
+				AgentSocket:       "none",
+				SessionPerCommand: c.sessionPerCommand,
+			})
+		}
+	})
+	if c.labErr != nil {
+		return nil, c.labErr
+	}
+	host, port, err := c.lab.Addr(h.Name)
+	if err != nil {
+		return nil, err
+	}
+	return c.labSSH.Dial(ctx, rbssh.Target{Name: h.Name, Address: host, Port: port, User: c.lab.User(),
+		IdentityFile: c.lab.IdentityFile(), ProxyJump: "none"})
 }
 
 // Close closes the dialers and stops an in-process lab.

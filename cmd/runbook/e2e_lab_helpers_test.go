@@ -39,7 +39,7 @@ func newLabEnv(t *testing.T, inv string) *labEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs, err := labSpecs(parsed)
+	specs, err := labNodes(parsed)
 	if err != nil {
 		t.Fatal(err)
 	}

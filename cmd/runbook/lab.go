@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -12,83 +11,27 @@ import (
 	"strconv"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/runbookhq/runbook/lab"
-	"github.com/runbookhq/runbook/lab/sim"
 	"github.com/runbookhq/runbook/runbook/inventory"
 )
 
 // labDir is the lab's state under the state directory.
 func labDir(state string) string { return filepath.Join(state, "lab") }
 
-// labSpecs are the inventory's lab hosts as lab nodes: role from the
-// control_plane group (or a lab_role var), faults from lab_faults.
-func labSpecs(inv *inventory.Inventory) ([]lab.NodeSpec, error) {
-	var specs []lab.NodeSpec
-	for _, h := range inv.Hosts {
-		if h.Transport != inventory.TransportLab {
-			continue
-		}
-		spec := lab.NodeSpec{Name: h.Name, Role: sim.RoleWorker}
-		for _, g := range h.Groups {
-			if g == "control_plane" || g == "control-plane" || g == "masters" {
-				spec.Role = sim.RoleControlPlane
-			}
-		}
-		if r, ok := h.Vars["lab_role"].(string); ok && r != "" {
-			spec.Role = r
-		}
-		if f, ok := h.Vars[inventory.VarLabFaults]; ok {
-			faults, err := decodeFaults(f)
-			if err != nil {
-				return nil, fmt.Errorf("%s: lab_faults: %w", h.Name, err)
-			}
-			spec.Faults = faults
-		}
-		specs = append(specs, spec)
+// labNodes are the inventory's hosts the lab serves, as lab nodes; an
+// inventory without any is an error here.
+func labNodes(inv *inventory.Inventory) ([]lab.NodeSpec, error) {
+	specs, err := lab.Nodes(inv)
+	if err != nil {
+		return nil, err
 	}
 	if len(specs) == 0 {
-		return nil, errors.New("the inventory has no host with transport: lab")
+		return nil, fmt.Errorf("the inventory has no host with transport: %s", lab.Transport)
 	}
 	return specs, nil
-}
-
-// decodeFaults reads lab_faults (a mapping) strictly.
-func decodeFaults(v any) (sim.Faults, error) {
-	var f sim.Faults
-	m, ok := v.(map[string]any)
-	if !ok {
-		return f, fmt.Errorf("expected a mapping like {crio_start_fails: true}")
-	}
-	raw := map[string]any{}
-	for k, x := range m {
-		switch k {
-		case "apt_install_fails", "crio_start_fails", "unreachable_after":
-			raw[k] = x
-		case "slow":
-			d, err := time.ParseDuration(fmt.Sprint(x))
-			if err != nil {
-				return f, fmt.Errorf("slow: %q is not a duration like 200ms", x)
-			}
-			f.Slow = d
-		default:
-			return f, fmt.Errorf("unknown fault %q (apt_install_fails, crio_start_fails, unreachable_after, slow)", k)
-		}
-	}
-	b, err := yaml.Marshal(raw)
-	if err != nil {
-		return f, err
-	}
-	slow := f.Slow
-	if err := yaml.Unmarshal(b, &f); err != nil {
-		return f, err
-	}
-	f.Slow = slow
-	return f, nil
 }
 
 // servedLab is a lab served by another process (`runbook lab serve`).
@@ -127,7 +70,7 @@ func splitAddr(addr, node string) (string, int, error) {
 // them all, else a lab started in this process.
 func labStarter(state string, inv *inventory.Inventory, io *IO) func() (labFleet, error) {
 	return func() (labFleet, error) {
-		specs, err := labSpecs(inv)
+		specs, err := labNodes(inv)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +171,7 @@ func labArgs(g *globalOptions, invPath string) (string, []lab.NodeSpec, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	specs, err := labSpecs(inv)
+	specs, err := labNodes(inv)
 	if err != nil {
 		return "", nil, usage(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/runbookhq/runbook/lab"
 	"github.com/runbookhq/runbook/runbook"
 	"github.com/runbookhq/runbook/runbook/engine"
 	"github.com/runbookhq/runbook/runbook/inventory"
@@ -68,12 +69,18 @@ func loadRunbook(path string, w io.Writer) (*runbook.Runbook, error) {
 	return rb, nil
 }
 
+// loadInventory reads the inventory at path, whose hosts may also name the
+// lab's transport, and has the lab check the variables of the hosts it
+// serves.
 func loadInventory(path string) (*inventory.Inventory, error) {
 	if path == "" {
 		return nil, usage(fmt.Errorf("an inventory is needed: -i FILE"))
 	}
-	inv, err := inventory.Load(path)
+	inv, err := inventory.Options{Transports: []string{lab.Transport}}.Load(path)
 	if err != nil {
+		return nil, usage(err)
+	}
+	if _, err := lab.Nodes(inv); err != nil {
 		return nil, usage(err)
 	}
 	return inv, nil

@@ -10,7 +10,7 @@ import (
 // level, as a large fleet would have.
 func fleetYAML(n int) []byte {
 	var b strings.Builder
-	b.WriteString("all:\n  vars: {transport: lab, user: ops}\n  children:\n    workers:\n      vars: {drain_timeout: 10m}\n      children:\n")
+	b.WriteString("all:\n  vars: {transport: rehearsal, user: ops}\n  children:\n    workers:\n      vars: {drain_timeout: 10m}\n      children:\n")
 	for r := 0; r < 10; r++ {
 		fmt.Fprintf(&b, "        rack%d:\n          vars: {rack: %d}\n          hosts:\n", r, r)
 		for i := r; i < n; i += 10 {
@@ -31,7 +31,7 @@ func BenchmarkParseYAML1000Hosts(b *testing.B) {
 }
 
 func BenchmarkParseINIRange100000Hosts(b *testing.B) {
-	data := []byte("[workers]\nworker-[0:99999] rack=1\n[workers:vars]\ntransport=lab\n")
+	data := []byte("[workers]\nworker-[0:99999] rack=1\n[workers:vars]\ntransport=rehearsal\n")
 	for b.Loop() {
 		if _, err := Parse("fleet.ini", data); err != nil {
 			b.Fatal(err)

@@ -15,6 +15,7 @@ var maxHosts = 200000
 // resolves them into an Inventory at the end.
 type builder struct {
 	file       string
+	transports []string // Options.Transports
 	errs       diag.List
 	warnings   []*diag.Error
 	hosts      []*hostDef
@@ -63,9 +64,10 @@ type hostDef struct {
 	fileVars []map[string]any
 }
 
-func newBuilder(file string) *builder {
+func newBuilder(file string, opts Options) *builder {
 	b := &builder{
 		file:       file,
+		transports: opts.Transports,
 		hostByName: map[string]*hostDef{},
 		groups:     map[string]*groupDef{},
 	}

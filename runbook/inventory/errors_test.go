@@ -21,10 +21,10 @@ func TestParseErrors(t *testing.T) {
 			    a:
 			  vars:
 			    port: ssh
-			    transport: lba
+			    transport: rehersal
 			    ansible_user: x
 			    user: y
-			    lab_faults: [a]
+			    proxy_jump: [a]
 			  children:
 			    workers:
 			      hosts: [w1, w2]
@@ -48,9 +48,9 @@ func TestParseErrors(t *testing.T) {
 		want: []string{
 			`bad.yaml:2:3: unknown key "hots" in group "all": expected hosts, vars or children (did you mean "hosts"?)`,
 			`bad.yaml:5:11: port must be a port number from 1 to 65535, not "ssh"`,
-			`bad.yaml:6:16: transport "lba" is not one of ssh, lab, local (did you mean "lab"?)`,
+			`bad.yaml:6:16: transport "rehersal" is not one of ssh, local, rehearsal (did you mean "rehearsal"?)`,
 			`bad.yaml:8:5: ansible_user and user set the same variable; keep one`,
-			`bad.yaml:9:17: lab_faults must be a mapping of fault names, not a list`,
+			`bad.yaml:9:17: proxy_jump must be a string, not a list`,
 			"bad.yaml:12:14: hosts of group \"workers\" must be a mapping of host names, not a list (write each host as a key: `web1:` rather than `- web1`)",
 			`bad.yaml:15:14: vars of host "db1" must be a mapping, not "10.0.0.1"`,
 			`bad.yaml:16:9: invalid host range [1:x] in "db[1:x]": start and end must both be numbers, or both single letters`,
@@ -62,7 +62,7 @@ func TestParseErrors(t *testing.T) {
 			`bad.yaml:27:44: address must be a string, not a list`,
 			`bad.yaml:28:20: port must be a port number from 1 to 65535, not 22.5`,
 			`bad.yaml:28:41: identity_file must be a string, not true`,
-			`bad.yaml:28:58: transport must be one of ssh, lab, local, not 3`,
+			`bad.yaml:28:58: transport must be one of ssh, local, rehearsal, not 3`,
 		},
 	}, {
 		name: "cycle.yaml",
@@ -160,7 +160,7 @@ func TestParseErrors(t *testing.T) {
 		`,
 		want: []string{
 			`bad.ini:2:11: port must be a port number from 1 to 65535, not "ssh"`,
-			`bad.ini:2:34: ansible_connection "docker" is not one of ssh, lab, local`,
+			`bad.ini:2:34: ansible_connection "docker" is not one of ssh, local, rehearsal`,
 			`bad.ini:3:6: expected key=value after the host name, got "novalue"`,
 			`bad.ini:4:1: invalid host range [1:0] in "web[1:0]": the start comes after the end`,
 			`bad.ini:5:8: unterminated " quote`,
@@ -179,7 +179,7 @@ func TestParseErrors(t *testing.T) {
 			[all:children]
 			workrs
 			[workers]
-			w1 ansible_connection=lba
+			w1 ansible_connection=rehersal
 			[wrkers:vars]
 			x=1
 			[workers]
@@ -187,7 +187,7 @@ func TestParseErrors(t *testing.T) {
 		`,
 		want: []string{
 			`suggest.ini:2:1: group "workrs" in [all:children] is never defined (did you mean "workers"?)`,
-			`suggest.ini:4:23: ansible_connection "lba" is not one of ssh, lab, local (did you mean "lab"?)`,
+			`suggest.ini:4:23: ansible_connection "rehersal" is not one of ssh, local, rehearsal (did you mean "rehearsal"?)`,
 			`suggest.ini:5:1: [wrkers:vars] is for a group that is never defined (did you mean "workers"?)`,
 			`suggest.ini:8:1: expected a host name, got "ansible_user=ops" (variables go after the host name, or in a [workers:vars] section)`,
 		},
@@ -201,7 +201,7 @@ func TestParseErrors(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inv, err := Parse(tt.name, []byte(dedent(tt.src)))
+			inv, err := withRehearsal.Parse(tt.name, []byte(dedent(tt.src)))
 			if err == nil {
 				t.Fatalf("no error; hosts %v", names(inv.Hosts))
 			}
@@ -297,4 +297,41 @@ func TestUnsafeHostNames(t *testing.T) {
 		`evil.ini:2:1: host name "web$(id)": '$' is not allowed; ` + msg,
 		`evil.ini:3:1: host name "..": not a name; ` + msg,
 	})
+}
+
+// A transport beside ssh and local is the caller's: Load takes any name when
+// the caller adds none, and only the ones it adds otherwise.
+func TestTransportNames(t *testing.T) {
+	tests := []struct {
+		opts      Options
+		transport string
+		want      string // the host's transport, or the error
+	}{
+		{Options{}, "ssh", "ssh"},
+		{Options{}, "paramiko", "ssh"},
+		{Options{}, "local", "local"},
+		{Options{}, "rehearsal", "rehearsal"},
+		{Options{}, `"two words"`, `t.yaml:1:30: transport "two words" is not one of ssh, local or another transport's name`},
+		{Options{}, `""`, `t.yaml:1:30: transport "" is not one of ssh, local or another transport's name`},
+		{Options{}, "[a]", `t.yaml:1:30: transport must be one of ssh, local or another transport's name, not a list`},
+		{withRehearsal, "rehearsal", "rehearsal"},
+		{withRehearsal, "local", "local"},
+		{withRehearsal, "rehersal", `t.yaml:1:30: transport "rehersal" is not one of ssh, local, rehearsal (did you mean "rehearsal"?)`},
+		{Options{Transports: []string{}}, "rehearsal", `t.yaml:1:30: transport "rehearsal" is not one of ssh, local`},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%v %s", tt.opts.Transports, tt.transport), func(t *testing.T) {
+			src := "all: {hosts: {h: {transport: " + tt.transport + "}}}\n"
+			inv, err := tt.opts.Parse("t.yaml", []byte(src))
+			got := ""
+			if err != nil {
+				got = err.Error()
+			} else {
+				got = inv.Hosts[0].Transport
+			}
+			if got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
 }

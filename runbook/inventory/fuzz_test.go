@@ -13,7 +13,7 @@ import (
 
 var yamlSeeds = []string{
 	"all:\n  hosts:\n    a:\n",
-	"all:\n  vars: {transport: lab}\n  children:\n    w:\n      hosts:\n        w-[1:3]: {port: 22}\n",
+	"all:\n  vars: {transport: rehearsal}\n  children:\n    w:\n      hosts:\n        w-[1:3]: {port: 22}\n",
 	"a: &a\n  children:\n    b: *a\n",
 	"all:\n  vars: &v {x: 1}\n  hosts:\n    h: {<<: *v, y: 2}\n",
 	"all:\n  hosts: [a, b]\n",
@@ -60,7 +60,7 @@ func FuzzParseYAML(f *testing.F) {
 	addSeeds(f, yamlSeeds, ".yaml")
 	f.Add([]byte(dedent(patternFixture)))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		inv, err := Parse("fuzz.yaml", data)
+		inv, err := withRehearsal.Parse("fuzz.yaml", data)
 		checkParsed(t, "fuzz.yaml", inv, err)
 	})
 }
@@ -69,7 +69,7 @@ func FuzzParseINI(f *testing.F) {
 	smallLimits(f)
 	addSeeds(f, iniSeeds, ".ini")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		inv, err := Parse("fuzz.ini", data)
+		inv, err := withRehearsal.Parse("fuzz.ini", data)
 		checkParsed(t, "fuzz.ini", inv, err)
 	})
 }
@@ -100,7 +100,7 @@ func checkParsed(t *testing.T, file string, inv *Inventory, err error) {
 		if len(h.Groups) < 2 || h.Groups[0] != "all" || h.Address == "" {
 			t.Fatalf("host %q: groups %v, address %q", h.Name, h.Groups, h.Address)
 		}
-		if _, ok := transports[h.Transport]; !ok || h.Port < 0 || h.Port > 65535 {
+		if _, ok := transports[h.Transport]; !ok && h.Transport != "rehearsal" || h.Port < 0 || h.Port > 65535 {
 			t.Fatalf("host %q: transport %q, port %d", h.Name, h.Transport, h.Port)
 		}
 		for _, g := range h.Groups {

@@ -10,6 +10,10 @@ import (
 	"github.com/runbookhq/runbook/runbook/diag"
 )
 
+// withRehearsal loads inventories as a caller that adds a transport of its
+// own, "rehearsal", would.
+var withRehearsal = Options{Transports: []string{"rehearsal"}}
+
 // dedent strips the common leading tabs of a raw-string test fixture, so
 // fixtures can be indented with the code (YAML itself is indented with
 // spaces after the tabs).

@@ -145,7 +145,7 @@ func (p *iniParser) hostLine(at pos, text string) {
 			entries = append(entries, e)
 		}
 	}
-	vars := normalizeVars(entries, &p.b.errs)
+	vars := p.b.normalizeVars(entries)
 	for _, name := range names {
 		h := p.b.host(name, hostAt)
 		if h == nil {
@@ -200,7 +200,7 @@ func (p *iniParser) varLine(at pos, text string) {
 		value = iniValue(strings.TrimSpace(trimmed[:toks[len(toks)-1].end]), false)
 	}
 	e := varEntry{key: key, keyAt: at, value: value, valueAt: pos{file: at.file, line: at.line, col: valueCol}}
-	p.group.vars = append(p.group.vars, normalizeVars([]varEntry{e}, &p.b.errs))
+	p.group.vars = append(p.group.vars, p.b.normalizeVars([]varEntry{e}))
 }
 
 func (p *iniParser) childLine(at pos, text string) {

@@ -31,17 +31,17 @@ func TestParseINI(t *testing.T) {
 			drain_timeout=10m
 
 			[all:vars]
-			transport=lab
+			transport=rehearsal
 		`,
 		want: []hostWant{
-			{name: "bastion", address: "192.0.2.254", transport: "lab", groups: []string{"all", "ungrouped"},
-				vars: map[string]any{"address": "192.0.2.254", "transport": "lab"}},
-			{name: "cp-1", transport: "lab", groups: []string{"all", "kube_nodes", "control_plane"},
-				vars: map[string]any{"transport": "lab"}},
-			{name: "worker-1", transport: "lab", groups: []string{"all", "kube_nodes", "workers"},
-				vars: map[string]any{"transport": "lab", "rack": "r1", "drain_timeout": "10m"}},
-			{name: "worker-2", transport: "lab", groups: []string{"all", "kube_nodes", "workers"},
-				vars: map[string]any{"transport": "lab", "rack": "r1", "drain_timeout": "10m"}},
+			{name: "bastion", address: "192.0.2.254", transport: "rehearsal", groups: []string{"all", "ungrouped"},
+				vars: map[string]any{"address": "192.0.2.254", "transport": "rehearsal"}},
+			{name: "cp-1", transport: "rehearsal", groups: []string{"all", "kube_nodes", "control_plane"},
+				vars: map[string]any{"transport": "rehearsal"}},
+			{name: "worker-1", transport: "rehearsal", groups: []string{"all", "kube_nodes", "workers"},
+				vars: map[string]any{"transport": "rehearsal", "rack": "r1", "drain_timeout": "10m"}},
+			{name: "worker-2", transport: "rehearsal", groups: []string{"all", "kube_nodes", "workers"},
+				vars: map[string]any{"transport": "rehearsal", "rack": "r1", "drain_timeout": "10m"}},
 		},
 		groups: []string{"all", "ungrouped", "kube_nodes", "control_plane", "workers"},
 	}, {

@@ -10,12 +10,11 @@ import (
 	"github.com/runbookhq/runbook/runbook/diag"
 )
 
-// Transports a host can be reached by (Host.Transport).
+// The product's own transports (Host.Transport). A caller may add others
+// that it connects with itself (Options.Transports).
 const (
 	// TransportSSH reaches the host over SSH; it is the default.
 	TransportSSH = "ssh"
-	// TransportLab reaches a simulated node served by the lab.
-	TransportLab = "lab"
 	// TransportLocal runs commands on the controller itself.
 	TransportLocal = "local"
 )
@@ -34,12 +33,9 @@ const (
 	VarIdentityFile = "identity_file"
 	// VarProxyJump is the jump host(s), as OpenSSH's ProxyJump takes them.
 	VarProxyJump = "proxy_jump"
-	// VarTransport is ssh, lab or local (ansible_connection; its smart,
-	// paramiko and paramiko_ssh mean ssh).
+	// VarTransport is ssh, local or a transport the caller adds
+	// (ansible_connection; its smart, paramiko and paramiko_ssh mean ssh).
 	VarTransport = "transport"
-	// VarLabFaults is a mapping of faults the lab injects into a node; this
-	// package only checks that it is a mapping.
-	VarLabFaults = "lab_faults"
 	// VarLockPath overrides the remote lock directory of a host.
 	VarLockPath = "lock_path"
 )
@@ -59,7 +55,8 @@ type Host struct {
 	// ProxyJump is the proxy_jump var ([user@]host[:port], comma-separated
 	// hops, as OpenSSH takes it).
 	ProxyJump string
-	// Transport is TransportSSH (the default), TransportLab or TransportLocal.
+	// Transport is TransportSSH (the default), TransportLocal, or a
+	// transport the caller adds (Options.Transports).
 	Transport string
 	// Groups is every group the host belongs to, directly or through
 	// children, in the order of Inventory.GroupOrder ("all" first).

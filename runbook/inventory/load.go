@@ -8,24 +8,42 @@ import (
 	"strings"
 )
 
+// Options are what a caller tells the inventory about itself.
+type Options struct {
+	// Transports are the transports the caller connects with beside ssh
+	// and local (the CLI adds the lab's). A host that names another is an
+	// error, with a suggestion among them. When it is nil, any name is
+	// taken and left to whoever connects: for an inventory checked when it
+	// was written, as a run's frozen copy.
+	Transports []string
+}
+
 // Load reads the inventory file at path, in YAML or INI (by extension, else
-// by content), with the group_vars/ and host_vars/ directories beside it.
+// by content), with the group_vars/ and host_vars/ directories beside it,
+// taking any transport name (see Options).
 // The error lists every problem found, one `file:line:col: message` a line.
-func Load(path string) (*Inventory, error) {
+func Load(path string) (*Inventory, error) { return Options{}.Load(path) }
+
+// Load is the package's Load, with the options o.
+func (o Options) Load(path string) (*Inventory, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read inventory: %w", err)
 	}
-	b := newBuilder(path)
+	b := newBuilder(path, o)
 	parse(b, path, data)
 	b.loadVarFiles(filepath.Dir(path))
 	return b.build()
 }
 
 // Parse reads an inventory from data; name is used for the format (by
-// extension) and in errors. It reads no group_vars/ or host_vars/.
-func Parse(name string, data []byte) (*Inventory, error) {
-	b := newBuilder(name)
+// extension) and in errors. It reads no group_vars/ or host_vars/, and
+// takes any transport name (see Options).
+func Parse(name string, data []byte) (*Inventory, error) { return Options{}.Parse(name, data) }
+
+// Parse is the package's Parse, with the options o.
+func (o Options) Parse(name string, data []byte) (*Inventory, error) {
+	b := newBuilder(name, o)
 	parse(b, name, data)
 	return b.build()
 }

@@ -155,7 +155,7 @@ func (b *builder) readVarsFile(path string) map[string]any {
 		b.errs.Add(r.at(root).errorf("a vars file must be a mapping of variables, not %s", kind(root)))
 		return nil
 	}
-	return normalizeVars(r.vars(root, strconv.Quote(filepath.Base(path))), &b.errs)
+	return b.normalizeVars(r.vars(root, strconv.Quote(filepath.Base(path))))
 }
 
 // safeFileName says whether name can be looked up as a file in a vars

@@ -82,14 +82,14 @@ func TestLoadINIWithVarFiles(t *testing.T) {
 			[workers:vars]
 			transport=ssh
 		`,
-		"group_vars/workers.yml": "transport: lab\n",
+		"group_vars/workers.yml": "transport: rehearsal\n",
 		"host_vars/worker-2.yml": "transport: local\n",
 	})
 	inv, err := Load(filepath.Join(dir, "hosts"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkEqual(t, "transports", []string{inv.Hosts[0].Transport, inv.Hosts[1].Transport}, []string{"lab", "local"})
+	checkEqual(t, "transports", []string{inv.Hosts[0].Transport, inv.Hosts[1].Transport}, []string{"rehearsal", "local"})
 }
 
 func TestLoadVarFileErrors(t *testing.T) {
@@ -106,11 +106,11 @@ func TestLoadVarFileErrors(t *testing.T) {
 		"group_vars/workers/a.yml": "$ANSIBLE_VAULT;1.1;AES256\n6162\n",
 		"host_vars/w1.yml":         "a: [\n",
 	})
-	_, err := Load(filepath.Join(dir, "inv.yaml"))
+	_, err := withRehearsal.Load(filepath.Join(dir, "inv.yaml"))
 	gv, hv := filepath.Join(dir, "group_vars"), filepath.Join(dir, "host_vars")
 	checkEqual(t, "errors", errLines(err), []string{
 		gv + `/all.yml:1:7: port must be a port number from 1 to 65535, not "nope"`,
-		gv + `/all.yml:2:12: transport "sssh" is not one of ssh, lab, local (did you mean "ssh"?)`,
+		gv + `/all.yml:2:12: transport "sssh" is not one of ssh, local, rehearsal (did you mean "ssh"?)`,
 		gv + `/workers.yml:1:1: a vars file must be a mapping of variables, not a list`,
 		gv + `/workers/a.yml:1:1: Ansible Vault files are not supported; keep secrets out of inventory vars`,
 		hv + `/w1.yml:1: did not find expected node content`,

@@ -3,6 +3,8 @@ package inventory
 import (
 	"fmt"
 	"math"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -55,28 +57,25 @@ var aliases = map[string]string{
 	"ansible_connection":           VarTransport,
 }
 
-// transports maps every accepted transport (and ansible_connection) value to
-// the transport it means.
+// transports maps the product's own transports and the ansible_connection
+// values that mean one of them to the transport they mean.
 var transports = map[string]string{
 	TransportSSH:   TransportSSH,
-	TransportLab:   TransportLab,
 	TransportLocal: TransportLocal,
 	"smart":        TransportSSH,
 	"paramiko":     TransportSSH,
 	"paramiko_ssh": TransportSSH,
 }
 
-var transportNames = []string{TransportSSH, TransportLab, TransportLocal}
-
 // normalizeVars turns the entries of one source into variables: aliases are
 // renamed to their native names and native values are checked and typed.
-// Problems are added to errs; the bad entries are left out.
-func normalizeVars(entries []varEntry, errs *diag.List) map[string]any {
+// Problems are added to b's errors; the bad entries are left out.
+func (b *builder) normalizeVars(entries []varEntry) map[string]any {
 	out := make(map[string]any, len(entries))
 	setBy := map[string]string{} // native name -> the name it was written as
 	for _, e := range entries {
 		if strings.ContainsFunc(e.key, unicode.IsControl) {
-			errs.Add(e.keyAt.errorf("variable name %q has a control character (a line break, tab or the like)", e.key))
+			b.errs.Add(e.keyAt.errorf("variable name %q has a control character (a line break, tab or the like)", e.key))
 			continue
 		}
 		name := e.key
@@ -84,15 +83,15 @@ func normalizeVars(entries []varEntry, errs *diag.List) map[string]any {
 			name = native
 		}
 		if prev, ok := setBy[name]; ok && prev != e.key {
-			errs.Add(e.keyAt.errorf("%s and %s set the same variable; keep one", prev, e.key))
+			b.errs.Add(e.keyAt.errorf("%s and %s set the same variable; keep one", prev, e.key))
 			continue
 		}
 		if isNative(name) {
 			setBy[name] = e.key
 		}
-		v, err := checkVar(name, e.key, e.value)
+		v, err := b.checkVar(name, e.key, e.value)
 		if err != "" {
-			errs.Add(e.valueAt.errorf("%s", err))
+			b.errs.Add(e.valueAt.errorf("%s", err))
 			continue
 		}
 		out[name] = v
@@ -111,7 +110,7 @@ func isNative(name string) bool {
 // checkVar checks the value of a variable runbook reads itself and returns
 // it in its canonical type; written is the name as it was written. Other
 // variables pass through. A non-empty string is the error.
-func checkVar(name, written string, v any) (any, string) {
+func (b *builder) checkVar(name, written string, v any) (any, string) {
 	if v == nil {
 		return nil, ""
 	}
@@ -130,21 +129,35 @@ func checkVar(name, written string, v any) (any, string) {
 		}
 		return nil, fmt.Sprintf("%s must be a string, not %s", written, describeValue(v))
 	case VarTransport:
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Sprintf("%s must be one of ssh, lab, local, not %s", written, describeValue(v))
-		}
-		if t, ok := transports[s]; ok {
-			return t, ""
-		}
-		return nil, fmt.Sprintf("%s %q is not one of ssh, lab, local%s", written, s, diag.Suggest(s, transportNames))
-	case VarLabFaults:
-		if _, ok := v.(map[string]any); !ok {
-			return nil, fmt.Sprintf("%s must be a mapping of fault names, not %s", written, describeValue(v))
-		}
+		return b.checkTransport(written, v)
 	}
 	return v, ""
 }
+
+// checkTransport checks a transport value: one of the product's own, or
+// one its caller adds (Options.Transports); when the caller adds none, any
+// name is taken.
+func (b *builder) checkTransport(written string, v any) (any, string) {
+	names := append([]string{TransportSSH, TransportLocal}, b.transports...)
+	list := strings.Join(names, ", ")
+	if b.transports == nil {
+		list += " or another transport's name"
+	}
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Sprintf("%s must be one of %s, not %s", written, list, describeValue(v))
+	}
+	if t, ok := transports[s]; ok {
+		return t, ""
+	}
+	if b.transports == nil && transportName.MatchString(s) || slices.Contains(b.transports, s) {
+		return s, ""
+	}
+	return nil, fmt.Sprintf("%s %q is not one of %s%s", written, s, list, diag.Suggest(s, names))
+}
+
+// transportName is what a transport's name may be when any is accepted.
+var transportName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // portValue accepts an integer or a string of digits in the port range.
 func portValue(v any) (int, bool) {

@@ -80,7 +80,7 @@ func (p *yamlInventory) group(e yamlEntry, parent string, depth int) {
 		case "hosts":
 			p.hosts(g, f.value)
 		case "vars":
-			g.vars = append(g.vars, normalizeVars(p.vars(f.value, fmt.Sprintf("group %q", e.name)), p.errs))
+			g.vars = append(g.vars, p.b.normalizeVars(p.vars(f.value, fmt.Sprintf("group %q", e.name))))
 		case "children":
 			p.children(g, f.value, depth)
 		default:
@@ -123,7 +123,7 @@ func (p *yamlInventory) hosts(g *groupDef, n *yaml.Node) {
 			p.errs.Add(at.errorf("%v", err))
 			continue
 		}
-		vars := normalizeVars(p.vars(e.value, fmt.Sprintf("host %q", e.name)), p.errs)
+		vars := p.b.normalizeVars(p.vars(e.value, fmt.Sprintf("host %q", e.name)))
 		for _, name := range names {
 			h := p.b.host(name, at)
 			if h == nil {

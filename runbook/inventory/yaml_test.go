@@ -169,7 +169,7 @@ func TestParseYAML(t *testing.T) {
 			          port: 22
 			          faults: &faults {crio_start_fails: true}
 			        h2:
-			          lab_faults: *faults
+			          more_faults: *faults
 			    b: &b
 			      hosts:
 			        h3:
@@ -180,7 +180,7 @@ func TestParseYAML(t *testing.T) {
 				vars: map[string]any{"common": map[string]any{"user": "ops", "port": 2222}, "user": "ops", "port": 22,
 					"faults": map[string]any{"crio_start_fails": true}}},
 			{name: "h2", groups: []string{"all", "a"},
-				vars: map[string]any{"common": map[string]any{"user": "ops", "port": 2222}, "lab_faults": map[string]any{"crio_start_fails": true}}},
+				vars: map[string]any{"common": map[string]any{"user": "ops", "port": 2222}, "more_faults": map[string]any{"crio_start_fails": true}}},
 			{name: "h3", groups: []string{"all", "b", "c"},
 				vars: map[string]any{"common": map[string]any{"user": "ops", "port": 2222}}},
 		},
@@ -279,12 +279,12 @@ func TestYAMLHostsDoNotShareValues(t *testing.T) {
 	inv := mustParse(t, "inv.yaml", `
 		all:
 		  vars:
-		    lab_faults: {slow: 1s}
+		    limits: {slow: 1s}
 		  hosts:
 		    a:
 		    b:
 	`)
-	inv.Host("a").Vars["lab_faults"].(map[string]any)["slow"] = "changed"
-	checkEqual(t, "b's lab_faults", inv.Host("b").Vars["lab_faults"], map[string]any{"slow": "1s"})
-	checkEqual(t, "all's vars", inv.Groups["all"].Vars["lab_faults"], map[string]any{"slow": "1s"})
+	inv.Host("a").Vars["limits"].(map[string]any)["slow"] = "changed"
+	checkEqual(t, "b's limits", inv.Host("b").Vars["limits"], map[string]any{"slow": "1s"})
+	checkEqual(t, "all's vars", inv.Groups["all"].Vars["limits"], map[string]any{"slow": "1s"})
 }
