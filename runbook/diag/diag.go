@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hashicorp/go-multierror"
 	"gopkg.in/yaml.v3"
 )
 
@@ -56,7 +55,7 @@ func At(file string, node *yaml.Node, format string, args ...any) *Error {
 
 // List collects errors and warnings in the order they were found.
 type List struct {
-	errs     *multierror.Error
+	errs     []error
 	warnings []*Error
 }
 
@@ -70,7 +69,7 @@ func (l *List) Add(err error) {
 		l.warnings = append(l.warnings, d)
 		return
 	}
-	l.errs = multierror.Append(l.errs, err)
+	l.errs = append(l.errs, err)
 }
 
 // Addf records a new Error at node.
@@ -89,28 +88,13 @@ func (l *List) Warnf(file string, node *yaml.Node, format string, args ...any) {
 func (l *List) Warnings() []*Error { return l.warnings }
 
 // Len is the number of errors (not warnings).
-func (l *List) Len() int {
-	if l.errs == nil {
-		return 0
-	}
-	return len(l.errs.Errors)
-}
+func (l *List) Len() int { return len(l.errs) }
 
 // Err returns the errors as one error whose message has one line per error,
-// sorted by position, or nil when there are none.
+// sorted by position (errors.Join of them), or nil when there are none.
 func (l *List) Err() error {
-	if l.Len() == 0 {
-		return nil
-	}
-	sortErrors(l.errs.Errors)
-	l.errs.ErrorFormat = func(es []error) string {
-		lines := make([]string, len(es))
-		for i, e := range es {
-			lines[i] = e.Error()
-		}
-		return strings.Join(lines, "\n")
-	}
-	return l.errs
+	sortErrors(l.errs)
+	return errors.Join(l.errs...)
 }
 
 func sortErrors(es []error) {
@@ -134,15 +118,11 @@ func sortErrors(es []error) {
 	})
 }
 
-// Errors flattens err into its parts (a multierror, errors.Join or a single
-// error).
+// Errors flattens err into its parts (errors.Join's, as Err returns, or a
+// single error).
 func Errors(err error) []error {
 	if err == nil {
 		return nil
-	}
-	var m *multierror.Error
-	if errors.As(err, &m) {
-		return m.Errors
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		return j.Unwrap()
