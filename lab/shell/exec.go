@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/runbookhq/runbook/internal/ctxio"
 	"mvdan.cc/sh/v3/interp"
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -38,9 +39,9 @@ func Exec(c *Call) int {
 	if c.Stdin == nil {
 		c.Stdin = strings.NewReader("")
 	}
-	if _, ok := c.Stdin.(ctxReader); !ok {
-		c.Stdin = ctxReader{c.Ctx, c.Stdin}
-	}
+	// A read loop ends once the command is cancelled, even on an endless
+	// input.
+	c.Stdin = ctxio.Reader(c.Ctx, ctxio.Underlying(c.Stdin))
 	name := c.Args[0]
 	base := path.Base(name)
 	if p, ok := c.Machine.Programs[base]; ok && p != nil {

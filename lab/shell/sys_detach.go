@@ -3,6 +3,8 @@ package shell
 import (
 	"context"
 	"fmt"
+
+	"github.com/runbookhq/runbook/internal/ctxio"
 )
 
 func init() {
@@ -18,9 +20,7 @@ func init() {
 func detach(c *Call, args []string, done chan<- int) {
 	sub := *c
 	sub.Args = args
-	if cr, ok := sub.Stdin.(ctxReader); ok {
-		sub.Stdin = cr.r // read on the job's own context
-	}
+	sub.Stdin = ctxio.Underlying(sub.Stdin) // read on the job's own context
 	job := func(ctx context.Context) {
 		sub.Ctx = ctx
 		code := Exec(&sub)

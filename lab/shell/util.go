@@ -2,7 +2,6 @@ package shell
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/runbookhq/runbook/internal/ctxio"
 )
 
 // utilities are this package's programs, by name; Machine.Programs shadow them.
@@ -86,7 +87,12 @@ func (c *Call) open(name string) (io.ReadCloser, error) {
 		if err != nil {
 			return nil, err
 		}
-		return ctxReadCloser{ctxReader{c.Ctx, d}, d}, nil
+		// ends a read loop once the command is cancelled, even on an
+		// endless device such as /dev/zero
+		return struct {
+			io.Reader
+			io.Closer
+		}{ctxio.Reader(c.Ctx, d), d}, nil
 	}
 	f, err := c.fsys().Open(p)
 	if err != nil {
@@ -236,23 +242,4 @@ func readLine(br *bufio.Reader) (string, error) {
 		}
 		return string(buf), err
 	}
-}
-
-// ctxReader ends a read loop once the command is cancelled, even on an
-// endless input such as /dev/zero.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-type ctxReadCloser struct {
-	ctxReader
-	io.Closer
 }
