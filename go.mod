@@ -16,6 +16,7 @@ require (
 	golang.org/x/term v0.48.0
 	gopkg.in/yaml.v3 v3.0.1
 	mvdan.cc/sh/v3 v3.14.1
+	pault.ag/go/debian v0.21.4
 )
 
 require (

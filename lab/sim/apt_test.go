@@ -142,6 +142,11 @@ func TestDebVersions(t *testing.T) {
 		{"1.0~rc1-1", "1.0-1", -1},
 		{"1:1.0-1", "2.0-1", 1},
 		{"1.0a-1", "1.0-1", 1},
+		{"1.0-1", "1.0", 1},
+		{"2:0.1", "1:9.9", 1},
+		{"1.0~~", "1.0~", -1},
+		{"1.0+b1-1", "1.0-1", 1},
+		{"not a version", "1.0-1", 1}, // dpkg refuses it; it still sorts
 	} {
 		if got := compareDebVersions(tc.a, tc.b); got != tc.want {
 			t.Errorf("compare(%s, %s) = %d, want %d", tc.a, tc.b, got, tc.want)
