@@ -2,9 +2,12 @@ package shell
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/itchyny/timefmt-go"
 )
 
 func init() {
@@ -154,141 +157,27 @@ func parseDate(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("invalid date %q", s)
 }
 
-// strftime formats t with the conversions of date(1).
+// strftime formats t with the conversions of date(1): timefmt-go's, and
+// GNU date's %N (nanoseconds; %3N their first three digits, %-N unpadded),
+// which it lacks.
 func strftime(format string, t time.Time) string {
-	var b strings.Builder
-	for i := 0; i < len(format); i++ {
-		ch := format[i]
-		if ch != '%' || i+1 >= len(format) {
-			b.WriteByte(ch)
-			continue
+	return timefmt.Format(t, nanoseconds.ReplaceAllStringFunc(format, func(conv string) string {
+		if strings.HasPrefix(conv, "%%") {
+			return conv
 		}
-		i++
-		pad := byte(0) // '-' no padding, '_' spaces
-		if format[i] == '-' || format[i] == '_' || format[i] == '0' {
-			pad = format[i]
-			if i+1 >= len(format) {
-				break
-			}
-			i++
+		digits := fmt.Sprintf("%09d", t.Nanosecond())
+		spec := strings.TrimSuffix(conv[1:], "N")
+		if w, err := strconv.Atoi(strings.TrimLeft(spec, "-_0")); err == nil && w > 0 && w < len(digits) {
+			digits = digits[:w]
+		} else if strings.HasPrefix(spec, "-") {
+			digits = strconv.Itoa(t.Nanosecond())
 		}
-		num := func(v, width int) {
-			s := strconv.Itoa(v)
-			switch pad {
-			case '-':
-			case '_':
-				s = strings.Repeat(" ", max(0, width-len(s))) + s
-			default:
-				s = strings.Repeat("0", max(0, width-len(s))) + s
-			}
-			b.WriteString(s)
-		}
-		switch format[i] {
-		case '%':
-			b.WriteByte('%')
-		case 'n':
-			b.WriteByte('\n')
-		case 't':
-			b.WriteByte('\t')
-		case 'Y':
-			num(t.Year(), 4)
-		case 'C':
-			num(t.Year()/100, 2)
-		case 'y':
-			num(t.Year()%100, 2)
-		case 'm':
-			num(int(t.Month()), 2)
-		case 'd':
-			num(t.Day(), 2)
-		case 'e':
-			if pad == 0 {
-				pad = '_'
-			}
-			num(t.Day(), 2)
-		case 'H':
-			num(t.Hour(), 2)
-		case 'k':
-			if pad == 0 {
-				pad = '_'
-			}
-			num(t.Hour(), 2)
-		case 'I', 'l':
-			h := t.Hour() % 12
-			if h == 0 {
-				h = 12
-			}
-			if format[i] == 'l' && pad == 0 {
-				pad = '_'
-			}
-			num(h, 2)
-		case 'M':
-			num(t.Minute(), 2)
-		case 'S':
-			num(t.Second(), 2)
-		case 'N':
-			num(t.Nanosecond(), 9)
-		case 's':
-			b.WriteString(strconv.FormatInt(t.Unix(), 10))
-		case 'j':
-			num(t.YearDay(), 3)
-		case 'u':
-			wd := int(t.Weekday())
-			if wd == 0 {
-				wd = 7
-			}
-			num(wd, 1)
-		case 'w':
-			num(int(t.Weekday()), 1)
-		case 'a':
-			b.WriteString(t.Format("Mon"))
-		case 'A':
-			b.WriteString(t.Format("Monday"))
-		case 'b', 'h':
-			b.WriteString(t.Format("Jan"))
-		case 'B':
-			b.WriteString(t.Format("January"))
-		case 'p':
-			b.WriteString(t.Format("PM"))
-		case 'P':
-			b.WriteString(strings.ToLower(t.Format("PM")))
-		case 'z':
-			b.WriteString(t.Format("-0700"))
-		case ':':
-			if i+1 < len(format) && format[i+1] == 'z' {
-				i++
-				b.WriteString(t.Format("-07:00"))
-			} else {
-				b.WriteString("%:")
-			}
-		case 'Z':
-			b.WriteString(t.Format("MST"))
-		case 'F':
-			b.WriteString(t.Format("2006-01-02"))
-		case 'T':
-			b.WriteString(t.Format("15:04:05"))
-		case 'R':
-			b.WriteString(t.Format("15:04"))
-		case 'D':
-			b.WriteString(t.Format("01/02/06"))
-		case 'c':
-			b.WriteString(t.Format("Mon Jan _2 15:04:05 2006"))
-		case 'x':
-			b.WriteString(t.Format("01/02/06"))
-		case 'X':
-			b.WriteString(t.Format("15:04:05"))
-		case 'G':
-			y, _ := t.ISOWeek()
-			num(y, 4)
-		case 'V':
-			_, w := t.ISOWeek()
-			num(w, 2)
-		default:
-			b.WriteByte('%')
-			b.WriteByte(format[i])
-		}
-	}
-	return b.String()
+		return digits
+	}))
 }
+
+// nanoseconds matches %N with its flags and width, or an escaped %.
+var nanoseconds = regexp.MustCompile(`%%|%[-_0]?[0-9]*N`)
 
 // runSleep is sleep DURATION...; it ends early when the command is cancelled.
 func runSleep(c *Call) int {

@@ -175,6 +175,7 @@ func TestMiscUtilities(t *testing.T) {
 		{name: "id whoami nproc", script: "id; id -u; id -un; id -g; id ubuntu; whoami; nproc", out: "uid=0(root) gid=0(root) groups=0(root)\n0\nroot\n0\nuid=1000(ubuntu) gid=1000(ubuntu) groups=1000(ubuntu)\nroot\n2\n"},
 		{name: "id unknown", script: "id ghost", code: 1, errHas: "no such user"},
 		{name: "date", script: "date -u -d @0 '+%Y-%m-%d %H:%M:%S %s %j %a %b'; date -u -d '2024-02-29T10:00:00Z' +%F_%T; date -u -d @86400 -I", out: "1970-01-01 00:00:00 0 001 Thu Jan\n2024-02-29_10:00:00\n1970-01-02\n"},
+		{name: "date formats", script: "date -u -d @1.0625 '+%N %3N %-N|%-d|%e|%_m|%:z|%P|%%N|%G-W%V'", out: "062500000 062 62500000|1| 1| 1|+00:00|am|%N|1970-W01\n"},
 		{name: "date bad", script: "date -d 'not a date'", code: 1, errHas: "invalid date"},
 		{name: "sleep", script: "sleep 0.01 0.01 && echo slept; sleep x", code: 2, out: "slept\n", errHas: "invalid time interval"},
 		{name: "xargs", script: "printf 'a b\\nc\\n' | xargs echo X; printf 'a\\nb\\n' | xargs -n1 echo Y; printf 'p q\\n' | xargs -I{} echo '<{}>'; printf 'a\\0b\\0' | xargs -0 echo",
