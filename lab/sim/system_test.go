@@ -100,7 +100,7 @@ func TestCrioConfig(t *testing.T) {
 
 func TestTOML(t *testing.T) {
 	doc := newTOMLTable()
-	src := "a = 1\n[x.\"y.z\"]\nb = \"q\\\"uote\" # c\nc = [1, 2,\n 3]\nd.e = true\nf = 'lit\\eral'\n"
+	src := "a = 1\n[x.\"y.z\"]\nb = \"q\\\"uote\" # c\nc = [1, 2,\n 3]\nd.e = true\nf = 'lit\\eral'\ng = {h = 1}\n"
 	if err := parseTOML(src, doc); err != nil {
 		t.Fatal(err)
 	}
@@ -116,10 +116,22 @@ func TestTOML(t *testing.T) {
 	if v, _ := doc.lookup("x", "y.z", "c"); len(v.([]any)) != 3 {
 		t.Errorf("c = %v", v)
 	}
-	for _, bad := range []string{"[a\n", "a = \n", "a = \"open\n", "= 1\n", "a = [1 2]\n", "[[t]]\n"} {
+	if v, _ := doc.lookup("x", "y.z", "g", "h"); v != int64(1) {
+		t.Errorf("g.h = %v", v)
+	}
+	for _, bad := range []string{"[a\n", "a = \n", "a = \"open\n", "= 1\n", "a = [1 2]\n", "[[t]]\n",
+		"[a]\n[a]\n", "d = 1979-05-27\n", "a = [{b = 1}]\n", "a = 1\na = 2\n"} {
 		if err := parseTOML(bad, newTOMLTable()); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
+	}
+	// Keys and tables print in the order the document defines them.
+	ordered := newTOMLTable()
+	if err := parseTOML("b = 1\na = 2\n[z]\nk = 'v'\n[y]\n", ordered); err != nil {
+		t.Fatal(err)
+	}
+	if got := encodeTOML(ordered); got != "b = 1\na = 2\n[z]\n  k = \"v\"\n[y]\n" {
+		t.Errorf("order:\n%s", got)
 	}
 	enc := encodeTOML(doc)
 	again := newTOMLTable()

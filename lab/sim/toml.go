@@ -5,12 +5,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 )
 
-// tomlTable is a TOML table that keeps its keys in order: the subset of TOML
-// CRI-O configuration files use (tables, dotted and quoted keys, strings,
-// booleans, numbers, arrays). No TOML module is among the project's
-// dependencies, hence this small reader.
+// tomlTable is a TOML table that keeps its keys in the order the files
+// define them, so that the configuration prints as crio prints it.
 type tomlTable struct {
 	keys   []string
 	values map[string]any // string, bool, int64, float64, []any
@@ -76,247 +76,72 @@ func (t *tomlTable) merge(o *tomlTable) {
 	}
 }
 
-// parseTOML reads a TOML document into dst (merging into what dst holds).
+// parseTOML reads a TOML document into dst (merging into what dst holds),
+// with BurntSushi/toml, the reader crio itself uses. Arrays of tables and
+// dates, which no CRI-O setting the lab knows takes, are refused.
 func parseTOML(src string, dst *tomlTable) error {
-	cur := dst
-	lines := strings.Split(src, "\n")
-	for i := 0; i < len(lines); i++ {
-		lineNo := i + 1
-		line := strings.TrimSpace(stripTOMLComment(lines[i]))
-		if line == "" {
-			continue
-		}
-		if strings.HasPrefix(line, "[[") {
-			return fmt.Errorf("line %d: arrays of tables are not supported by the lab", lineNo)
-		}
-		if strings.HasPrefix(line, "[") {
-			if !strings.HasSuffix(line, "]") {
-				return fmt.Errorf("line %d: expected ']' at end of table header", lineNo)
-			}
-			path, err := parseTOMLKey(strings.TrimSpace(line[1 : len(line)-1]))
-			if err != nil {
-				return fmt.Errorf("line %d: %w", lineNo, err)
-			}
-			cur = dst
-			for _, p := range path {
-				cur = cur.sub(p)
+	var doc map[string]any
+	md, err := toml.Decode(src, &doc)
+	if err != nil {
+		return err
+	}
+	for _, key := range md.Keys() {
+		switch md.Type(key...) {
+		case "Hash":
+			t := dst
+			for _, p := range key {
+				t = t.sub(p)
 			}
 			continue
+		case "ArrayHash":
+			return fmt.Errorf("%s: arrays of tables are not supported by the lab", key)
 		}
-		eq := indexOutsideQuotes(line, '=')
-		if eq < 0 {
-			return fmt.Errorf("line %d: expected key = value", lineNo)
+		v, ok := tomlLookup(doc, key)
+		if !ok {
+			continue // inside a value already refused or set
 		}
-		path, err := parseTOMLKey(strings.TrimSpace(line[:eq]))
-		if err != nil {
-			return fmt.Errorf("line %d: %w", lineNo, err)
+		if err := checkTOMLValue(v); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
 		}
-		raw := strings.TrimSpace(line[eq+1:])
-		// a multi-line array continues until its brackets balance
-		for strings.HasPrefix(raw, "[") && !bracketsBalanced(raw) && i+1 < len(lines) {
-			i++
-			raw += " " + strings.TrimSpace(stripTOMLComment(lines[i]))
-		}
-		v, rest, err := parseTOMLValue(raw)
-		if err != nil {
-			return fmt.Errorf("line %d: %w", lineNo, err)
-		}
-		if strings.TrimSpace(rest) != "" {
-			return fmt.Errorf("line %d: unexpected %q after value", lineNo, strings.TrimSpace(rest))
-		}
-		t := cur
-		for _, p := range path[:len(path)-1] {
+		t := dst
+		for _, p := range key[:len(key)-1] {
 			t = t.sub(p)
 		}
-		t.set(path[len(path)-1], v)
+		t.set(key[len(key)-1], v)
 	}
 	return nil
 }
 
-// stripTOMLComment removes a # comment that is not inside a string.
-func stripTOMLComment(s string) string {
-	if i := indexOutsideQuotes(s, '#'); i >= 0 {
-		return s[:i]
+// tomlLookup follows key through the tables of a decoded document.
+func tomlLookup(doc map[string]any, key toml.Key) (any, bool) {
+	var v any = doc
+	for _, p := range key {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[p]; !ok {
+			return nil, false
+		}
 	}
-	return s
+	return v, true
 }
 
-// indexOutsideQuotes finds c outside "..." and '...' strings.
-func indexOutsideQuotes(s string, c byte) int {
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		switch {
-		case quote == '"' && s[i] == '\\':
-			i++
-		case quote != 0 && s[i] == quote:
-			quote = 0
-		case quote != 0:
-		case s[i] == '"' || s[i] == '\'':
-			quote = s[i]
-		case s[i] == c:
-			return i
-		}
-	}
-	return -1
-}
-
-func bracketsBalanced(s string) bool {
-	depth := 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		switch {
-		case quote == '"' && s[i] == '\\':
-			i++
-		case quote != 0 && s[i] == quote:
-			quote = 0
-		case quote != 0:
-		case s[i] == '"' || s[i] == '\'':
-			quote = s[i]
-		case s[i] == '[':
-			depth++
-		case s[i] == ']':
-			depth--
-		}
-	}
-	return depth <= 0
-}
-
-// parseTOMLKey splits a (dotted, possibly quoted) key.
-func parseTOMLKey(s string) ([]string, error) {
-	var out []string
-	for {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			return nil, fmt.Errorf("empty key")
-		}
-		var part string
-		switch s[0] {
-		case '"', '\'':
-			v, rest, err := parseTOMLString(s)
-			if err != nil {
-				return nil, err
-			}
-			part, s = v, rest
-		default:
-			j := 0
-			for j < len(s) && (isBareKeyChar(s[j])) {
-				j++
-			}
-			if j == 0 {
-				return nil, fmt.Errorf("invalid key %q", s)
-			}
-			part, s = s[:j], s[j:]
-		}
-		out = append(out, part)
-		s = strings.TrimSpace(s)
-		if s == "" {
-			return out, nil
-		}
-		if s[0] != '.' {
-			return nil, fmt.Errorf("invalid key: unexpected %q", s)
-		}
-		s = s[1:]
-	}
-}
-
-func isBareKeyChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
-}
-
-// parseTOMLValue reads one value at the start of s.
-func parseTOMLValue(s string) (any, string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, "", fmt.Errorf("missing value")
-	}
-	switch {
-	case strings.HasPrefix(s, `"""`) || strings.HasPrefix(s, `'''`):
-		return nil, "", fmt.Errorf("multi-line strings are not supported by the lab")
-	case s[0] == '"' || s[0] == '\'':
-		return parseTOMLString(s)
-	case s[0] == '[':
-		var arr []any
-		s = strings.TrimSpace(s[1:])
-		for {
-			if s == "" {
-				return nil, "", fmt.Errorf("unterminated array")
-			}
-			if s[0] == ']' {
-				return arr, s[1:], nil
-			}
-			v, rest, err := parseTOMLValue(s)
-			if err != nil {
-				return nil, "", err
-			}
-			arr = append(arr, v)
-			s = strings.TrimSpace(rest)
-			if strings.HasPrefix(s, ",") {
-				s = strings.TrimSpace(s[1:])
-			} else if !strings.HasPrefix(s, "]") {
-				return nil, "", fmt.Errorf("expected ',' or ']' in array")
+// checkTOMLValue accepts what the table holds and encodeTOML prints:
+// strings, booleans, numbers and arrays of them.
+func checkTOMLValue(v any) error {
+	switch x := v.(type) {
+	case string, bool, int64, float64:
+		return nil
+	case []any:
+		for _, e := range x {
+			if err := checkTOMLValue(e); err != nil {
+				return err
 			}
 		}
-	case strings.HasPrefix(s, "true"):
-		return true, s[4:], nil
-	case strings.HasPrefix(s, "false"):
-		return false, s[5:], nil
+		return nil
 	}
-	j := 0
-	for j < len(s) && strings.IndexByte("+-0123456789_.eExob", s[j]) >= 0 {
-		j++
-	}
-	num := strings.ReplaceAll(s[:j], "_", "")
-	if n, err := strconv.ParseInt(num, 0, 64); err == nil {
-		return n, s[j:], nil
-	}
-	if f, err := strconv.ParseFloat(num, 64); err == nil {
-		return f, s[j:], nil
-	}
-	return nil, "", fmt.Errorf("invalid value %q", s)
-}
-
-// parseTOMLString reads a basic ("...") or literal ('...') string.
-func parseTOMLString(s string) (string, string, error) {
-	q := s[0]
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == q:
-			return b.String(), s[i+1:], nil
-		case c == '\\' && q == '"' && i+1 < len(s):
-			i++
-			switch s[i] {
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case 'r':
-				b.WriteByte('\r')
-			case '"', '\\':
-				b.WriteByte(s[i])
-			case 'u', 'U':
-				n := 4
-				if s[i] == 'U' {
-					n = 8
-				}
-				if i+n >= len(s) {
-					return "", "", fmt.Errorf("bad escape in string")
-				}
-				r, err := strconv.ParseUint(s[i+1:i+1+n], 16, 32)
-				if err != nil {
-					return "", "", fmt.Errorf("bad escape in string")
-				}
-				b.WriteRune(rune(r))
-				i += n
-			default:
-				return "", "", fmt.Errorf("bad escape \\%c in string", s[i])
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", "", fmt.Errorf("unterminated string")
+	return fmt.Errorf("a value of type %T is not supported by the lab", v)
 }
 
 // encodeTOML writes the table the way CRI-O prints its configuration:
@@ -381,4 +206,9 @@ func tomlValue(v any) string {
 		return "[" + strings.Join(parts, ", ") + "]"
 	}
 	return `""`
+}
+
+// isBareKeyChar is a character TOML allows in a key without quotes.
+func isBareKeyChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
