@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aymanbagabas/go-udiff"
 	"gopkg.in/yaml.v3"
 
 	"github.com/runbookhq/runbook/runbook"
 	"github.com/runbookhq/runbook/runbook/transport"
-	"github.com/runbookhq/runbook/steps/internal/udiff"
 )
 
 func init() { register[Compare]("compare") }
@@ -102,7 +102,7 @@ func (c *Compare) Run(ctx context.Context, x *Exec) Result {
 	case over:
 		r.Status, r.Err = Failed, fmt.Errorf("compare %s: the output is longer than %d MiB", c.Snapshot, maxSnapshot>>20)
 	case changed && c.expect() == "unchanged":
-		d := udiff.Unified("snapshot "+c.Snapshot, "now", before, after, 3)
+		d := udiff.Unified("snapshot "+c.Snapshot, "now", before, after)
 		r.Data["diff"] = capText(d, 64<<10)
 		r.Status, r.Err = Failed, fmt.Errorf("compare %s: the output changed: %s\n%s", c.Snapshot, changedSummary(before, after), headLines(d, maxDiffLines))
 	case !changed && c.expect() == "changed":

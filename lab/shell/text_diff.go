@@ -1,146 +1,44 @@
 package shell
 
 import (
-	"cmp"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/aymanbagabas/go-udiff/lcs"
 )
 
 func init() { register(map[string]Program{"diff": runDiff}) }
 
 const diffUsage = "diff [-qsuibwB] [-U n] [--label name]... file1 file2"
 
-// maxDiffD bounds the edit distance the minimal diff searches; beyond it a
-// correct but coarser diff (all removed, all added) is printed.
-const maxDiffD = 2000
-
 type diffOp struct {
 	kind byte // ' ', '-', '+'
 	a, b int  // line indexes in the two files
 }
 
-// myers returns the edit script from a to b (Myers' O(ND) algorithm).
-func myers(a, b []string) []diffOp {
-	pre := 0
-	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
-		pre++
-	}
-	suf := 0
-	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
-		suf++
-	}
+// editScript returns the edit script from a to b, line by line, with the
+// removals of each change before its additions, as diff prints them. The
+// changes are go-udiff's (a minimal diff, coarser for texts far apart).
+func editScript(a, b []string) []diffOp {
 	var ops []diffOp
-	for i := 0; i < pre; i++ {
-		ops = append(ops, diffOp{' ', i, i})
-	}
-	ops = append(ops, myersCore(a[pre:len(a)-suf], b[pre:len(b)-suf], pre)...)
-	for i := 0; i < suf; i++ {
-		ops = append(ops, diffOp{' ', len(a) - suf + i, len(b) - suf + i})
-	}
-	// Within each change, removals come before additions, as diff prints them.
-	for i := 0; i < len(ops); {
-		if ops[i].kind == ' ' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(ops) && ops[j].kind != ' ' {
-			j++
-		}
-		slices.SortStableFunc(ops[i:j], func(x, y diffOp) int { return cmp.Compare(y.kind, x.kind) })
-		i = j
-	}
-	return ops
-}
-
-func myersCore(a, b []string, off int) []diffOp {
-	n, m := len(a), len(b)
-	coarse := func() []diffOp {
-		var ops []diffOp
-		for i := range a {
-			ops = append(ops, diffOp{'-', off + i, off})
-		}
-		for j := range b {
-			ops = append(ops, diffOp{'+', off + n, off + j})
-		}
-		return ops
-	}
-	if n == 0 || m == 0 {
-		return coarse()
-	}
-	maxD := min(n+m, maxDiffD)
-	v := make([]int, 2*maxD+3)
-	at := func(k int) *int { return &v[k+maxD+1] }
-	var trace [][]int
-	found := -1
-	for d := 0; d <= maxD && found < 0; d++ {
-		snap := make([]int, 2*d+1)
-		for k := -d; k <= d; k++ {
-			snap[k+d] = *at(k)
-		}
-		trace = append(trace, snap)
-		for k := -d; k <= d; k += 2 {
-			var x int
-			if k == -d || (k != d && *at(k - 1) < *at(k + 1)) {
-				x = *at(k + 1)
-			} else {
-				x = *at(k - 1) + 1
-			}
-			y := x - k
-			for x < n && y < m && a[x] == b[y] {
-				x++
-				y++
-			}
-			*at(k) = x
-			if x >= n && y >= m {
-				found = d
-				break
-			}
+	x, y := 0, 0
+	same := func(to int) {
+		for ; x < to; x, y = x+1, y+1 {
+			ops = append(ops, diffOp{' ', x, y})
 		}
 	}
-	if found < 0 {
-		return coarse()
-	}
-	// Walk back through the trace.
-	var rev []diffOp
-	x, y := n, m
-	for d := found; d > 0; d-- {
-		snap := trace[d]
-		get := func(k int) int { return snap[k+d] }
-		k := x - y
-		var prevK int
-		if k == -d || (k != d && get(k-1) < get(k+1)) {
-			prevK = k + 1
-		} else {
-			prevK = k - 1
+	for _, d := range lcs.DiffLines(a, b) {
+		same(d.Start)
+		for ; x < d.End; x++ {
+			ops = append(ops, diffOp{'-', x, y})
 		}
-		prevX := get(prevK)
-		prevY := prevX - prevK
-		for x > prevX && y > prevY {
-			x--
-			y--
-			rev = append(rev, diffOp{' ', off + x, off + y})
-		}
-		if x == prevX {
-			y--
-			rev = append(rev, diffOp{'+', off + x, off + y})
-		} else {
-			x--
-			rev = append(rev, diffOp{'-', off + x, off + y})
+		for ; y < d.ReplEnd; y++ {
+			ops = append(ops, diffOp{'+', x, y})
 		}
 	}
-	for x > 0 && y > 0 {
-		x--
-		y--
-		rev = append(rev, diffOp{' ', off + x, off + y})
-	}
-	ops := make([]diffOp, len(rev))
-	for i, op := range rev {
-		ops[len(rev)-1-i] = op
-	}
+	same(len(a))
 	return ops
 }
 
@@ -219,7 +117,7 @@ func runDiff(c *Call) int {
 			keys[i] = append(keys[i], key(l))
 		}
 	}
-	ops := myers(keys[0], keys[1])
+	ops := editScript(keys[0], keys[1])
 	changed := false
 	for _, op := range ops {
 		if op.kind != ' ' {

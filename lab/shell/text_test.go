@@ -1,6 +1,10 @@
 package shell
 
-import "testing"
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
 
 var lines = map[string]string{
 	"/d/f":    "apple 3\nBanana 10\ncherry 2\napple 1\n",
@@ -184,4 +188,48 @@ func TestMiscUtilities(t *testing.T) {
 		{name: "xargs -r", script: "printf '' | xargs -r echo never; printf '' | xargs echo empty", out: "empty\n"},
 		{name: "xargs quotes", script: `echo "'a b' \"c d\" e\\ f" | xargs printf '[%s]'`, out: "[a b][c d][e f]"},
 	})
+}
+
+// editScript's ops rebuild both texts, every line of each once and in
+// order, with each change's removals before its additions.
+func TestEditScriptRebuildsBothTexts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	gen := func() []string {
+		var lines []string
+		for range rng.IntN(30) {
+			lines = append(lines, string(rune('a'+rng.IntN(5))))
+		}
+		return lines
+	}
+	for i := range 500 {
+		a, b := gen(), gen()
+		var ga, gb []string
+		ops := editScript(a, b)
+		for j, op := range ops {
+			if op.kind != ' ' && op.kind != '-' && op.kind != '+' {
+				t.Fatalf("case %d: op %q", i, op.kind)
+			}
+			if op.kind != '+' {
+				if op.a != len(ga) {
+					t.Fatalf("case %d: op %d takes line %d of a, want %d", i, j, op.a, len(ga))
+				}
+				ga = append(ga, a[op.a])
+			}
+			if op.kind != '-' {
+				if op.b != len(gb) {
+					t.Fatalf("case %d: op %d takes line %d of b, want %d", i, j, op.b, len(gb))
+				}
+				gb = append(gb, b[op.b])
+			}
+			if op.kind == ' ' && a[op.a] != b[op.b] {
+				t.Fatalf("case %d: op %d keeps %q as %q", i, j, a[op.a], b[op.b])
+			}
+			if j > 0 && op.kind == '-' && ops[j-1].kind == '+' {
+				t.Fatalf("case %d: a removal after an addition at op %d", i, j)
+			}
+		}
+		if !slices.Equal(ga, a) || !slices.Equal(gb, b) {
+			t.Fatalf("case %d: rebuilt %q -> %q from %q -> %q", i, ga, gb, a, b)
+		}
+	}
 }
