@@ -178,6 +178,20 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value) {
 		}
 	case reflect.Struct:
 		d.decodeStruct(n, v)
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64:
+		d.decodeScalar(n, v)
+	case reflect.Slice:
+		d.decodeSlice(n, v)
+	case reflect.Map:
+		d.decodeMap(n, v)
+	default:
+		panic(fmt.Sprintf("runbook: cannot decode into %s", v.Type()))
+	}
+}
+
+// decodeScalar decodes n into a string, bool, integer or float64.
+func (d *Decoder) decodeScalar(n *yaml.Node, v reflect.Value) {
+	switch v.Kind() {
 	case reflect.String:
 		if s, ok := d.scalar(n, "a string"); ok {
 			v.SetString(s)
@@ -209,40 +223,45 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value) {
 			}
 			v.SetFloat(f)
 		}
-	case reflect.Slice:
-		if IsNull(n) {
-			return
-		}
-		if n.Kind != yaml.SequenceNode {
-			d.Errorf(n, "expected a list, got %s", describe(n))
-			return
-		}
-		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-		for i, c := range n.Content {
-			d.decode(c, s.Index(i))
-		}
-		v.Set(s)
-	case reflect.Map:
-		if IsNull(n) {
-			return
-		}
-		if n.Kind != yaml.MappingNode {
-			d.Errorf(n, "expected a mapping, got %s", describe(n))
-			return
-		}
-		if v.Type().Key().Kind() != reflect.String {
-			panic("runbook: map keys must be strings")
-		}
-		m := reflect.MakeMap(v.Type())
-		for _, kv := range d.Pairs(n) {
-			ev := reflect.New(v.Type().Elem()).Elem()
-			d.decode(kv.Value, ev)
-			m.SetMapIndex(reflect.ValueOf(kv.Key.Value).Convert(v.Type().Key()), ev)
-		}
-		v.Set(m)
-	default:
-		panic(fmt.Sprintf("runbook: cannot decode into %s", v.Type()))
 	}
+}
+
+// decodeSlice decodes a sequence node into a slice; null leaves it empty.
+func (d *Decoder) decodeSlice(n *yaml.Node, v reflect.Value) {
+	if IsNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.Errorf(n, "expected a list, got %s", describe(n))
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, c := range n.Content {
+		d.decode(c, s.Index(i))
+	}
+	v.Set(s)
+}
+
+// decodeMap decodes a mapping node into a map with string keys; null
+// leaves it empty.
+func (d *Decoder) decodeMap(n *yaml.Node, v reflect.Value) {
+	if IsNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.Errorf(n, "expected a mapping, got %s", describe(n))
+		return
+	}
+	if v.Type().Key().Kind() != reflect.String {
+		panic("runbook: map keys must be strings")
+	}
+	m := reflect.MakeMap(v.Type())
+	for _, kv := range d.Pairs(n) {
+		ev := reflect.New(v.Type().Elem()).Elem()
+		d.decode(kv.Value, ev)
+		m.SetMapIndex(reflect.ValueOf(kv.Key.Value).Convert(v.Type().Key()), ev)
+	}
+	v.Set(m)
 }
 
 // scalar returns the text of scalar node n, or records an error naming what
