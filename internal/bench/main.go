@@ -72,78 +72,74 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
 
-func benchMain() error {
-	var (
-		workloadsFlag = flag.String("workloads", "20x20,100x5", "workloads, HOSTSxSTEPS, comma-separated")
-		runs          = flag.Int("runs", 5, "measured runs per tool and workload (the median is reported)")
-		slowRuns      = flag.Int("slow-runs", 3, "measured runs for Ansible, which takes a minute a run")
-		toolsFlag     = flag.String("tools", "", "only these tools (runbook,floor,spot,openssh,ansible); default all")
-		install       = flag.Bool("install", true, "install ansible-core with apt-get when it is missing")
-		stateDir      = flag.String("state-dir", "", "where runbook's state (journal) goes; default under the scratch dir in $TMPDIR (disk, so fsync is real)")
-		out           = flag.String("o", "", "also write the report (markdown) to this file")
-		keep          = flag.Bool("keep", false, "keep the scratch directory")
-		profile       = flag.String("profile", "", "write CPU and heap profiles of extra runbook runs of each workload (and of the scale run) into this directory")
-		profileRuns   = flag.Int("profile-runs", 1, "profiled runbook runs per workload (merge them with go tool pprof -proto)")
-		scale         = flag.Bool("scale", false, "also run the scale test: lab hosts through canary and batches")
-		scaleOnly     = flag.Bool("scale-only", false, "run only the scale test")
-		sc            scaleOptions
-	)
-	flag.IntVar(&sc.Hosts, "scale-hosts", 1000, "lab hosts of the scale run")
-	flag.IntVar(&sc.Steps, "scale-steps", 5, "steps per host of the scale run")
-	flag.IntVar(&sc.Concurrency, "scale-concurrency", 100, "hosts acting at once in the scale run")
-	flag.StringVar(&sc.Serial, "scale-serial", `[10, "25%"]`, "serial of the scale run's batch phase (YAML)")
-	flag.StringVar(&sc.LabDir, "scale-lab-dir", "/dev/shm", "where the lab's node roots go (tmpfs: on disk, creating each node's files slows the lab's start and first use); empty: in the state dir")
-	flag.IntVar(&sc.Runs, "scale-runs", 1, "scale runs after the first one, which finds every lab node fresh")
+// benchFlags are the bench's command line.
+type benchFlags struct {
+	workloads   string
+	runs        int
+	slowRuns    int
+	tools       string
+	install     bool
+	stateDir    string
+	out         string
+	keep        bool
+	profile     string
+	profileRuns int
+	scale       bool
+	scaleOnly   bool
+	sc          scaleOptions
+}
+
+func parseFlags() *benchFlags {
+	f := &benchFlags{}
+	flag.StringVar(&f.workloads, "workloads", "20x20,100x5", "workloads, HOSTSxSTEPS, comma-separated")
+	flag.IntVar(&f.runs, "runs", 5, "measured runs per tool and workload (the median is reported)")
+	flag.IntVar(&f.slowRuns, "slow-runs", 3, "measured runs for Ansible, which takes a minute a run")
+	flag.StringVar(&f.tools, "tools", "", "only these tools (runbook,floor,spot,openssh,ansible); default all")
+	flag.BoolVar(&f.install, "install", true, "install ansible-core with apt-get when it is missing")
+	flag.StringVar(&f.stateDir, "state-dir", "", "where runbook's state (journal) goes; default under the scratch dir in $TMPDIR (disk, so fsync is real)")
+	flag.StringVar(&f.out, "o", "", "also write the report (markdown) to this file")
+	flag.BoolVar(&f.keep, "keep", false, "keep the scratch directory")
+	flag.StringVar(&f.profile, "profile", "", "write CPU and heap profiles of extra runbook runs of each workload (and of the scale run) into this directory")
+	flag.IntVar(&f.profileRuns, "profile-runs", 1, "profiled runbook runs per workload (merge them with go tool pprof -proto)")
+	flag.BoolVar(&f.scale, "scale", false, "also run the scale test: lab hosts through canary and batches")
+	flag.BoolVar(&f.scaleOnly, "scale-only", false, "run only the scale test")
+	flag.IntVar(&f.sc.Hosts, "scale-hosts", 1000, "lab hosts of the scale run")
+	flag.IntVar(&f.sc.Steps, "scale-steps", 5, "steps per host of the scale run")
+	flag.IntVar(&f.sc.Concurrency, "scale-concurrency", 100, "hosts acting at once in the scale run")
+	flag.StringVar(&f.sc.Serial, "scale-serial", `[10, "25%"]`, "serial of the scale run's batch phase (YAML)")
+	flag.StringVar(&f.sc.LabDir, "scale-lab-dir", "/dev/shm", "where the lab's node roots go (tmpfs: on disk, creating each node's files slows the lab's start and first use); empty: in the state dir")
+	flag.IntVar(&f.sc.Runs, "scale-runs", 1, "scale runs after the first one, which finds every lab node fresh")
 	flag.Parse()
-	workloads, err := parseWorkloads(*workloadsFlag)
+	return f
+}
+
+func benchMain() error {
+	f := parseFlags()
+	workloads, err := parseWorkloads(f.workloads)
 	if err != nil {
 		return err
 	}
-	if *scaleOnly {
-		workloads, *scale = nil, true
+	if f.scaleOnly {
+		workloads, f.scale = nil, true
 	}
 	b := &bench{}
 	if b.self, err = os.Executable(); err != nil {
 		return err
 	}
-	if *toolsFlag != "" {
-		b.only = map[string]bool{}
-		names := map[string]string{"runbook": "runbook run", "floor": "floor (x/crypto/ssh)", "spot": "spot", "openssh": "OpenSSH ControlMaster", "ansible": "Ansible (pipelining)"}
-		for _, n := range strings.Split(*toolsFlag, ",") {
-			full, ok := names[strings.TrimSpace(n)]
-			if !ok {
-				return fmt.Errorf("-tools: unknown tool %q (runbook, floor, spot, openssh, ansible)", n)
-			}
-			b.only[full] = true
-		}
-	}
-	if b.dir, err = os.MkdirTemp("", "runbook-bench-"); err != nil {
+	if b.only, err = selectTools(f.tools); err != nil {
 		return err
 	}
-	if err := os.Chmod(b.dir, 0o755); err != nil {
+	cleanup, err := b.makeDirs(f.stateDir, f.keep)
+	if err != nil {
 		return err
 	}
-	if !*keep {
-		defer os.RemoveAll(b.dir)
-	} else {
-		logf("bench: scratch directory %s is kept", b.dir)
-	}
-	b.home, b.tmp = filepath.Join(b.dir, "home"), filepath.Join(b.dir, "tmp")
-	b.stateRoot = *stateDir
-	if b.stateRoot == "" {
-		b.stateRoot = filepath.Join(b.dir, "state")
-	}
-	for _, d := range []string{filepath.Join(b.home, ".ssh"), b.tmp, b.stateRoot} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return err
-		}
-	}
+	defer cleanup()
 	rep := &report{Machine: machineInfo(), Started: time.Now()}
 	if err := b.buildRunbook(rep); err != nil {
 		return err
 	}
-	if *profile != "" {
-		if err := os.MkdirAll(*profile, 0o755); err != nil {
+	if f.profile != "" {
+		if err := os.MkdirAll(f.profile, 0o755); err != nil {
 			return err
 		}
 	}
@@ -152,40 +148,21 @@ func benchMain() error {
 		maxHosts = max(maxHosts, w.Hosts)
 	}
 	if maxHosts > 0 {
-		if b.only == nil || b.only["Ansible (pipelining)"] {
-			b.ansible, b.ansibleMissing = ensureAnsible(*install, logf)
-		} else {
-			b.ansibleMissing = "not selected (-tools)"
-		}
-		rep.AnsibleVersion = ansibleVersion(b.ansible)
-		logf("bench: starting %d sshd hosts", maxHosts)
-		if b.fleet, err = sshdtest.StartFleet(sshdtest.Hosts(maxHosts)); err != nil {
+		if err := b.startFleet(maxHosts, f.install, rep); err != nil {
 			return err
 		}
 		defer b.fleet.Stop()
-		kh, err := os.ReadFile(b.fleet.KnownHosts)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(b.home, ".ssh", "known_hosts"), kh, 0o600); err != nil {
-			return err
-		}
-		rep.User = b.fleet.User
-		b.hostUID = -1
-		if u, err := user.Lookup(b.fleet.User); err == nil && u.Uid != strconv.Itoa(os.Getuid()) {
-			b.hostUID, _ = strconv.Atoi(u.Uid)
-		}
 	}
 	for _, w := range workloads {
-		res, err := b.runWorkload(w, *runs, *slowRuns, *profile, *profileRuns)
+		res, err := b.runWorkload(w, f.runs, f.slowRuns, f.profile, f.profileRuns)
 		if err != nil {
 			return fmt.Errorf("%s: %w", w, err)
 		}
 		rep.Workloads = append(rep.Workloads, res)
 	}
-	if *scale {
-		sc.Profile = *profile
-		sr, err := b.runScale(sc)
+	if f.scale {
+		f.sc.Profile = f.profile
+		sr, err := b.runScale(f.sc)
 		if err != nil {
 			return fmt.Errorf("scale: %w", err)
 		}
@@ -195,8 +172,86 @@ func benchMain() error {
 	rep.Machine.LoadEnd = loadAvg()
 	text := rep.markdown()
 	fmt.Print(text)
-	if *out != "" {
-		return os.WriteFile(*out, []byte(text), 0o644)
+	if f.out != "" {
+		return os.WriteFile(f.out, []byte(text), 0o644)
+	}
+	return nil
+}
+
+// selectTools reads -tools: nil for every tool, else the full names of
+// those listed.
+func selectTools(list string) (map[string]bool, error) {
+	if list == "" {
+		return nil, nil
+	}
+	only := map[string]bool{}
+	names := map[string]string{"runbook": "runbook run", "floor": "floor (x/crypto/ssh)", "spot": "spot", "openssh": "OpenSSH ControlMaster", "ansible": "Ansible (pipelining)"}
+	for _, n := range strings.Split(list, ",") {
+		full, ok := names[strings.TrimSpace(n)]
+		if !ok {
+			return nil, fmt.Errorf("-tools: unknown tool %q (runbook, floor, spot, openssh, ansible)", n)
+		}
+		only[full] = true
+	}
+	return only, nil
+}
+
+// makeDirs makes the scratch directory (home, tmp and, unless stateDir is
+// given, the state root in it); cleanup removes it unless keep.
+func (b *bench) makeDirs(stateDir string, keep bool) (cleanup func(), err error) {
+	if b.dir, err = os.MkdirTemp("", "runbook-bench-"); err != nil {
+		return nil, err
+	}
+	cleanup = func() { os.RemoveAll(b.dir) }
+	if keep {
+		logf("bench: scratch directory %s is kept", b.dir)
+		cleanup = func() {}
+	}
+	if err := os.Chmod(b.dir, 0o755); err != nil {
+		cleanup()
+		return nil, err
+	}
+	b.home, b.tmp = filepath.Join(b.dir, "home"), filepath.Join(b.dir, "tmp")
+	b.stateRoot = stateDir
+	if b.stateRoot == "" {
+		b.stateRoot = filepath.Join(b.dir, "state")
+	}
+	for _, d := range []string{filepath.Join(b.home, ".ssh"), b.tmp, b.stateRoot} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			cleanup()
+			return nil, err
+		}
+	}
+	return cleanup, nil
+}
+
+// startFleet finds Ansible when it is selected and starts hosts sshd hosts,
+// whose host keys it writes into the tools' known_hosts. The caller stops
+// b.fleet.
+func (b *bench) startFleet(hosts int, install bool, rep *report) error {
+	if b.only == nil || b.only["Ansible (pipelining)"] {
+		b.ansible, b.ansibleMissing = ensureAnsible(install, logf)
+	} else {
+		b.ansibleMissing = "not selected (-tools)"
+	}
+	rep.AnsibleVersion = ansibleVersion(b.ansible)
+	logf("bench: starting %d sshd hosts", hosts)
+	var err error
+	if b.fleet, err = sshdtest.StartFleet(sshdtest.Hosts(hosts)); err != nil {
+		return err
+	}
+	kh, err := os.ReadFile(b.fleet.KnownHosts)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(b.home, ".ssh", "known_hosts"), kh, 0o600)
+	}
+	if err != nil {
+		b.fleet.Stop()
+		return err
+	}
+	rep.User = b.fleet.User
+	b.hostUID = -1
+	if u, err := user.Lookup(b.fleet.User); err == nil && u.Uid != strconv.Itoa(os.Getuid()) {
+		b.hostUID, _ = strconv.Atoi(u.Uid)
 	}
 	return nil
 }
