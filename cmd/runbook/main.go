@@ -18,8 +18,8 @@ func main() {
 
 // tuneGC trades memory the controller has to spare for CPU it does not:
 // a run's heap is mostly short-lived (SSH packets, journal records), and
-// with Go's default (GOGC=100) collecting it took about a seventh of the
-// controller's CPU on the 100-host benchmark. The collector waits for the
+// with Go's default (GOGC=100) collecting it is a large share of the
+// controller's CPU on a large fleet. The collector waits for the
 // heap to reach 4× what is live instead (GOGC=300); a soft limit of
 // 512 MiB makes it collect more often when a very large fleet brings the
 // heap near that. GOGC or GOMEMLIMIT in the environment win.

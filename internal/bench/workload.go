@@ -32,12 +32,9 @@ type workloadResult struct {
 // The slow tools (Ansible) warm up and run after the others, not in their
 // rounds: a minute of Ansible at full load leaves the machine slower for
 // the runs that follow it, in the kernel's work rather than in plain
-// computation (a CPU-bound loop ran as fast as before), and that fell on
-// whichever fast tool the rotation put next. On 2026-11-29, in the 15 s
-// after an Ansible run of 100 × 5, runbook's runs took a median 256–269 ms
-// of CPU against 218–234 ms before it and after 30 s of rest, and the
-// floor's 164–187 ms against 151–165 ms. Ansible's own figure, 25 to 60
-// times theirs, is not moved by such a difference.
+// computation, and that would fall on whichever fast tool the rotation put
+// next. Ansible's own figure, many times theirs, is not moved by such a
+// difference.
 func (b *bench) runWorkload(w workload, runs, slowRuns int, profile string, profileRuns int) (workloadResult, error) {
 	res := workloadResult{W: w, LoadStart: loadAvg()}
 	tools, err := b.tools(w)

@@ -94,7 +94,7 @@ func rewriteRedir(rd *syntax.Redirect, alias map[string]string) bool {
 		alias[fd] = target
 		return false
 	case spareFD(fd) || spareFD(target):
-		return true // not an alias we know: left to fail as before
+		return true // not an alias we know: left as written, to fail
 	case target == fd:
 		return false // 0<&0, 1>&1: nothing to do
 	}

@@ -24,7 +24,7 @@ type FS struct {
 	// umask, when set, is the file mode creation mask of the command
 	// using the tree: files and directories it creates get exactly the
 	// permissions asked for less these bits (the controller's own umask
-	// no longer shows through). Without it the controller's umask
+	// does not show through). Without it the controller's umask
 	// applies, as for files the simulated system writes itself.
 	umask *fs.FileMode
 }
