@@ -10,94 +10,37 @@ import (
 )
 
 // appendRecord appends r as encoding/json would marshal it, byte for byte,
-// without its reflection: a journal writes two records per step, and
-// json.Marshal was a tenth of the engine's own CPU. Fields are in the
-// struct's order and follow its omitempty tags; Data, whose values may be
-// of any type, goes through json.Marshal. A record whose time is not UTC
-// or lies outside years 0–9999 (which json.Marshal may refuse) is left to
-// json.Marshal, error included.
-// encode_test.go holds the two to the same bytes.
+// without its reflection: a journal writes two records per step, on the
+// engine's path. The code for the fields follows from the Record struct
+// (recordgen writes it into record_gen.go: in the struct's order, by its
+// omitempty tags); Data, whose values may be of any type, goes through
+// json.Marshal. A record whose time is not UTC or lies outside years
+// 0–9999 (which json.Marshal may refuse) is left to json.Marshal, error
+// included. encode_test.go holds the two to the same bytes.
 func appendRecord(b []byte, r *Record) ([]byte, error) {
 	if y := r.Time.Year(); y < 0 || y > 9999 || r.Time.Location() != time.UTC {
 		rc := *r // a copy, so that r itself never escapes to the heap
 		line, err := json.Marshal(&rc)
 		return append(b, line...), err
 	}
-	b = append(b, `{"seq":`...)
-	b = strconv.AppendInt(b, r.Seq, 10)
-	b = append(b, `,"time":"`...)
-	b = r.Time.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","type":`...)
-	b = appendString(b, r.Type)
-	b = strField(b, `,"run_id":`, r.RunID)
-	b = strField(b, `,"runbook":`, r.Runbook)
-	b = strField(b, `,"runbook_file":`, r.RunbookFile)
-	b = strField(b, `,"runbook_sha256":`, r.RunbookSHA256)
-	b = strField(b, `,"inventory":`, r.Inventory)
-	b = strField(b, `,"operator":`, r.Operator)
-	b = strField(b, `,"controller":`, r.Controller)
-	if len(r.Params) > 0 {
-		b = append(b, `,"params":`...)
-		var err error
-		if b, err = appendParamValue(b, map[string]any(r.Params), 0); err != nil {
-			return b, fmt.Errorf("params: %w", err)
-		}
-	}
-	b = strField(b, `,"limit":`, r.Limit)
-	if len(r.Hosts) > 0 {
-		b = append(b, `,"hosts":[`...)
-		for i, h := range r.Hosts {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, h)
-		}
-		b = append(b, ']')
-	}
-	b = strField(b, `,"phase":`, r.Phase)
-	b = intField(b, `,"phase_index":`, int64(r.PhaseIndex))
-	b = strField(b, `,"phase_kind":`, r.PhaseKind)
-	b = intField(b, `,"batch":`, int64(r.Batch))
-	b = strField(b, `,"host":`, r.Host)
-	b = strField(b, `,"step_id":`, r.StepID)
-	b = strField(b, `,"step":`, r.Step)
-	b = intField(b, `,"index":`, int64(r.Index))
-	b = intField(b, `,"attempt":`, int64(r.Attempt))
-	b = strField(b, `,"kind":`, r.Kind)
-	b = strField(b, `,"command":`, r.Command)
-	b = strField(b, `,"delegate_to":`, r.DelegateTo)
-	b = strField(b, `,"status":`, r.Status)
-	if r.RC != nil {
-		b = append(b, `,"rc":`...)
-		b = strconv.AppendInt(b, int64(*r.RC), 10)
-	}
-	b = strField(b, `,"stdout":`, r.Stdout)
-	b = strField(b, `,"stderr":`, r.Stderr)
-	b = boolField(b, `,"stdout_truncated":true`, r.StdoutCut)
-	b = boolField(b, `,"stderr_truncated":true`, r.StderrCut)
-	b = intField(b, `,"duration_ms":`, r.DurationMS)
-	b = strField(b, `,"error":`, r.Error)
-	b = boolField(b, `,"final":true`, r.Final)
-	if len(r.Data) > 0 {
-		data, err := json.Marshal(r.Data)
-		if err != nil {
-			return b, err
-		}
-		b = append(b, `,"data":`...)
-		b = append(b, data...)
-	}
-	b = strField(b, `,"outcome":`, r.Outcome)
-	b = strField(b, `,"failed_step":`, r.FailedStep)
-	b = strField(b, `,"prompt":`, r.Prompt)
-	b = strField(b, `,"decision":`, r.Decision)
-	b = strField(b, `,"by":`, r.By)
-	b = strField(b, `,"via":`, r.Via)
-	b = intField(b, `,"seconds":`, r.Seconds)
-	b = strField(b, `,"path":`, r.Path)
-	b = strField(b, `,"text":`, r.Text)
-	b = mapField(b, `,"counts":`, r.Counts, func(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) })
-	b = strField(b, `,"reason":`, r.Reason)
-	return append(b, '}'), nil
+	return appendFields(b, r)
+}
+
+// The appenders of record_gen.go: key is the field's JSON key with its
+// leading comma and colon. The ones named ...Field leave an empty value out.
+
+func appendKeyString(b []byte, key, v string) []byte {
+	return appendString(append(b, key...), v)
+}
+
+func appendKeyInt(b []byte, key string, v int64) []byte {
+	return strconv.AppendInt(append(b, key...), v, 10)
+}
+
+func timeField(b []byte, key string, t time.Time) []byte {
+	b = append(append(b, key...), '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
 }
 
 func strField(b []byte, key, v string) []byte {
@@ -114,12 +57,60 @@ func intField(b []byte, key string, v int64) []byte {
 	return strconv.AppendInt(append(b, key...), v, 10)
 }
 
+func intPtrField(b []byte, key string, v *int) []byte {
+	if v == nil {
+		return b
+	}
+	return strconv.AppendInt(append(b, key...), int64(*v), 10)
+}
+
+// boolField appends keyTrue, the key with its value true, when v is.
 func boolField(b []byte, keyTrue string, v bool) []byte {
 	if !v {
 		return b
 	}
 	return append(b, keyTrue...)
 }
+
+func listField(b []byte, key string, list []string) []byte {
+	if len(list) == 0 {
+		return b
+	}
+	b = append(append(b, key...), '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// anyField appends a map of values of any type as json.Marshal does.
+func anyField(b []byte, key string, m map[string]any) ([]byte, error) {
+	if len(m) == 0 {
+		return b, nil
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return b, err
+	}
+	return append(append(b, key...), data...), nil
+}
+
+// paramsField appends params with their types (see Params).
+func paramsField(b []byte, key string, p Params) ([]byte, error) {
+	if len(p) == 0 {
+		return b, nil
+	}
+	b, err := appendParamValue(append(b, key...), map[string]any(p), 0)
+	if err != nil {
+		return b, fmt.Errorf("params: %w", err)
+	}
+	return b, nil
+}
+
+func appendInt(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) }
 
 // mapField appends a non-empty map as a JSON object, keys sorted as
 // encoding/json sorts them.
@@ -206,17 +197,8 @@ func appendString(b []byte, s string) []byte {
 // list (left out, it reads back as nil). A record free of all three is
 // returned as it is, without a round trip.
 func Decoded(r Record) (Record, error) {
-	if len(r.Params) == 0 {
-		r.Params = nil
-	}
-	if len(r.Hosts) == 0 {
-		r.Hosts = nil
-	}
-	if len(r.Counts) == 0 {
-		r.Counts = nil
-	}
-	if len(r.Data) == 0 && r.validUTF8() {
-		r.Data = nil
+	r.nilEmpty()
+	if r.readsBackAsIs() {
 		return r, nil
 	}
 	line, err := appendRecord(nil, &r)
@@ -228,24 +210,29 @@ func Decoded(r Record) (Record, error) {
 	return back, err
 }
 
-func (r *Record) validUTF8() bool {
-	for _, s := range [...]string{r.Type, r.RunID, r.Runbook, r.RunbookFile, r.RunbookSHA256, r.Inventory,
-		r.Operator, r.Controller, r.Limit, r.Phase, r.PhaseKind, r.Host, r.StepID, r.Step, r.Kind, r.Command,
-		r.DelegateTo, r.Status, r.Stdout, r.Stderr, r.Error, r.Outcome, r.FailedStep, r.Prompt, r.Decision,
-		r.By, r.Via, r.Path, r.Text, r.Reason} {
+// validList reports whether every string of list is valid UTF-8.
+func validList(list []string) bool {
+	for _, s := range list {
 		if !utf8.ValidString(s) {
 			return false
 		}
 	}
-	if !r.Params.validUTF8() {
-		return false
-	}
-	for _, h := range r.Hosts {
-		if !utf8.ValidString(h) {
+	return true
+}
+
+// validStringMap reports whether every key and value of m is valid UTF-8.
+func validStringMap(m map[string]string) bool {
+	for k, v := range m {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
 			return false
 		}
 	}
-	for k := range r.Counts {
+	return true
+}
+
+// validKeys reports whether every key of m is valid UTF-8.
+func validKeys[V any](m map[string]V) bool {
+	for k := range m {
 		if !utf8.ValidString(k) {
 			return false
 		}

@@ -9,53 +9,93 @@ import (
 	"time"
 )
 
-// randomRecord fills every field of a record, or leaves it empty, at
-// random, with strings drawn from what JSON escapes.
-func randomRecord(rng *rand.Rand, strs []string) Record {
-	s := func() string {
-		if rng.IntN(3) == 0 {
-			return ""
-		}
-		return strs[rng.IntN(len(strs))]
+// recordRand draws the values of randomRecord (record_gen_test.go), one
+// method a field type: each is left empty now and then, strings come from
+// strs.
+type recordRand struct {
+	rng  *rand.Rand
+	strs []string
+}
+
+func (g recordRand) str() string {
+	if g.rng.IntN(3) == 0 {
+		return ""
 	}
-	n := func() int {
-		if rng.IntN(3) == 0 {
-			return 0
-		}
-		return rng.IntN(2000) - 1000
+	return g.strs[g.rng.IntN(len(g.strs))]
+}
+
+func (g recordRand) num() int {
+	if g.rng.IntN(3) == 0 {
+		return 0
 	}
-	r := Record{Seq: rng.Int64N(1 << 40), Time: time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)).UTC(), Type: s(),
-		RunID: s(), Runbook: s(), RunbookFile: s(), RunbookSHA256: s(), Inventory: s(), Operator: s(), Controller: s(),
-		Limit: s(), Phase: s(), PhaseIndex: n(), PhaseKind: s(), Batch: n(), Host: s(), StepID: s(), Step: s(),
-		Index: n(), Attempt: n(), Kind: s(), Command: s(), DelegateTo: s(), Status: s(), Stdout: s(), Stderr: s(),
-		StdoutCut: rng.IntN(2) == 0, StderrCut: rng.IntN(2) == 0, DurationMS: int64(n()), Error: s(), Final: rng.IntN(2) == 0,
-		Outcome: s(), FailedStep: s(), Prompt: s(), Decision: s(), By: s(), Via: s(), Seconds: int64(n()), Path: s(),
-		Text: s(), Reason: s()}
-	if rng.IntN(2) == 0 {
-		rc := n()
-		r.RC = &rc
+	return g.rng.IntN(2000) - 1000
+}
+
+func (g recordRand) num64() int64 { return int64(g.num()) }
+
+func (g recordRand) flag() bool { return g.rng.IntN(2) == 0 }
+
+func (g recordRand) time() time.Time {
+	return time.Unix(g.rng.Int64N(4e9), g.rng.Int64N(1e9)).UTC()
+}
+
+func (g recordRand) numPtr() *int {
+	if g.rng.IntN(2) == 0 {
+		return nil
 	}
-	if rng.IntN(3) == 0 {
-		r.Params = Params{}
-		for range rng.IntN(4) {
-			r.Params[s()] = randomParamValue(rng, s, 0)
-		}
+	n := g.num()
+	return &n
+}
+
+func (g recordRand) strList() []string {
+	if g.rng.IntN(3) != 0 {
+		return nil
 	}
-	if rng.IntN(3) == 0 {
-		for range rng.IntN(4) {
-			r.Hosts = append(r.Hosts, s())
-		}
+	list := []string{} // sometimes empty, not nil
+	for range g.rng.IntN(4) {
+		list = append(list, g.str())
 	}
-	if rng.IntN(3) == 0 {
-		r.Counts = map[string]int{}
-		for range rng.IntN(4) {
-			r.Counts[s()] = n()
-		}
+	return list
+}
+
+func (g recordRand) strMap() map[string]string {
+	if g.rng.IntN(3) != 0 {
+		return nil
 	}
-	if rng.IntN(3) == 0 {
-		r.Data = map[string]any{"version": s(), "n": n(), "list": []any{s(), 1.5, true, nil}, "nested": map[string]any{s(): s()}}
+	m := map[string]string{}
+	for range g.rng.IntN(4) {
+		m[g.str()] = g.str()
 	}
-	return r
+	return m
+}
+
+func (g recordRand) params() Params {
+	if g.rng.IntN(3) != 0 {
+		return nil
+	}
+	p := Params{}
+	for range g.rng.IntN(4) {
+		p[g.str()] = randomParamValue(g.rng, g.str, 0)
+	}
+	return p
+}
+
+func (g recordRand) numMap() map[string]int {
+	if g.rng.IntN(3) != 0 {
+		return nil
+	}
+	m := map[string]int{}
+	for range g.rng.IntN(4) {
+		m[g.str()] = g.num()
+	}
+	return m
+}
+
+func (g recordRand) anyMap() map[string]any {
+	if g.rng.IntN(3) != 0 {
+		return nil
+	}
+	return map[string]any{"version": g.str(), "n": g.num(), "list": []any{g.str(), 1.5, true, nil}, "nested": map[string]any{g.str(): g.str()}}
 }
 
 var jsonHard = []string{"plain", "", "with \"quotes\" and \\", "<script>&amp;</script>", "line\nbreak\r\ttab\b\f",
@@ -152,17 +192,104 @@ func TestDecodedIsWhatReadsBack(t *testing.T) {
 			t.Fatalf("record %d:\n got %#v\nwant %#v", i, got, want)
 		}
 	}
-	// Every string field is checked: a record with invalid UTF-8 in any
-	// one of them alone is round-tripped.
+}
+
+// fill sets v, a field of Record, to a value that is not empty, made of
+// text: a string, a number, true, or a list or map holding one such.
+func fill(t *testing.T, v reflect.Value, text string) {
+	t.Helper()
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(text)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(int64(len(text)) + 40)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(t, v.Elem(), text)
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(t, v.Index(0), text)
+	case reflect.Map:
+		e := reflect.New(v.Type().Elem()).Elem()
+		if e.Kind() == reflect.Interface {
+			e.Set(reflect.ValueOf(text))
+		} else {
+			fill(t, e, text)
+		}
+		v.Set(reflect.MakeMap(v.Type()))
+		v.SetMapIndex(reflect.ValueOf(text), e)
+	case reflect.Struct:
+		if v.Type() != reflect.TypeOf(time.Time{}) {
+			t.Fatalf("no filler for %s", v.Type())
+		}
+		v.Set(reflect.ValueOf(time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC)))
+	default:
+		t.Fatalf("no filler for %s", v.Type())
+	}
+}
+
+// Every field of Record goes into the journal and comes back: a field the
+// encoder drops, or one JSON cannot carry, fails here by name.
+func TestEveryFieldRoundTrips(t *testing.T) {
 	rt := reflect.TypeOf(Record{})
 	for i := range rt.NumField() {
-		if rt.Field(i).Type.Kind() != reflect.String {
+		f := rt.Field(i)
+		t.Run(f.Name, func(t *testing.T) {
+			r := Record{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+			fill(t, reflect.ValueOf(&r).Elem().Field(i), "value of "+f.Name)
+			line, err := appendRecord(nil, &r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Record
+			if err := json.Unmarshal(line, &back); err != nil {
+				t.Fatal(err)
+			}
+			got, want := reflect.ValueOf(back).Field(i).Interface(), reflect.ValueOf(r).Field(i).Interface()
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: wrote %v, read back %v from %s", f.Name, want, got, line)
+			}
+		})
+	}
+}
+
+// Invalid UTF-8 in any field that holds strings, alone, keeps Decoded from
+// returning the record as it is: validUTF8 sees it, or the field is always
+// round-tripped.
+func TestInvalidUTF8IsRoundTripped(t *testing.T) {
+	rt := reflect.TypeOf(Record{})
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		if k := f.Type.Kind(); k != reflect.String && k != reflect.Slice && k != reflect.Map {
 			continue
 		}
 		var r Record
-		reflect.ValueOf(&r).Elem().Field(i).SetString("bad \xff")
-		if r.validUTF8() {
-			t.Errorf("validUTF8 does not look at %s", rt.Field(i).Name)
+		fill(t, reflect.ValueOf(&r).Elem().Field(i), "bad \xff")
+		if r.nilEmpty(); r.readsBackAsIs() {
+			t.Errorf("invalid UTF-8 in %s is not seen", f.Name)
+		}
+		if _, err := Decoded(r); err != nil {
+			t.Errorf("%s: %v", f.Name, err)
+		}
+	}
+}
+
+// randomRecord sets every field of Record, in some of its records.
+func TestRandomRecordSetsEveryField(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	rt := reflect.TypeOf(Record{})
+	set := make([]bool, rt.NumField())
+	for range 200 {
+		r := reflect.ValueOf(randomRecord(rng, jsonHard))
+		for i := range set {
+			set[i] = set[i] || !r.Field(i).IsZero()
+		}
+	}
+	for i, ok := range set {
+		if !ok {
+			t.Errorf("randomRecord never sets %s", rt.Field(i).Name)
 		}
 	}
 }

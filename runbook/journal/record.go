@@ -59,6 +59,12 @@ const (
 
 // Record is one journal line. Every record has Seq, Time and Type; the other
 // fields are set according to Type and left out of the JSON when empty.
+//
+// It is the journal's schema: its encoder, its UTF-8 check and its tests'
+// random records follow from it (go generate writes them; recordgen's test
+// fails when they are not current).
+//
+//go:generate go run ./internal/recordgen
 type Record struct {
 	Seq  int64     `json:"seq"`
 	Time time.Time `json:"time"`
