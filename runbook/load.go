@@ -214,6 +214,7 @@ func (l *loader) expand(steps []*Step, file string, scope *ModuleScope) []*Step 
 			s.Block = l.expand(s.Block, file, scope)
 			s.Rescue = l.expand(s.Rescue, file, scope)
 			s.Always = l.expand(s.Always, file, scope)
+			inheritBlock(s)
 		}
 		if s.Use == "" {
 			out = append(out, s)
@@ -321,5 +322,22 @@ func inheritUse(st, use *Step) {
 	}
 	if st.Name != "" && use.Name != "" {
 		st.Name = use.Name + ": " + st.Name
+	}
+}
+
+// inheritBlock gives a block's become: and become_user: to its steps that
+// leave them unset (its when: is evaluated once, for the whole block).
+func inheritBlock(b *Step) {
+	walkSteps(b.Block, func(st *Step) { inheritBecome(st, b) })
+	walkSteps(b.Rescue, func(st *Step) { inheritBecome(st, b) })
+	walkSteps(b.Always, func(st *Step) { inheritBecome(st, b) })
+}
+
+func inheritBecome(st, b *Step) {
+	if st.Become == nil {
+		st.Become = b.Become
+	}
+	if st.BecomeUser == "" {
+		st.BecomeUser = b.BecomeUser
 	}
 }

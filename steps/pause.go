@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -13,21 +14,18 @@ import (
 func init() { register[Pause]("pause") }
 
 // Pause is an approval gate (`pause: {prompt: "..."}`) or a wait
-// (`pause: {duration: 30s}`, or `pause: 30s`).
+// (`pause: {duration: 30s}`, or `pause: 30s`). A bare string is always a
+// duration, templates included (`pause: "{{ params.wait }}s"`): only the
+// prompt: form asks.
 type Pause struct {
-	Prompt   string           `yaml:"prompt" desc:"Question an operator must approve."`
-	Duration runbook.Duration `yaml:"duration" desc:"How long to wait."`
+	Prompt   string `yaml:"prompt" desc:"Question an operator must approve."`
+	Duration string `yaml:"duration" desc:"How long to wait, like 30s (may be a {{ }} template)."`
 }
 
 // DecodeYAML implements runbook.YAMLDecoder.
 func (p *Pause) DecodeYAML(d *runbook.Decoder, n *yaml.Node) {
 	if n.Kind == yaml.ScalarNode {
-		s, _ := d.Scalar(n, "a duration or a prompt")
-		if dur, err := time.ParseDuration(s); err == nil {
-			p.Duration = runbook.Duration(dur)
-		} else {
-			p.Prompt = s
-		}
+		p.Duration, _ = d.Scalar(n, "a duration, or {prompt: ...} to ask")
 		return
 	}
 	d.DecodeFields(n, p)
@@ -35,14 +33,27 @@ func (p *Pause) DecodeYAML(d *runbook.Decoder, n *yaml.Node) {
 
 // JSONSchema implements runbook.SchemaProvider.
 func (*Pause) JSONSchema(g *runbook.SchemaGen) map[string]any {
-	return scalarOr(g, Pause{}, "A duration (30s) or a question to approve.")
+	return scalarOr(g, Pause{}, "A duration (30s); {prompt: ...} asks for approval.")
 }
 
 // Validate implements runbook.StepSpec.
 func (p *Pause) Validate(c *runbook.Check) {
-	if (p.Prompt == "") == (p.Duration == 0) {
-		c.Errorf("", "pause: give either prompt: or duration:")
+	if (p.Prompt == "") == (p.Duration == "") {
+		c.Errorf("", "pause: give either prompt: (to ask) or a duration (to wait)")
+		return
 	}
+	if _, err := p.wait(); p.Duration != "" && !runbook.HasTemplate(p.Duration) && err != nil {
+		c.Errorf("duration", "pause: %v (to ask for approval, write pause: {prompt: ...})", err)
+	}
+}
+
+// wait is the duration, once any template in it is rendered.
+func (p *Pause) wait() (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(p.Duration))
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration like 30s, 10m or 1h30m", p.Duration)
+	}
+	return d, nil
 }
 
 // Describe implements Kind.
@@ -50,7 +61,7 @@ func (p *Pause) Describe() string {
 	if p.Prompt != "" {
 		return fmt.Sprintf("pause: ask %q", p.Prompt)
 	}
-	return "pause: wait " + p.Duration.String()
+	return "pause: wait " + p.Duration
 }
 
 // Run implements Kind.
@@ -65,7 +76,11 @@ func (p *Pause) Run(ctx context.Context, x *Exec) Result {
 		}
 		return Result{Status: OK, Data: map[string]any{"approved": true}}
 	}
-	t := time.NewTimer(p.Duration.D())
+	d, err := p.wait()
+	if err != nil {
+		return Fail("", "pause: %v", err)
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:

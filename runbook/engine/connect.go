@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/runbookhq/runbook/runbook"
@@ -66,6 +67,20 @@ type pool struct {
 	mu    sync.Mutex
 	conns map[string]*conn
 	e     *Engine
+	// factsGen counts the times facts were gathered (hostvars rebuilds
+	// when it moved).
+	factsGen atomic.Int64
+}
+
+// knownFacts returns the facts gathered from host, if any.
+func (p *pool) knownFacts(name string) (transport.Facts, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.conns[name]
+	if c == nil || !c.greeted {
+		return transport.Facts{}, false
+	}
+	return c.facts, true
 }
 
 func newPool(e *Engine) *pool { return &pool{conns: map[string]*conn{}, e: e} }
@@ -321,7 +336,10 @@ func (e *Engine) connectHost(ctx context.Context, h *inventory.Host) (*conn, err
 	if err != nil {
 		return c, err
 	}
+	e.pool.mu.Lock() // knownFacts reads them from other hosts' flows
 	c.facts, c.locked, c.lock, c.greeted = facts, locked, lockPath(h), true
+	e.pool.mu.Unlock()
+	e.pool.factsGen.Add(1)
 	if locked {
 		// Lazy: the host's next action comes after a record that is synced
 		// (its first step_started), which takes this one to disk first.

@@ -135,9 +135,25 @@ type Engine struct {
 	retireOnce sync.Once
 	retire     bool // close a host's connection once it is finished (see retires)
 
-	// assigned are hosts given to a canary or batch phase already.
-	assigned map[string]bool
-	seq      atomic.Int64 // order in which hosts started changing
+	// phaseTargets are each phase's targets (the run's targets its
+	// targets: pattern narrows), inventory order; fullPhaseTargets the same
+	// before --limit (canary names and patterns are read against them).
+	phaseTargets     [][]string
+	fullPhaseTargets [][]string
+	phaseTargetSet   []map[string]bool
+	// walk assigns phases their hosts (walk.go); plannedSkip are the hosts
+	// plan --check found done.
+	walk        *walk
+	plannedSkip map[string]bool
+	// orderKeys are the order_by keys by phase index and host, evaluated
+	// once before the first change.
+	orderKeys map[int]map[string]any
+	// groups is what expressions see as groups; hostvars is built from the
+	// facts known when an expression asks (hostvars.go).
+	groups       map[string]any
+	hostvars     hostvarsCache
+	usesHostvars bool         // some expression may read hostvars
+	seq          atomic.Int64 // order in which hosts started changing
 
 	stopping atomic.Bool // no new step starts
 
@@ -191,7 +207,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.Connector == nil {
 		return nil, errors.New("engine: no connector")
 	}
-	e := &Engine{opts: opts, rb: opts.Runbook, inv: opts.Inventory, hosts: map[string]*hostState{}, assigned: map[string]bool{}}
+	e := &Engine{opts: opts, rb: opts.Runbook, inv: opts.Inventory, hosts: map[string]*hostState{}}
 	e.now = opts.Now
 	if e.now == nil {
 		e.now = time.Now
@@ -201,9 +217,6 @@ func New(opts Options) (*Engine, error) {
 		e.operator = currentUser()
 	}
 	e.controller, _ = os.Hostname()
-	if err := unsupported(e.rb); err != nil {
-		return nil, &ParamError{err.Error()}
-	}
 	if err := CheckGiven(e.rb, opts.Given); err != nil {
 		return nil, err
 	}
@@ -234,6 +247,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.rd = NewRedactor(append(secretValues(e.rb, opts.Given), opts.Secrets...))
 	e.pool = newPool(e)
+	if err := e.prepareFlow(); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -324,6 +340,8 @@ func (e *Engine) Start(ctx context.Context) (*Result, error) {
 // run executes the phases and finishes the run.
 func (e *Engine) run(ctx context.Context) (*Result, error) {
 	defer e.pool.closeAll()
+	e.walk = e.runWalk()
+	ordered := false
 	for i, ph := range e.rb.Phases {
 		if e.stopping.Load() || e.haltReason() != "" {
 			break
@@ -331,16 +349,24 @@ func (e *Engine) run(ctx context.Context) (*Result, error) {
 		if e.opts.CheckOnly && ph.Kind != runbook.KindCheck {
 			continue
 		}
+		changing := ph.Kind == runbook.KindCanary || ph.Kind == runbook.KindBatch
+		if changing && !ordered {
+			ordered = true
+			if err := e.evalOrderKeys(); err != nil {
+				e.halt(err.Error())
+				break
+			}
+		}
 		pc := &phaseCtx{idx: i + 1, key: fmt.Sprint(i + 1), name: ph.Name, kind: ph.Kind}
-		switch ph.Kind {
-		case runbook.KindBackup, runbook.KindCheck:
-			e.preChangePhase(ctx, pc, ph)
-		case runbook.KindCanary:
-			e.canaryPhase(ctx, pc, ph)
-		case runbook.KindBatch:
-			e.batchPhase(ctx, pc, ph)
-		case runbook.KindVerify:
-			e.fleetVerifyPhase(ctx, pc, ph)
+		kind := kindOfPhase(ph)
+		a, err := kind.assign(e.walk, i, ph)
+		if err != nil {
+			e.halt(err.Error())
+			break
+		}
+		kind.run(ctx, e, pc, ph, a)
+		if changing {
+			e.settle(ctx, i)
 		}
 	}
 	return e.finish(ctx)

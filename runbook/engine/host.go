@@ -22,6 +22,7 @@ type hostState struct {
 	snapshots    map[string]any
 	snapshotCmds map[string]string
 	backups      map[string]steps.BackupRecord
+	queued       map[int]bool // handlers queued by notify:, by index
 
 	outcome     string // "" until the host is finished
 	pending     string // outcome to journal when a backup/check phase ends
@@ -32,6 +33,7 @@ type hostState struct {
 	err         string
 	excluded    bool  // failed in a backup/check phase
 	changed     bool  // started a canary or batch phase
+	rescued     bool  // a block's rescue made up for a failed step
 	seq         int64 // order in which it started changing (rollback_all goes newest first)
 	fleetFailed bool  // failed the final verify phase
 }

@@ -25,21 +25,6 @@ func (e *Engine) endPhase(pc *phaseCtx) {
 	e.emit(pc.record(journal.PhaseFinished))
 }
 
-// candidates are the hosts the changing phases work on: the targets that
-// neither were skipped nor failed in a backup or check phase. The set is the
-// same on resume, so canary and batches come out the same.
-func (e *Engine) candidates() []string {
-	var out []string
-	for _, name := range e.targets {
-		hs := e.hosts[name]
-		if hs.excluded || hs.outcome == journal.OutcomeSkipped {
-			continue
-		}
-		out = append(out, name)
-	}
-	return out
-}
-
 // ensureHost connects to the host (lock and facts in one round trip) and
 // checks requires, journaling a failure as the pseudo-step "connect". It
 // returns the failure as a stepOutcome.
@@ -79,15 +64,14 @@ func (e *Engine) pseudoStepFailed(hs *hostState, pc *phaseCtx, id, status string
 // preChangePhase runs a backup or check phase on every host still in the
 // run. A failure halts the run before any change, unless the phase excludes
 // failing hosts.
-func (e *Engine) preChangePhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase) {
+func (e *Engine) preChangePhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase, hosts []string) {
 	var mu sync.Mutex
 	var failed []string
-	for _, name := range e.targets {
+	for _, name := range e.phaseTargets[pc.idx-1] {
 		if hs := e.hosts[name]; hs.excluded && hs.phaseIdx == pc.idx && !ph.ExcludeFailedHosts {
 			failed = append(failed, name) // failed here in an earlier session
 		}
 	}
-	hosts := e.unfinished(e.candidates())
 	if len(hosts) > 0 && !e.startPhase(pc, hosts) {
 		return
 	}
@@ -152,6 +136,33 @@ func (e *Engine) preChangePhase(ctx context.Context, pc *phaseCtx, ph *runbook.P
 		}
 	}
 	e.halt(fmt.Sprintf("%s failed on %s before any change", ph, joinMax(failed, 10)))
+}
+
+// finishChanged finishes a host that went through a changing phase and
+// that no later phase acts on: upgraded, or rescued when a block rescued a
+// failure on it. It releases the host's lock.
+func (e *Engine) finishChanged(ctx context.Context, hs *hostState) {
+	outcome := journal.OutcomeUpgraded
+	if hs.rescued {
+		outcome = journal.OutcomeRescued
+	}
+	e.finishHost(hs, outcome, "", "")
+	e.releaseLock(ctx, hs.h)
+}
+
+// settle finishes, after changing phase i, every host that changed, has no
+// outcome yet and that no later phase acts on (a host a later canary did
+// not choose, say). A stopping or halted run leaves them for resume.
+func (e *Engine) settle(ctx context.Context, i int) {
+	if e.stopping.Load() || e.haltReason() != "" {
+		return
+	}
+	for _, name := range e.targets {
+		hs := e.hosts[name]
+		if hs.changed && hs.outcome == "" && !e.actsLater(e.walk, i, name) {
+			e.finishChanged(ctx, hs)
+		}
+	}
 }
 
 // failedAmong lists the hosts of names whose outcome counts as a failure.
@@ -248,7 +259,7 @@ func (e *Engine) rollbackHost(ctx context.Context, hs *hostState, failedStep, er
 	// Rollback runs even while the run is stopping: a half-changed host is
 	// worse than a late exit. Only a hard interrupt (ctx) cuts it.
 	saved := e.stopping.Load()
-	o := e.runListNoStop(ctx, hs, pc, e.rb.Rollback.Steps.Steps)
+	o := e.runListIn(ctx, hs, pc, pc.key+".steps", e.rb.Rollback.Steps.Steps, true)
 	e.stopping.Store(saved || e.stopping.Load())
 	if o.interrupted {
 		return
@@ -264,25 +275,12 @@ func (e *Engine) rollbackHost(ctx context.Context, hs *hostState, failedStep, er
 	e.finishHost(hs, journal.OutcomeRolledBack, failedStep, errText)
 }
 
-// runListNoStop is runList without the stop check between steps.
-func (e *Engine) runListNoStop(ctx context.Context, hs *hostState, pc *phaseCtx, stepList []*runbook.Step) stepOutcome {
-	for i, st := range stepList {
-		if ctx.Err() != nil || e.aborted() != nil {
-			return stepOutcome{interrupted: true}
-		}
-		key := fmt.Sprintf("%s.steps.%d", pc.key, i)
-		if o := e.runStep(ctx, hs, pc, key, i, st); o.failed || o.interrupted {
-			return o
-		}
-	}
-	return stepOutcome{}
-}
-
 // runHosts changes hosts with the phase's concurrency and reports the ones
 // that failed. With finish, a host that went through its steps and verify
-// is finished (upgraded, lock released) at once in its own flow, so that
-// its release overlaps the other hosts' work instead of queueing behind the
-// whole batch; while the run is stopping it is left for resume, as before.
+// and that no later phase acts on is finished (upgraded, lock released) at
+// once in its own flow, so that its release overlaps the other hosts' work
+// instead of queueing behind the whole batch; while the run is stopping it
+// is left for resume.
 func (e *Engine) runHosts(ctx context.Context, pc *phaseCtx, ph *runbook.Phase, hosts []string, finish bool) (failed []string) {
 	var mu sync.Mutex
 	forEachHost(hosts, e.concurrency(ph), func(name string) {
@@ -296,9 +294,8 @@ func (e *Engine) runHosts(ctx context.Context, pc *phaseCtx, ph *runbook.Phase, 
 			mu.Lock()
 			failed = append(failed, name)
 			mu.Unlock()
-		case finish && !o.interrupted && hs.outcome == "" && !e.stopping.Load():
-			e.finishHost(hs, journal.OutcomeUpgraded, "", "")
-			e.releaseLock(ctx, hs.h)
+		case finish && !o.interrupted && hs.outcome == "" && !e.stopping.Load() && !e.actsLater(e.walk, pc.idx-1, name):
+			e.finishChanged(ctx, hs)
 		}
 	})
 	return failed
@@ -306,21 +303,7 @@ func (e *Engine) runHosts(ctx context.Context, pc *phaseCtx, ph *runbook.Phase, 
 
 // canaryPhase changes the canary hosts alone; any failure halts the run.
 // Then soak, verify again, and ask for approval.
-func (e *Engine) canaryPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase) {
-	var eligible []string
-	for _, n := range e.candidates() {
-		if !e.assigned[n] {
-			eligible = append(eligible, n)
-		}
-	}
-	chosen, err := canaryHosts(ph, eligible)
-	if err != nil {
-		e.halt(fmt.Sprintf("%s: %v", ph, err))
-		return
-	}
-	for _, n := range chosen {
-		e.assigned[n] = true
-	}
+func (e *Engine) canaryPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase, chosen []string) {
 	if len(e.unfinished(chosen)) > 0 {
 		if !e.startPhase(pc, chosen) {
 			return
@@ -362,9 +345,9 @@ func (e *Engine) canaryPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phas
 			}
 		}
 		for _, name := range e.unfinished(chosen) {
-			hs := e.hosts[name]
-			e.finishHost(hs, journal.OutcomeUpgraded, "", "")
-			e.releaseLock(ctx, hs.h)
+			if !e.actsLater(e.walk, pc.idx-1, name) {
+				e.finishChanged(ctx, e.hosts[name])
+			}
 		}
 		e.endPhase(pc)
 	}
@@ -384,16 +367,9 @@ func (e *Engine) canaryPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phas
 
 // batchPhase changes the remaining hosts in batches of serial. The budget is
 // checked at the end of each batch; when exceeded, no new batch starts.
-func (e *Engine) batchPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase) {
-	var hosts []string
-	for _, n := range e.candidates() {
-		if !e.assigned[n] {
-			hosts = append(hosts, n)
-			e.assigned[n] = true
-		}
-	}
+func (e *Engine) batchPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase, batches [][]string) {
 	started := false
-	for bi, batch := range Batches(ph.Serial, hosts) {
+	for bi, batch := range batches {
 		todo := e.unfinished(batch)
 		if len(todo) == 0 {
 			continue
@@ -424,10 +400,8 @@ func (e *Engine) batchPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase
 			return
 		}
 		for _, name := range todo { // finished in their flows already, normally
-			hs := e.hosts[name]
-			if hs.outcome == "" {
-				e.finishHost(hs, journal.OutcomeUpgraded, "", "")
-				e.releaseLock(ctx, hs.h)
+			if hs := e.hosts[name]; hs.outcome == "" && hs.changed && !e.actsLater(e.walk, pc.idx-1, name) {
+				e.finishChanged(ctx, hs)
 			}
 		}
 		e.endPhase(&bpc)
@@ -452,7 +426,9 @@ func (e *Engine) haltAfterFailure(ctx context.Context, reason string) {
 	var changed []*hostState
 	for _, name := range e.targets {
 		hs := e.hosts[name]
-		if hs.changed && hs.outcome == journal.OutcomeUpgraded {
+		switch {
+		case !hs.changed:
+		case hs.outcome == journal.OutcomeUpgraded, hs.outcome == journal.OutcomeRescued, hs.outcome == "":
 			changed = append(changed, hs)
 		}
 	}
@@ -474,17 +450,10 @@ func (e *Engine) haltAfterFailure(ctx context.Context, reason string) {
 	}
 }
 
-// fleetVerifyPhase runs fleet-wide checks on every host that is upgraded or
-// was skipped as already done. A failure fails the run; nothing is rolled
-// back this late.
-func (e *Engine) fleetVerifyPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase) {
-	var hosts []string
-	for _, name := range e.targets {
-		switch e.hosts[name].outcome {
-		case journal.OutcomeUpgraded, journal.OutcomeSkipped:
-			hosts = append(hosts, name)
-		}
-	}
+// fleetVerifyPhase runs fleet-wide checks on the hosts of its targets that
+// are done or still to change (not those that failed). A failure fails the
+// run; nothing is rolled back this late.
+func (e *Engine) fleetVerifyPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase, hosts []string) {
 	if len(hosts) == 0 || !e.startPhase(pc, hosts) {
 		return
 	}

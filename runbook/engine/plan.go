@@ -9,8 +9,8 @@ import (
 )
 
 // Plan is what a run would do, computed without connecting to anything: the
-// same batching and rendering code as a run, with values known only at run
-// time shown as placeholders.
+// same phase walk and rendering code as a run, with values known only at
+// run time shown as placeholders.
 type Plan struct {
 	Runbook     string            `json:"runbook"`
 	Description string            `json:"description,omitempty"`
@@ -23,12 +23,15 @@ type Plan struct {
 	Budget      string            `json:"failure_budget"`
 	Phases      []PlanPhase       `json:"phases"`
 	Rollback    []PlanStep        `json:"rollback,omitempty"`
+	Handlers    []PlanHandler     `json:"handlers,omitempty"`
 }
 
 // PlanPhase is one phase of a plan.
 type PlanPhase struct {
 	Name    string     `json:"name"`
 	Kind    string     `json:"kind"`
+	Targets string     `json:"targets,omitempty"` // the phase's own targets: pattern
+	Order   string     `json:"order,omitempty"`
 	Hosts   []string   `json:"hosts"`
 	Batches [][]string `json:"batches,omitempty"`
 	Notes   []string   `json:"notes,omitempty"`
@@ -37,13 +40,18 @@ type PlanPhase struct {
 }
 
 // PlanStep is one step, rendered for every host it runs on; hosts for which
-// it renders the same share one entry.
+// it renders the same share one entry. A block has its lists instead.
 type PlanStep struct {
 	Name     string       `json:"name"`
 	Kind     string       `json:"kind"`
 	When     string       `json:"when,omitempty"`
 	Flags    []string     `json:"flags,omitempty"`
-	Rendered []PlanRender `json:"rendered"`
+	Loop     string       `json:"loop,omitempty"`   // what the step loops over, where known
+	Notify   []string     `json:"notify,omitempty"` // handlers it may queue
+	Rendered []PlanRender `json:"rendered,omitempty"`
+	Block    []PlanStep   `json:"block,omitempty"`
+	Rescue   []PlanStep   `json:"rescue,omitempty"`
+	Always   []PlanStep   `json:"always,omitempty"`
 }
 
 // PlanRender is a step's text for some hosts.
@@ -52,101 +60,43 @@ type PlanRender struct {
 	Text  string   `json:"text"`
 }
 
-// MakePlan plans the engine's run. skipped are hosts plan --check found
+// PlanHandler is a handler: the steps notify: may queue.
+type PlanHandler struct {
+	Name  string     `json:"name"`
+	Steps []PlanStep `json:"steps"`
+}
+
+// MakePlan plans the engine's run through the phase walk a run takes, with
+// every host assumed to succeed. skipped are hosts plan --check found
 // needing nothing (nil without --check).
 func (e *Engine) MakePlan(skipped []string) (*Plan, error) {
 	rb := e.rb
 	p := &Plan{Runbook: rb.Name, Description: rb.Description, Targets: rb.Targets, Limit: e.opts.Limit,
-		Hosts: e.targets, Skipped: skipped, Params: map[string]string{}, OnFailure: onFailure(rb),
+		Hosts: e.targets, Skipped: skipped, Params: e.planParams(), OnFailure: onFailure(rb),
 		Budget: rb.FailureBudget.String()}
-	for _, prm := range rb.Params {
-		v, given := e.opts.Given[prm.Name]
-		if !given {
-			v = prm.Default
-		}
-		switch {
-		case v == nil:
-			p.Params[prm.Name] = "<unset>"
-		case prm.Secret:
-			p.Params[prm.Name] = redacted
-		default:
-			p.Params[prm.Name] = e.rd.String(runbook.Stringify(v))
-		}
-	}
 	origin := runtimeNames(rb)
-	isSkipped := make(map[string]bool, len(skipped))
+	e.plannedSkip = make(map[string]bool, len(skipped))
 	for _, h := range skipped {
-		isSkipped[h] = true
+		e.plannedSkip[h] = true
 	}
-	var candidates []string
-	for _, h := range e.targets {
-		if !isSkipped[h] {
-			candidates = append(candidates, h)
-		}
-	}
-	assigned := map[string]bool{}
+	w := newWalk(e, func(h string) bool { return !e.plannedSkip[h] })
+	w.sortKey = e.planOrderKey
+	var everyone []string // the hosts a rollback may run on
 	for i, ph := range rb.Phases {
-		pp := PlanPhase{Name: ph.Name, Kind: ph.Kind}
-		var hosts []string
-		switch ph.Kind {
-		case runbook.KindBackup, runbook.KindCheck:
-			hosts = e.targets
-			if ph.SkipHostWhen != "" {
-				pp.Notes = append(pp.Notes, "skip hosts where: "+ph.SkipHostWhen)
-			}
-			if ph.ExcludeFailedHosts {
-				pp.Notes = append(pp.Notes, "hosts that fail are left out; the others go on")
-			} else {
-				pp.Notes = append(pp.Notes, "any failure halts the run before any change")
-			}
-		case runbook.KindCanary:
-			var eligible []string
-			for _, h := range candidates {
-				if !assigned[h] {
-					eligible = append(eligible, h)
-				}
-			}
-			chosen, err := canaryHosts(ph, eligible)
-			if err != nil {
-				return nil, fmt.Errorf("phase %d %q: %w", i+1, ph.Name, err)
-			}
-			for _, h := range chosen {
-				assigned[h] = true
-			}
-			hosts = chosen
-			pp.Batches = [][]string{chosen}
-			pp.Notes = append(pp.Notes, "any failure halts the run")
-			if ph.Soak > 0 {
-				pp.Notes = append(pp.Notes, fmt.Sprintf("soak %s, then verify again", ph.Soak))
-			}
-			if ph.Approve != "" {
-				pp.Notes = append(pp.Notes, fmt.Sprintf("ask for approval: %q", ph.Approve))
-			}
-		case runbook.KindBatch:
-			for _, h := range candidates {
-				if !assigned[h] {
-					hosts = append(hosts, h)
-					assigned[h] = true
-				}
-			}
-			pp.Batches = Batches(ph.Serial, hosts)
-			if len(ph.Serial) > 0 {
-				sizes := make([]string, len(ph.Serial))
-				for j, s := range ph.Serial {
-					sizes[j] = s.String()
-				}
-				pp.Notes = append(pp.Notes, "serial ["+strings.Join(sizes, ", ")+"]")
-			}
-			if ph.PauseBetween > 0 {
-				pp.Notes = append(pp.Notes, fmt.Sprintf("pause %s between batches", ph.PauseBetween))
-			}
-		case runbook.KindVerify:
-			hosts = candidates
-			if len(skipped) > 0 {
-				hosts = e.targets
-			}
+		kind := kindOfPhase(ph)
+		a, err := kind.assign(w, i, ph)
+		if err != nil {
+			return nil, fmt.Errorf("phase %d %q: %w", i+1, ph.Name, err)
 		}
-		pp.Hosts = hosts
+		hosts := a.hosts
+		if ph.Kind == runbook.KindBackup || ph.Kind == runbook.KindCheck {
+			hosts = e.phaseTargets[i] // a check runs on the hosts it may skip, too
+		}
+		pp := PlanPhase{Name: ph.Name, Kind: ph.Kind, Targets: ph.Targets, Order: orderText(ph), Hosts: hosts,
+			Batches: a.batches, Notes: append(kind.notes(ph), a.notes...)}
+		if ph.Kind == runbook.KindCanary || ph.Kind == runbook.KindBatch {
+			everyone = append(everyone, hosts...)
+		}
 		if pp.Hosts == nil {
 			pp.Hosts = []string{}
 		}
@@ -155,9 +105,54 @@ func (e *Engine) MakePlan(skipped []string) (*Plan, error) {
 		p.Phases = append(p.Phases, pp)
 	}
 	if rb.Rollback != nil {
-		p.Rollback = e.planSteps(rb.Rollback.Steps.Steps, candidates, origin)
+		p.Rollback = e.planSteps(rb.Rollback.Steps.Steps, e.inTargetOrder(everyone), origin)
+	}
+	for _, h := range rb.Handlers {
+		p.Handlers = append(p.Handlers, PlanHandler{Name: h.Name, Steps: e.planSteps(h.Steps, e.inTargetOrder(everyone), origin)})
 	}
 	return p, nil
+}
+
+// planParams are the params as a plan shows them.
+func (e *Engine) planParams() map[string]string {
+	out := map[string]string{}
+	for _, prm := range e.rb.Params {
+		v, given := e.opts.Given[prm.Name]
+		if !given {
+			v = prm.Default
+		}
+		switch {
+		case v == nil:
+			out[prm.Name] = "<unset>"
+		case prm.Secret:
+			out[prm.Name] = redacted
+		default:
+			out[prm.Name] = e.rd.String(runbook.Stringify(v))
+		}
+	}
+	return out
+}
+
+// orderText says how a phase orders its hosts, for a plan.
+func orderText(ph *runbook.Phase) string {
+	switch {
+	case ph.OrderBy != "":
+		return "order_by " + ph.OrderBy
+	case ph.Order != "" && ph.Order != runbook.OrderInventory:
+		return ph.Order
+	}
+	return ""
+}
+
+// planOrderKey is a host's order_by key where a plan can know it (the
+// expression reads nothing registered at run time); otherwise the plan
+// keeps inventory order and its phase notes say so.
+func (e *Engine) planOrderKey(i int, host string) (any, bool) {
+	k, err := evalExpr(e.rb.Phases[i].OrderBy, e.envFor(e.hosts[host], nil))
+	if err != nil {
+		return nil, false
+	}
+	return k, true
 }
 
 func onFailure(rb *runbook.Runbook) string {
@@ -188,9 +183,20 @@ func runtimeNames(rb *runbook.Runbook) map[string]string {
 func (e *Engine) planSteps(list []*runbook.Step, hosts []string, origin map[string]string) []PlanStep {
 	out := []PlanStep{}
 	for _, st := range list {
-		ps := PlanStep{Name: st.Title(), Kind: st.Kind, When: st.When, Flags: stepFlags(st)}
+		ps := PlanStep{Name: st.Title(), Kind: st.Kind, When: st.When, Flags: stepFlags(st), Notify: st.Notify}
 		if len(hosts) > 0 {
 			ps.Name = e.stepTitle(e.hosts[hosts[0]], st)
+		}
+		if st.IsBlock() {
+			ps.Kind = "block"
+			ps.Block = e.planSteps(st.Block, hosts, origin)
+			ps.Rescue = e.planSteps(st.Rescue, hosts, origin)
+			ps.Always = e.planSteps(st.Always, hosts, origin)
+			out = append(out, ps)
+			continue
+		}
+		if st.Loop != nil {
+			ps.Loop = loopText(st)
 		}
 		for _, h := range hosts {
 			text := e.planRender(e.hosts[h], st, origin)
@@ -203,6 +209,13 @@ func (e *Engine) planSteps(list []*runbook.Step, hosts []string, origin map[stri
 		out = append(out, ps)
 	}
 	return out
+}
+
+func loopText(st *runbook.Step) string {
+	if st.Loop.Expr != "" {
+		return st.Loop.Expr
+	}
+	return runbook.Stringify(st.Loop.Items)
 }
 
 func stepFlags(st *runbook.Step) []string {
@@ -232,9 +245,46 @@ func stepFlags(st *runbook.Step) []string {
 }
 
 // planRender renders one step for one host, the way a run would, with
-// run-time values as placeholders.
+// run-time values as placeholders; a looped step once per item, where the
+// items are known before the run.
 func (e *Engine) planRender(hs *hostState, st *runbook.Step, origin map[string]string) string {
+	if st.Loop == nil {
+		return e.planRenderOnce(hs, st, origin, nil)
+	}
+	items, err := e.planLoopItems(hs, st)
+	if err != nil {
+		return fmt.Sprintf("loop over %s (known at run time): %s", loopText(st), e.planRenderOnce(hs, st, origin, &loopIter{name: st.LoopVarName(), item: "<item>"}))
+	}
+	lines := make([]string, len(items))
+	for j, item := range items {
+		lines[j] = fmt.Sprintf("[%d] %s", j, e.planRenderOnce(hs, st, origin, &loopIter{name: st.LoopVarName(), item: item, index: j}))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// planLoopItems evaluates a loop's items as a run would, without run-time
+// values (they fail).
+func (e *Engine) planLoopItems(hs *hostState, st *runbook.Step) ([]any, error) {
 	env := e.envFor(hs, st)
+	var v any
+	var err error
+	if st.Loop.Expr != "" {
+		v, err = evalExpr(st.Loop.Expr, env)
+	} else {
+		v, err = (&runbook.Renderer{Env: env}).RenderValue(st.Loop.Items)
+	}
+	if err != nil {
+		return nil, err
+	}
+	items, ok := asList(v)
+	if !ok {
+		return nil, fmt.Errorf("not a list")
+	}
+	return items, nil
+}
+
+func (e *Engine) planRenderOnce(hs *hostState, st *runbook.Step, origin map[string]string, iter *loopIter) string {
+	env := iter.addTo(e.envFor(hs, st))
 	env[runbook.NameRun] = map[string]any{"id": "<run id>", "operator": e.operator}
 	r := &runbook.Renderer{Env: env, Placeholder: func(x *runbook.Expr) (string, bool) {
 		for _, n := range x.Names() {

@@ -47,6 +47,12 @@ func (p *Plan) WriteText(w io.Writer) {
 			fmt.Fprint(w, " on no host")
 		}
 		fmt.Fprintln(w)
+		if ph.Targets != "" {
+			fmt.Fprintf(w, "   - targets %s\n", ph.Targets)
+		}
+		if ph.Order != "" {
+			fmt.Fprintf(w, "   - hosts in order: %s\n", ph.Order)
+		}
 		for _, n := range ph.Notes {
 			fmt.Fprintf(w, "   - %s\n", n)
 		}
@@ -57,6 +63,12 @@ func (p *Plan) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "\nrollback (per failed host, on_failure %s):\n", p.OnFailure)
 		writePlanSteps(w, "", p.Rollback, len(p.Hosts))
 	}
+	if len(p.Handlers) > 0 {
+		fmt.Fprintf(w, "\nhandlers (each runs once per host, after the step list that notified it):\n")
+		for _, h := range p.Handlers {
+			writePlanSteps(w, h.Name, h.Steps, len(p.Hosts))
+		}
+	}
 }
 
 func writePlanSteps(w io.Writer, title string, steps []PlanStep, nHosts int) {
@@ -66,23 +78,45 @@ func writePlanSteps(w io.Writer, title string, steps []PlanStep, nHosts int) {
 	if title != "" {
 		fmt.Fprintf(w, "   %s:\n", title)
 	}
+	writeStepList(w, "     ", steps, nHosts)
+}
+
+func writeStepList(w io.Writer, indent string, steps []PlanStep, nHosts int) {
 	for i, s := range steps {
-		fmt.Fprintf(w, "     %d. %s", i+1, s.Name)
+		fmt.Fprintf(w, "%s%d. %s", indent, i+1, s.Name)
 		var extra []string
 		if s.When != "" {
 			extra = append(extra, "when "+s.When)
 		}
+		if s.Loop != "" {
+			extra = append(extra, "loop "+s.Loop)
+		}
 		extra = append(extra, s.Flags...)
+		if len(s.Notify) > 0 {
+			extra = append(extra, "notifies "+strings.Join(s.Notify, ", "))
+		}
 		if len(extra) > 0 {
 			fmt.Fprintf(w, "  (%s)", strings.Join(extra, "; "))
 		}
 		fmt.Fprintln(w)
+		if s.Kind == "block" {
+			for _, part := range []struct {
+				name  string
+				steps []PlanStep
+			}{{"block", s.Block}, {"rescue (when a block step fails)", s.Rescue}, {"always", s.Always}} {
+				if len(part.steps) > 0 {
+					fmt.Fprintf(w, "%s   %s:\n", indent, part.name)
+					writeStepList(w, indent+"     ", part.steps, nHosts)
+				}
+			}
+			continue
+		}
 		if len(s.Rendered) == 1 && len(s.Rendered[0].Hosts) == nHosts {
-			writeIndented(w, "        ", s.Rendered[0].Text)
+			writeIndented(w, indent+"   ", s.Rendered[0].Text)
 			continue
 		}
 		for _, r := range s.Rendered {
-			writeIndented(w, "        ", strings.Join(r.Hosts, ",")+": "+r.Text)
+			writeIndented(w, indent+"   ", strings.Join(r.Hosts, ",")+": "+r.Text)
 		}
 	}
 }

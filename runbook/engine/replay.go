@@ -2,6 +2,7 @@ package engine
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/runbookhq/runbook/runbook"
 	"github.com/runbookhq/runbook/runbook/journal"
@@ -20,6 +21,16 @@ type replayState struct {
 	locks map[string]string
 	// retried are the hosts --retry-failed gives another go.
 	retried []RetryDecision
+	// phaseHosts are the hosts each changing phase (by index) started,
+	// in the order it started them: a resume assigns them alike.
+	phaseHosts map[int][]string
+	// loopItems are the items a looped step ran over, by host and step id.
+	loopItems map[string][]any
+	// rescued are the failed steps a rescue made up for, by host and id.
+	rescued map[string]bool
+	// changedOrder are the hosts a canary or batch phase started, in the
+	// order they first did (rollback_all goes newest first).
+	changedOrder []string
 }
 
 // RetryDecision is what resume --retry-failed does with one host.
@@ -39,9 +50,37 @@ type RetryDecision struct {
 // steps that succeeded and continues at its first unfinished one.
 func newReplay(recs []journal.Record, retry func(outcome string) bool) *replayState {
 	r := &replayState{finals: map[string]journal.Record{}, outcomes: map[string]journal.Record{},
-		waits: map[string]bool{}, approvals: map[string]bool{}, locks: map[string]string{}}
+		waits: map[string]bool{}, approvals: map[string]bool{}, locks: map[string]string{},
+		phaseHosts: map[int][]string{}, loopItems: map[string][]any{}, rescued: map[string]bool{}}
+	seenInPhase := map[int]map[string]bool{}
+	changedSeen := map[string]bool{}
 	for _, rec := range recs {
 		switch rec.Type {
+		case journal.PhaseStarted:
+			if rec.PhaseKind != runbook.KindCanary && rec.PhaseKind != runbook.KindBatch {
+				continue
+			}
+			seen := seenInPhase[rec.PhaseIndex]
+			if seen == nil {
+				seen = map[string]bool{}
+				seenInPhase[rec.PhaseIndex] = seen
+			}
+			for _, h := range rec.Hosts {
+				if !seen[h] {
+					seen[h] = true
+					r.phaseHosts[rec.PhaseIndex] = append(r.phaseHosts[rec.PhaseIndex], h)
+				}
+				if !changedSeen[h] {
+					changedSeen[h] = true
+					r.changedOrder = append(r.changedOrder, h)
+				}
+			}
+		case journal.LoopItems:
+			if items, ok := rec.Data["items"].([]any); ok {
+				r.loopItems[rec.Host+"\x00"+rec.StepID] = items
+			}
+		case journal.StepRescued:
+			r.rescued[rec.Host+"\x00"+rec.StepID] = true
 		case journal.LockAcquired:
 			r.locks[rec.Host] = rec.Path
 		case journal.LockReleased:
@@ -136,9 +175,26 @@ func (e *Engine) preload() {
 		case journal.OutcomeFailed, journal.OutcomeUnreachable:
 			hs.excluded = preChange
 		}
-		if rec.PhaseKind == runbook.KindCanary || rec.PhaseKind == runbook.KindBatch {
+	}
+	for _, name := range e.replay.changedOrder {
+		if hs := e.hosts[name]; hs != nil && !hs.changed {
 			hs.changed = true
 			hs.seq = e.seq.Add(1)
 		}
 	}
+	for key := range e.replay.rescued {
+		host, _, _ := strings.Cut(key, "\x00")
+		if hs := e.hosts[host]; hs != nil {
+			hs.rescued = true
+		}
+	}
+}
+
+// startedHosts are the hosts phase i (0-based) started in an earlier
+// session, in order; nil when it started none.
+func (r *replayState) startedHosts(i int) []string {
+	if r == nil {
+		return nil
+	}
+	return r.phaseHosts[i+1]
 }

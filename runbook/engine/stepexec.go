@@ -23,17 +23,35 @@ type stepOutcome struct {
 	unreachable bool // ... because it could not be reached
 	interrupted bool // the run is stopping; the host did not finish
 	step        string
+	stepID      string // the failed step's id
 	err         string
 }
 
-// runList runs steps in order on the host; it stops at the first step that
-// fails the host.
+// runList runs one of a phase's step lists on the host (steps, verify,
+// rollback's steps), then the handlers its steps queued. It stops at the
+// first step that fails the host; a failed host runs no handler. With
+// noStop it goes on while the run is stopping (a rollback).
 func (e *Engine) runList(ctx context.Context, hs *hostState, pc *phaseCtx, list string, stepList []*runbook.Step) stepOutcome {
+	return e.runListIn(ctx, hs, pc, pc.key+"."+list, stepList, false)
+}
+
+func (e *Engine) runListIn(ctx context.Context, hs *hostState, pc *phaseCtx, prefix string, stepList []*runbook.Step, noStop bool) stepOutcome {
+	o := e.runSeq(ctx, hs, pc, prefix, stepList, noStop)
+	if o.failed || o.interrupted {
+		hs.clearQueue()
+		return o
+	}
+	return e.runHandlers(ctx, hs, pc, prefix+".handlers", noStop)
+}
+
+// runSeq runs steps in order under the ids prefix.N; it stops at the first
+// step that fails the host.
+func (e *Engine) runSeq(ctx context.Context, hs *hostState, pc *phaseCtx, prefix string, stepList []*runbook.Step, noStop bool) stepOutcome {
 	for i, st := range stepList {
-		if e.stopping.Load() {
+		if (!noStop && e.stopping.Load()) || ctx.Err() != nil || (noStop && e.aborted() != nil) {
 			return stepOutcome{interrupted: true}
 		}
-		key := pc.key + "." + list + "." + strconv.Itoa(i)
+		key := prefix + "." + strconv.Itoa(i)
 		if o := e.runStep(ctx, hs, pc, key, i, st); o.failed || o.interrupted {
 			return o
 		}
@@ -41,17 +59,24 @@ func (e *Engine) runList(ctx context.Context, hs *hostState, pc *phaseCtx, list 
 	return stepOutcome{}
 }
 
-// runStep runs one step on the host, or takes its result from the journal
-// when a resumed run had finished it already.
+// runStep runs one step on the host (a block, a loop, a run_once step or a
+// plain one), or takes its result from the journal when a resumed run had
+// finished it already.
 func (e *Engine) runStep(ctx context.Context, hs *hostState, pc *phaseCtx, key string, i int, st *runbook.Step) stepOutcome {
+	switch {
+	case st.IsBlock():
+		return e.runBlock(ctx, hs, pc, key, i, st)
+	case st.Loop != nil:
+		return e.runLoop(ctx, hs, pc, key, i, st)
+	}
 	if rec, ok := e.replay.final(hs.h.Name, key); ok {
-		e.applyRecord(hs, st, rec)
+		e.applyRecord(hs, st, rec, nil)
 		return outcomeOf(st, rec)
 	}
 	if st.RunOnce && pc.once != nil {
 		return pc.once.do(ctx, e, hs, pc, key, i, st)
 	}
-	rec, ok := e.execStep(ctx, hs, pc, key, i, st)
+	rec, ok := e.execStep(ctx, hs, pc, key, i, st, nil)
 	if !ok {
 		return stepOutcome{interrupted: true}
 	}
@@ -63,184 +88,97 @@ func outcomeOf(st *runbook.Step, rec journal.Record) stepOutcome {
 	if !failed || st.IgnoreErrors {
 		return stepOutcome{}
 	}
-	return stepOutcome{failed: true, unreachable: rec.Status == statusUnreachable, step: st.Title(), err: rec.Error}
+	return stepOutcome{failed: true, unreachable: rec.Status == statusUnreachable, step: rec.Step, stepID: rec.StepID, err: rec.Error}
+}
+
+// preparedStep is a step made ready to run on a host: rendered, with its
+// kind, environment and transport.
+type preparedStep struct {
+	st      *runbook.Step // with its templated counts resolved for the host
+	env     map[string]any
+	r       *runbook.Renderer
+	kind    steps.Kind
+	spec    runbook.StepSpec
+	stepEnv map[string]string
+	t       transport.Transport
+	runsOn  string
+}
+
+// prepare readies st for hs. skip says its when: was false; err fails the
+// step before it runs.
+func (e *Engine) prepare(ctx context.Context, hs *hostState, st *runbook.Step, iter *loopIter) (p preparedStep, skip bool, err error) {
+	p.env = iter.addTo(e.envFor(hs, st))
+	if st.When != "" {
+		ok, err := evalBool(st.When, p.env)
+		if err != nil {
+			return p, false, fmt.Errorf("when: %w", err)
+		}
+		if !ok {
+			return p, true, nil
+		}
+	}
+	if p.st, err = e.resolveStep(hs, st); err != nil {
+		return p, false, err
+	}
+	p.r = &runbook.Renderer{Env: p.env}
+	if p.spec, err = runbook.RenderSpec(st.Spec, p.r); err != nil {
+		return p, false, fmt.Errorf("render: %w", err)
+	}
+	if p.kind, err = kindOf(&runbook.Step{Kind: st.Kind, Spec: p.spec}); err != nil {
+		return p, false, err
+	}
+	p.stepEnv = map[string]string{}
+	for k, v := range st.Env {
+		if p.stepEnv[k], err = p.r.Render(v); err != nil {
+			return p, false, fmt.Errorf("env %s: %w", k, err)
+		}
+	}
+	p.t, p.runsOn, err = e.stepTransport(ctx, hs, st, p.r)
+	return p, false, err
 }
 
 // execStep runs the step's attempts and journals them. It returns the final
 // step_finished record, or false when the run was interrupted before the
 // step finished (it then has no final record and runs again on resume).
-func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key string, i int, st *runbook.Step) (journal.Record, bool) {
+func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key string, i int, st *runbook.Step, iter *loopIter) (journal.Record, bool) {
 	base := pc.record(journal.StepStarted)
-	env := e.envFor(hs, st)
-	base.Host, base.StepID, base.Step, base.Index, base.Kind = hs.h.Name, key, titleIn(st, env), i+1, st.Kind
-	finishNow := func(status string, err error) (journal.Record, bool) {
-		r := base
-		r.Attempt = 1
-		if e.emit(r) != nil {
-			return r, false
-		}
-		r.Type, r.Status, r.Final = journal.StepFinished, status, true
-		if err != nil {
-			r.Error = e.rd.String(err.Error())
-		}
-		if e.emitLazy(r) != nil {
-			return r, false
-		}
-		e.applyRecord(hs, st, r)
-		return r, true
-	}
-	if st.When != "" {
-		ok, err := evalBool(st.When, env)
-		if err != nil {
-			return finishNow(statusFailed, fmt.Errorf("when: %w", err))
-		}
-		if !ok {
-			return finishNow(statusSkipped, nil)
-		}
-	}
-	r := &runbook.Renderer{Env: env}
-	spec, err := runbook.RenderSpec(st.Spec, r)
-	if err != nil {
-		return finishNow(statusFailed, fmt.Errorf("render: %w", err))
-	}
-	kind, err := kindOf(&runbook.Step{Kind: st.Kind, Spec: spec})
-	if err != nil {
-		return finishNow(statusFailed, err)
-	}
-	stepEnv := map[string]string{}
-	for k, v := range st.Env {
-		if stepEnv[k], err = r.Render(v); err != nil {
-			return finishNow(statusFailed, fmt.Errorf("env %s: %w", k, err))
-		}
-	}
-	base.Command = e.rd.String(kind.Describe())
-	t, runsOn, err := e.stepTransport(ctx, hs, st, r)
-	if err != nil {
+	p, skip, err := e.prepare(ctx, hs, st, iter)
+	base.Host, base.StepID, base.Step, base.Index, base.Kind = hs.h.Name, key, titleIn(st, p.env), i+1, st.Kind
+	switch {
+	case skip:
+		return e.finishNow(hs, st, base, statusSkipped, nil, iter)
+	case err != nil:
 		status := statusFailed
 		if errors.Is(err, transport.ErrUnreachable) {
 			status = statusUnreachable
 		}
-		return finishNow(status, err)
+		return e.finishNow(hs, st, base, status, err, iter)
 	}
-	if runsOn != hs.h.Name {
-		base.DelegateTo = runsOn
+	base.Command = e.rd.String(p.kind.Describe())
+	if p.runsOn != hs.h.Name {
+		base.DelegateTo = p.runsOn
 	}
-	attempts := st.Retries + 1
-	if st.Until != "" && st.Retries == 0 {
-		attempts = 4 // as Ansible: until without retries tries 3 more times
-	}
-	delay := st.Delay.D()
+	delay := p.st.Delay.D()
 	if delay == 0 {
 		delay = 5 * time.Second
 	}
 	sensitive := false
 	if e.rd.hasSecrets() { // no secrets, nothing to look for in the spec
-		specJSON, _ := json.Marshal(spec)
+		specJSON, _ := json.Marshal(p.spec)
 		sensitive = e.rd.Contains(string(specJSON))
 	}
-	for attempt := 1; ; attempt++ {
-		if attempt > 1 && !e.sleep(ctx, delay) {
+	for n, of := 1, attemptsOf(p.st); ; n++ {
+		if n > 1 && !e.sleep(ctx, delay) {
 			return journal.Record{}, false
 		}
 		started := base
-		started.Attempt = attempt
+		started.Attempt = n
 		if e.emit(started) != nil {
 			return started, false
 		}
-		var stdout, stderr capture
-		x := &steps.Exec{Host: hs.h.Name, RunsOn: runsOn, T: t, Become: e.become(st), BecomeUser: e.becomeUser(st),
-			Env: stepEnv, Timeout: e.stepTimeout(st), Sensitive: sensitive, Stdout: &stdout, Stderr: &stderr,
-			RunID: e.runID, RunDir: e.runDir, BaseDir: filepath.Dir(st.File),
-			Eval:     func(src string) (any, error) { return evalExpr(src, env) },
-			Render:   r.Render,
-			Snapshot: hs.snapshot, SnapshotCommand: hs.snapshotCommand, Backup: hs.backup,
-			Approve: func(ctx context.Context, prompt string) (bool, error) { return e.approve(ctx, pc, hs.h.Name, prompt) },
-			Logf:    func(format string, args ...any) { e.emitMessage(hs.h.Name, fmt.Sprintf(format, args...)) },
-		}
-		stepCtx, cancel := context.WithTimeout(ctx, x.Timeout)
-		t0 := time.Now()
-		res := kind.Run(stepCtx, x)
-		dur := time.Since(t0)
-		timedOut := stepCtx.Err() != nil && ctx.Err() == nil
-		cancel()
-		fin := started
-		fin.Type = journal.StepFinished
-		fin.DurationMS = dur.Milliseconds()
-		fin.RC = res.RC
-		if res.Command != "" {
-			fin.Command = e.rd.String(res.Command)
-		}
-		fin.Stdout, fin.StdoutCut = stdout.Text(e.rd)
-		fin.Stderr, fin.StderrCut = stderr.Text(e.rd)
-		fin.Data = e.recordData(res)
-		var approval *ApprovalError
-		if ctx.Err() != nil || (res.Status == statusFailed && errors.As(e.aborted(), &approval)) {
-			// A hard interrupt cut the step off, or its approval gate was
-			// refused or could not be asked: not its result. It runs again
-			// on resume.
-			fin.Status, fin.Error = statusFailed, "interrupted"
-			if approval != nil {
-				fin.Error = approval.Error()
-			}
-			e.emit(fin)
+		fin, res, v, ok := e.runAttempt(ctx, hs, pc, p, started, sensitive, n, of)
+		if !ok {
 			return fin, false
-		}
-		status := res.Status
-		var stepErr error = res.Err
-		switch {
-		case res.Err != nil && errors.Is(res.Err, transport.ErrUnreachable):
-			status = statusUnreachable
-		case timedOut:
-			status, stepErr = statusFailed, fmt.Errorf("timed out after %s", x.Timeout)
-		case status == "":
-			status = statusOK
-		}
-		result := resultValue(status, res.RC, fin.Stdout, fin.Stderr, fin.Data)
-		if st.FailedWhen != "" && status != statusUnreachable && status != statusSkipped {
-			failed, err := evalBool(st.FailedWhen, withResult(env, st, result))
-			switch {
-			case err != nil:
-				status, stepErr = statusFailed, fmt.Errorf("failed_when: %w", err)
-			case failed && status != statusFailed:
-				status, stepErr = statusFailed, fmt.Errorf("failed_when is true: %s", st.FailedWhen)
-			case !failed && status == statusFailed:
-				status, stepErr = statusChanged, nil
-			}
-			result = resultValue(status, res.RC, fin.Stdout, fin.Stderr, fin.Data)
-		}
-		if st.ChangedWhen != "" && (status == statusOK || status == statusChanged) {
-			changed, err := evalBool(st.ChangedWhen, withResult(env, st, result))
-			switch {
-			case err != nil:
-				status, stepErr = statusFailed, fmt.Errorf("changed_when: %w", err)
-			case changed:
-				status = statusChanged
-			default:
-				status = statusOK
-			}
-			result = resultValue(status, res.RC, fin.Stdout, fin.Stderr, fin.Data)
-		}
-		retry := false
-		if st.Until != "" && status != statusSkipped {
-			done, err := evalBool(st.Until, withResult(env, st, result))
-			switch {
-			case err != nil:
-				status, stepErr = statusFailed, fmt.Errorf("until: %w", err)
-			case !done && attempt < attempts:
-				retry = true
-			case !done:
-				status = statusFailed
-				stepErr = fmt.Errorf("until %q was still false after %d attempts", st.Until, attempt)
-			case status == statusFailed && st.FailedWhen == "":
-				// until decides success.
-				status, stepErr = statusOK, nil
-			}
-		} else if (status == statusFailed || status == statusUnreachable) && attempt < attempts {
-			retry = true
-		}
-		fin.Status = status
-		if stepErr != nil {
-			fin.Error = e.rd.String(stepErr.Error())
 		}
 		// Later steps see the output (redacted of secrets, as the journal
 		// has it); a no_log step's output is kept out of the journal, so a
@@ -250,19 +188,91 @@ func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 			fin.Stdout, fin.Stderr = hideOutput(fin.Stdout), hideOutput(fin.Stderr)
 			fin.Data = nil
 		}
-		if retry && e.stopping.Load() {
-			retry = false // stopping: this attempt is the result
+		if v.retry && e.stopping.Load() {
+			v.retry = false // stopping: this attempt is the result
 		}
-		fin.Final = !retry
+		fin.Final = !v.retry
 		if e.emitLazy(fin) != nil {
 			return fin, false
 		}
-		if retry {
+		if v.retry {
 			continue
 		}
-		e.apply(hs, st, status, res.RC, seen, res)
+		e.apply(hs, st, v.status, res.RC, seen, res, iter)
 		return fin, true
 	}
+}
+
+// finishNow journals a step that ends before it runs: skipped by when:,
+// or failed to render, to find its kind or to reach its host.
+func (e *Engine) finishNow(hs *hostState, st *runbook.Step, base journal.Record, status string, err error, iter *loopIter) (journal.Record, bool) {
+	r := base
+	r.Attempt = 1
+	if e.emit(r) != nil {
+		return r, false
+	}
+	r.Type, r.Status, r.Final = journal.StepFinished, status, true
+	if err != nil {
+		r.Error = e.rd.String(err.Error())
+	}
+	if e.emitLazy(r) != nil {
+		return r, false
+	}
+	e.applyRecord(hs, st, r, iter)
+	return r, true
+}
+
+// runAttempt runs one attempt of a prepared step and judges it. ok is false
+// when a hard interrupt or a refused approval cut it off: not its result.
+func (e *Engine) runAttempt(ctx context.Context, hs *hostState, pc *phaseCtx, p preparedStep, started journal.Record, sensitive bool, n, of int) (fin journal.Record, res steps.Result, v verdict, ok bool) {
+	var stdout, stderr capture
+	x := &steps.Exec{Host: hs.h.Name, RunsOn: p.runsOn, T: p.t, Become: e.become(p.st), BecomeUser: e.becomeUser(p.st),
+		Env: p.stepEnv, Timeout: e.stepTimeout(p.st), Sensitive: sensitive, Stdout: &stdout, Stderr: &stderr,
+		RunID: e.runID, RunDir: e.runDir, BaseDir: filepath.Dir(p.st.File),
+		Eval:     func(src string) (any, error) { return evalExpr(src, p.env) },
+		Render:   p.r.Render,
+		Snapshot: hs.snapshot, SnapshotCommand: hs.snapshotCommand, Backup: hs.backup,
+		Approve: func(ctx context.Context, prompt string) (bool, error) { return e.approve(ctx, pc, hs.h.Name, prompt) },
+		Logf:    func(format string, args ...any) { e.emitMessage(hs.h.Name, fmt.Sprintf(format, args...)) },
+	}
+	stepCtx, cancel := context.WithTimeout(ctx, x.Timeout)
+	t0 := time.Now()
+	res = p.kind.Run(stepCtx, x)
+	dur := time.Since(t0)
+	timedOut := stepCtx.Err() != nil && ctx.Err() == nil
+	cancel()
+	fin = started
+	fin.Type = journal.StepFinished
+	fin.DurationMS = dur.Milliseconds()
+	fin.RC = res.RC
+	if res.Command != "" {
+		fin.Command = e.rd.String(res.Command)
+	}
+	fin.Stdout, fin.StdoutCut = stdout.Text(e.rd)
+	fin.Stderr, fin.StderrCut = stderr.Text(e.rd)
+	fin.Data = e.recordData(res)
+	var approval *ApprovalError
+	if ctx.Err() != nil || (res.Status == statusFailed && errors.As(e.aborted(), &approval)) {
+		// A hard interrupt cut the step off, or its approval gate was
+		// refused or could not be asked: not its result. It runs again on
+		// resume.
+		fin.Status, fin.Error = statusFailed, "interrupted"
+		if approval != nil {
+			fin.Error = approval.Error()
+		}
+		e.emit(fin)
+		return fin, res, v, false
+	}
+	v = judge(p.st, attempt{status: res.Status, err: res.Err, timedOut: timedOut, timeout: x.Timeout, n: n, of: of},
+		func(src, status string) (bool, error) {
+			result := resultValue(status, res.RC, fin.Stdout, fin.Stderr, fin.Data)
+			return evalBool(src, withResult(p.env, p.st, result))
+		})
+	fin.Status = v.status
+	if v.err != nil {
+		fin.Error = e.rd.String(v.err.Error())
+	}
+	return fin, res, v, true
 }
 
 func hideOutput(s string) string {
@@ -311,9 +321,12 @@ func normalizeJSON(v any) any {
 }
 
 // apply makes a finished step's result visible to later steps.
-func (e *Engine) apply(hs *hostState, st *runbook.Step, status string, rc *int, fin journal.Record, res steps.Result) {
-	if st.Register != "" {
+func (e *Engine) apply(hs *hostState, st *runbook.Step, status string, rc *int, fin journal.Record, res steps.Result, iter *loopIter) {
+	if st.Register != "" && iter == nil { // a loop registers all its results at its end
 		hs.setName(st.Register, resultValue(status, rc, fin.Stdout, fin.Stderr, fin.Data))
+	}
+	if status == statusChanged {
+		hs.queue(e.rb.Handlers, st.Notify)
 	}
 	for k, v := range res.Set {
 		hs.setName(k, normalizeJSON(v))
@@ -331,9 +344,12 @@ func (e *Engine) apply(hs *hostState, st *runbook.Step, status string, rc *int, 
 
 // applyRecord makes a journaled step result visible to later steps (resume,
 // run_once, skipped steps).
-func (e *Engine) applyRecord(hs *hostState, st *runbook.Step, rec journal.Record) {
-	if st.Register != "" {
+func (e *Engine) applyRecord(hs *hostState, st *runbook.Step, rec journal.Record, iter *loopIter) {
+	if st.Register != "" && iter == nil {
 		hs.setName(st.Register, resultValue(rec.Status, rec.RC, rec.Stdout, rec.Stderr, rec.Data))
+	}
+	if rec.Status == statusChanged {
+		hs.queue(e.rb.Handlers, st.Notify)
 	}
 	if set, ok := rec.Data["set"].(map[string]any); ok {
 		for k, v := range set {
@@ -488,7 +504,7 @@ func (o *onceTable) do(ctx context.Context, e *Engine, hs *hostState, pc *phaseC
 	}
 	o.mu.Unlock()
 	if !found {
-		ent.rec, ent.ok = e.execStep(ctx, hs, pc, key, i, st)
+		ent.rec, ent.ok = e.execStep(ctx, hs, pc, key, i, st, nil)
 		close(ent.done)
 		if !ent.ok {
 			return stepOutcome{interrupted: true}
@@ -516,7 +532,7 @@ func (o *onceTable) do(ctx context.Context, e *Engine, hs *hostState, pc *phaseC
 	if e.emit(started) != nil || e.emitLazy(rec) != nil {
 		return stepOutcome{interrupted: true}
 	}
-	e.applyRecord(hs, st, rec)
+	e.applyRecord(hs, st, rec, nil)
 	return outcomeOf(st, rec)
 }
 
@@ -577,6 +593,10 @@ func (e *Engine) envFor(hs *hostState, st *runbook.Step) map[string]any {
 	hs.mu.Unlock()
 	env[runbook.NameSnapshots] = snaps
 	env[runbook.NameRun] = map[string]any{"id": e.runID, "operator": e.operator}
+	env[runbook.NameGroups] = e.groups
+	if e.usesHostvars {
+		env[runbook.NameHostvars] = e.hostvarsValue()
+	}
 	if st != nil && st.Scope != nil {
 		env[runbook.NameParams] = scopeParamsIn(env, st.Scope)
 	}

@@ -8,14 +8,20 @@ import "time"
 
 // Record types, in the order a run writes them.
 const (
-	RunStarted     = "run_started"
-	RunResumed     = "run_resumed"
-	LockAcquired   = "lock_acquired"
-	LockReleased   = "lock_released"
-	PhaseStarted   = "phase_started"
-	PhaseFinished  = "phase_finished"
-	StepStarted    = "step_started"
-	StepFinished   = "step_finished"
+	RunStarted    = "run_started"
+	RunResumed    = "run_resumed"
+	LockAcquired  = "lock_acquired"
+	LockReleased  = "lock_released"
+	PhaseStarted  = "phase_started"
+	PhaseFinished = "phase_finished"
+	StepStarted   = "step_started"
+	StepFinished  = "step_finished"
+	// LoopItems holds a looped step's items (Data["items"]), evaluated
+	// once: a resume goes on over the same list.
+	LoopItems = "loop_items"
+	// StepRescued marks a failed step (StepID) whose block's rescue
+	// succeeded: the failure stays, and the host carried on.
+	StepRescued    = "step_rescued"
 	HostFinished   = "host_finished"
 	WaitStarted    = "wait_started" // soak and pause_between waits
 	WaitFinished   = "wait_finished"
@@ -43,10 +49,13 @@ const (
 	OutcomeRollbackFailed = "rollback_failed"
 	OutcomeUnreachable    = "unreachable"
 	OutcomeNotStarted     = "not_started"
+	// OutcomeRescued: the host upgraded after a block's rescue made up
+	// for a failed step (which stays failed in the journal).
+	OutcomeRescued = "rescued"
 )
 
 // Outcomes lists every host outcome in report order.
-var Outcomes = []string{OutcomeUpgraded, OutcomeSkipped, OutcomeFailed, OutcomeRolledBack,
+var Outcomes = []string{OutcomeUpgraded, OutcomeRescued, OutcomeSkipped, OutcomeFailed, OutcomeRolledBack,
 	OutcomeRollbackFailed, OutcomeUnreachable, OutcomeNotStarted}
 
 // Run statuses.

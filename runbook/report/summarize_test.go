@@ -53,7 +53,7 @@ func TestSummarizeFixture(t *testing.T) {
 	if s.Status != journal.RunStatusFailed || !s.Finished || s.RunID != "20261127-101500-crio-upgrade-3f2a" {
 		t.Fatalf("status %q finished %v id %q", s.Status, s.Finished, s.RunID)
 	}
-	wantCounts := map[string]int{"upgraded": 4, "skipped": 1, "rolled_back": 1, "failed": 0, "rollback_failed": 0, "unreachable": 0, "not_started": 0}
+	wantCounts := map[string]int{"upgraded": 4, "rescued": 0, "skipped": 1, "rolled_back": 1, "failed": 0, "rollback_failed": 0, "unreachable": 0, "not_started": 0}
 	if !reflect.DeepEqual(s.Counts, wantCounts) || s.Unfinished != 0 {
 		t.Errorf("counts %v unfinished %d", s.Counts, s.Unfinished)
 	}
