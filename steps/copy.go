@@ -17,9 +17,10 @@ func init() { register[Copy]("copy") }
 // Copy puts a file on the host: `copy: {src or content, dest, mode, owner,
 // group}`. It compares the SHA-256 of the host's file with the wanted
 // content and changes nothing when they match and mode, owner and group
-// are already right. Otherwise the content goes over SFTP to a private
-// temporary directory, is copied beside dest and moved over it in one
-// rename, so that no reader ever sees half a file. A symlink at dest is
+// are already right (in check mode it stops there and says what would
+// change; with Exec.Diff it shows the change). Otherwise the content goes
+// over SFTP to a private temporary directory, is copied beside dest and
+// moved over it in one rename, so that no reader ever sees half a file. A symlink at dest is
 // replaced by a regular file. The mode is octal text ("0644", or 644, read
 // as octal too); without it an existing file keeps its mode and a new one
 // gets 0644; without owner and group an existing file keeps them. Like
@@ -49,7 +50,12 @@ func (c *Copy) Describe() string {
 }
 
 // Run implements Kind.
-func (c *Copy) Run(ctx context.Context, x *Exec) Result {
+func (c *Copy) Run(ctx context.Context, x *Exec) Result { return c.put(ctx, x, false) }
+
+// Predict implements Predictor.
+func (c *Copy) Predict(ctx context.Context, x *Exec) Result { return c.put(ctx, x, true) }
+
+func (c *Copy) put(ctx context.Context, x *Exec, check bool) Result {
 	var content []byte
 	if c.Content != nil {
 		content = []byte(*c.Content)
@@ -60,7 +66,7 @@ func (c *Copy) Run(ctx context.Context, x *Exec) Result {
 		}
 		content = b
 	}
-	return putFile(ctx, x, "copy", content, c.Dest, fileAttrs{c.Mode, c.Owner, c.Group})
+	return putFileWith(ctx, x, "copy", content, c.Dest, fileAttrs{c.Mode, c.Owner, c.Group}, writeOpts{check: check})
 }
 
 // fileAttrs are the mode, owner and group a file should have; "" leaves
@@ -268,11 +274,24 @@ func attrCommands(target string, a fileAttrs) string {
 // the step carries a secret, the content's checksums stay out of the
 // result's data (a short secret could be found again from its hash).
 func putFile(ctx context.Context, x *Exec, kind string, content []byte, dest string, a fileAttrs) Result {
-	r := writeFile(ctx, x, kind, content, dest, a)
+	return putFileWith(ctx, x, kind, content, dest, a, writeOpts{})
+}
+
+// writeOpts change how writeFile goes about it.
+type writeOpts struct {
+	// check withholds every change: the result says what would change.
+	check bool
+	// read is the file as an editing kind read it, its content edited into
+	// the new one: writeFile refuses to write when the file changed since,
+	// and diffs against it.
+	read *hostFile
+}
+
+// putFileWith is putFile with options.
+func putFileWith(ctx context.Context, x *Exec, kind string, content []byte, dest string, a fileAttrs, opts writeOpts) Result {
+	r := writeFile(ctx, x, kind, content, dest, a, opts)
 	if x.Sensitive {
-		for _, k := range []string{"sha256", "sha256_before", "sha256_after"} {
-			delete(r.Data, k)
-		}
+		withholdSums(x, r.Data)
 		if r.Err != nil && strings.Contains(r.Err.Error(), "sha256") {
 			r.Err = fmt.Errorf("%s: %s does not hold the content written (checksums withheld: the step carries a secret)", kind, dest)
 		}
@@ -280,7 +299,7 @@ func putFile(ctx context.Context, x *Exec, kind string, content []byte, dest str
 	return r
 }
 
-func writeFile(ctx context.Context, x *Exec, kind string, content []byte, dest string, a fileAttrs) Result {
+func writeFile(ctx context.Context, x *Exec, kind string, content []byte, dest string, a fileAttrs, opts writeOpts) Result {
 	if err := checkDest(dest); err != nil {
 		return Fail("", "%s: %v", kind, err)
 	}
@@ -302,12 +321,47 @@ func writeFile(ctx context.Context, x *Exec, kind string, content []byte, dest s
 		return Result{Status: Failed, Command: check, Data: data,
 			Err: fmt.Errorf("%s: %s is a %s on the host, not a file", kind, dest, map[string]string{"dir": "directory", "other": "special file"}[old.Kind])}
 	}
+	if opts.read != nil && !opts.read.same(old) {
+		return Result{Status: Failed, Command: check, Data: data,
+			Err: fmt.Errorf("%s: %s changed on the host while the step edited it; nothing written, run the step again", kind, dest)}
+	}
 	diffs := old.differences(sum, a)
 	data["changes"] = diffs
 	if len(diffs) == 0 {
 		data["sha256_after"] = sum
 		return Result{Status: OK, Command: check, Data: data}
 	}
+	var diff string
+	if x.Diff && diffs[0] == "content" {
+		diff = contentDiff(ctx, x, dest, old, content, opts.read)
+	}
+	if opts.check {
+		return Result{Status: Changed, Command: check, Data: data, Diff: diff}
+	}
+	r := applyFile(ctx, x, kind, content, dest, a, old, diffs, data)
+	r.Diff = diff
+	return r
+}
+
+// contentDiff is the diff of the file at dest (old) to content.
+func contentDiff(ctx context.Context, x *Exec, dest string, old remoteFile, content []byte, read *hostFile) string {
+	switch {
+	case read != nil:
+		return fileDiff(x, dest, read.Content, content, read.Kind == "file", true)
+	case old.Kind != "file":
+		return fileDiff(x, dest, nil, content, false, true)
+	}
+	hf, err := readHostFile(ctx, x, dest)
+	if err != nil {
+		return diffNote(dest+" (before)", dest+" (after)", "content differs (the old content could not be read: "+err.Error()+")")
+	}
+	return fileDiff(x, dest, hf.Content, content, true, true)
+}
+
+// applyFile changes what diffs lists: the attributes alone with chmod and
+// chown, or the content (and the attributes) by installing a new file.
+func applyFile(ctx context.Context, x *Exec, kind string, content []byte, dest string, a fileAttrs, old remoteFile, diffs []string, data map[string]any) Result {
+	sum := sha256Hex(content)
 	if diffs[0] != "content" {
 		script := "set -e\n" + attrCommands(quote(dest), a)
 		if _, err := runScript(ctx, x, kind+": setting mode and ownership of "+dest, script); err != nil {

@@ -55,6 +55,10 @@ type Result struct {
 	// SnapshotCommands are the commands that produced Snapshots, by name,
 	// so that compare can run them again (Exec.SnapshotCommand).
 	SnapshotCommands map[string]string
+	// Diff is the unified diff of every file the step changed or would
+	// change, set only when Exec.Diff asks for it (see Predictor). It is
+	// the raw text: the engine redacts it like any other output.
+	Diff string
 }
 
 // Exec is what a step acts on: one host, through one transport, with the
@@ -67,6 +71,9 @@ type Exec struct {
 	RunsOn string
 	// T reaches RunsOn.
 	T transport.Transport
+	// Local says the step runs on the controller (`local: true`): kinds
+	// that can act from the controller without a command (uri) do so.
+	Local bool
 	// Become, BecomeUser, Env and Timeout come from the step and runbook.
 	Become     bool
 	BecomeUser string
@@ -75,6 +82,8 @@ type Exec struct {
 	// Sensitive says the step's text carries a secret (its commands must
 	// stay out of process lists).
 	Sensitive bool
+	// Diff asks the file kinds for Result.Diff (run --diff).
+	Diff bool
 	// Stdout and Stderr collect the step's output (capped and redacted by
 	// the engine).
 	Stdout io.Writer

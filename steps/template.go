@@ -79,7 +79,13 @@ func (t *Template) Describe() string {
 }
 
 // Run implements Kind.
-func (t *Template) Run(ctx context.Context, x *Exec) Result {
+func (t *Template) Run(ctx context.Context, x *Exec) Result { return t.put(ctx, x, false) }
+
+// Predict implements Predictor: the template is rendered and compared
+// with the host's file, and nothing is written.
+func (t *Template) Predict(ctx context.Context, x *Exec) Result { return t.put(ctx, x, true) }
+
+func (t *Template) put(ctx context.Context, x *Exec, check bool) Result {
 	body, name := "", "content"
 	if t.Content != nil {
 		body = t.Content.Text
@@ -98,5 +104,5 @@ func (t *Template) Run(ctx context.Context, x *Exec) Result {
 	if err != nil {
 		return Fail("", "template: rendering %s: %v", name, err)
 	}
-	return putFile(ctx, x, "template", []byte(text), t.Dest, fileAttrs{t.Mode, t.Owner, t.Group})
+	return putFileWith(ctx, x, "template", []byte(text), t.Dest, fileAttrs{t.Mode, t.Owner, t.Group}, writeOpts{check: check})
 }
