@@ -170,7 +170,9 @@ func (d *Doc) Unset(key Key) (bool, error) {
 	deleteIn(expected, key)
 	s := scan(d.src)
 	cand := s.removeKey(key)
-	if got, err := decode(cand); err == nil && reflect.DeepEqual(got, expected) {
+	// A table that held only the key, made by its header alone, goes with
+	// it: compare without empty tables.
+	if got, err := decode(cand); err == nil && reflect.DeepEqual(pruneEmpty(got), pruneEmpty(expected)) {
 		d.src = cand
 		return true, nil
 	}
@@ -285,6 +287,20 @@ func deleteIn(m map[string]any, key Key) {
 		m = next
 	}
 	delete(m, key[len(key)-1])
+}
+
+// pruneEmpty returns m without its empty tables, at any depth.
+func pruneEmpty(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			if v = pruneEmpty(sub); len(v.(map[string]any)) == 0 {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // cloneMap copies the maps of a decoded document (the leaves are shared;

@@ -174,6 +174,12 @@ func TestEdits(t *testing.T) {
 			want: "# Local settings: the packaged 10-crio.conf is overwritten by upgrades.\n[crio.runtime]\ndefault_runtime = \"crun\" # pinned, see CRIO.md\nconmon_cgroup = \"pod\"\n\n# runc stays available for old pods\n[crio.metrics]\nenable_metrics = false\n",
 		},
 		{
+			name: "unset the only table under an implicit one",
+			src:  "[a.b]\nx = 1\n\n[c]\ny = 2\n",
+			ops:  []op{unset("a.b")},
+			want: "[c]\ny = 2\n",
+		},
+		{
 			name: "a multi-line value is replaced whole",
 			src:  "[a]\nl = [\n  1,\n  2, # two\n]\nk = 1\n",
 			ops:  []op{set("a.l", []any{3})},
