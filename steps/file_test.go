@@ -157,3 +157,12 @@ func TestFile(t *testing.T) {
 		})
 	}
 }
+
+// userByID is the name of the user with uid.
+func userByID(uid string) (string, error) {
+	u, err := user.LookupId(uid)
+	if err != nil {
+		return "", err
+	}
+	return u.Username, nil
+}
