@@ -226,7 +226,7 @@ func (e *Engine) finishNow(hs *hostState, st *runbook.Step, base journal.Record,
 // when a hard interrupt or a refused approval cut it off: not its result.
 func (e *Engine) runAttempt(ctx context.Context, hs *hostState, pc *phaseCtx, p preparedStep, started journal.Record, sensitive bool, n, of int) (fin journal.Record, res steps.Result, v verdict, ok bool) {
 	var stdout, stderr capture
-	x := &steps.Exec{Host: hs.h.Name, RunsOn: p.runsOn, T: p.t, Become: e.become(p.st), BecomeUser: e.becomeUser(p.st),
+	x := &steps.Exec{Host: hs.h.Name, RunsOn: p.runsOn, T: p.t, Local: p.st.Local, Become: e.become(p.st), BecomeUser: e.becomeUser(p.st),
 		Env: p.stepEnv, Timeout: e.stepTimeout(p.st), Sensitive: sensitive, Stdout: &stdout, Stderr: &stderr,
 		RunID: e.runID, RunDir: e.runDir, BaseDir: filepath.Dir(p.st.File),
 		Eval:     func(src string) (any, error) { return evalExpr(src, p.env) },
