@@ -12,7 +12,7 @@ import (
 var kubectlFlags = newFlagSpec("kubeconfig:,context:,cluster:,user:,s:,server:,request-timeout:,v:,insecure-skip-tls-verify," +
 	"n:,namespace:,A,all-namespaces,o:,output:,l:,selector:,field-selector:,no-headers,show-labels,w,watch,sort-by:,chunk-size:,show-kind,L:,label-columns:," +
 	"ignore-daemonsets,delete-emptydir-data,delete-local-data,force,timeout:,grace-period:,disable-eviction,dry-run:,pod-selector:,skip-wait-for-delete-timeout:," +
-	"for:,all,now,wait,client,short,h,help")
+	"for:,all,now,wait,client,short,h,help,min-available:,max-unavailable:")
 
 // kubectlProgram simulates kubectl against the lab cluster. It needs a
 // kubeconfig, as the real one: --kubeconfig, $KUBECONFIG, or
@@ -35,28 +35,27 @@ func (w *World) kubectlProgram(c *shell.Call) int {
 	if verb == "wait" {
 		return w.kubectlWait(c, cl, args)
 	}
+	if verb == "drain" {
+		return w.kubectlDrainRetrying(c, cl, args)
+	}
 	transact := w.run
 	if verb == "get" || verb == "version" || verb == "cluster-info" {
 		transact = w.read
 	}
 	return transact(c, func(p *pctx) int {
-		if installedVersion(p.root, "kubectl") == "" {
-			p.eprintf("kubectl: command not found\n")
-			return 127
+		if code := p.kubectlUsable(cl); code != 0 {
+			return code
 		}
-		if !p.hasKubeconfig(cl) {
-			p.eprintf("E%s   %5d memcache.go:265] couldn't get current server API group list: Get \"http://localhost:8080/api?timeout=32s\": dial tcp 127.0.0.1:8080: connect: connection refused\n",
-				p.tx.now.UTC().Format("0102 15:04:05.000000"), p.n.newPID())
-			p.eprintf("The connection to the server localhost:8080 was refused - did you specify the right host or port?\n")
-			return 1
+		if (verb == "get" || verb == "delete") && len(args) > 0 && isPDBResource(strings.Split(args[0], "/")[0]) {
+			return p.kubectlPDB(verb, resourceNames(args), cl)
 		}
 		switch verb {
 		case "get":
 			return p.kubectlGet(cl, args)
 		case "cordon", "uncordon":
 			return p.kubectlCordon(verb == "cordon", args, cl)
-		case "drain":
-			return p.kubectlDrain(args, cl)
+		case "create":
+			return p.kubectlCreate(args, cl)
 		case "delete":
 			return p.kubectlDelete(args, cl)
 		case "version":
@@ -68,6 +67,23 @@ func (w *World) kubectlProgram(c *shell.Call) int {
 		p.eprintf("error: unknown command %q for \"kubectl\"\n\nlab: the lab simulates kubectl get, cordon, uncordon, drain, delete pod, wait, version and cluster-info\n", verb)
 		return 1
 	})
+}
+
+// kubectlUsable prints why kubectl cannot reach the cluster from the node
+// (it is not installed, or there is no kubeconfig) and returns its exit
+// status, or 0.
+func (p *pctx) kubectlUsable(cl *cmdline) int {
+	if installedVersion(p.root, "kubectl") == "" {
+		p.eprintf("kubectl: command not found\n")
+		return 127
+	}
+	if !p.hasKubeconfig(cl) {
+		p.eprintf("E%s   %5d memcache.go:265] couldn't get current server API group list: Get \"http://localhost:8080/api?timeout=32s\": dial tcp 127.0.0.1:8080: connect: connection refused\n",
+			p.tx.now.UTC().Format("0102 15:04:05.000000"), p.n.newPID())
+		p.eprintf("The connection to the server localhost:8080 was refused - did you specify the right host or port?\n")
+		return 1
+	}
+	return 0
 }
 
 // hasKubeconfig reports whether kubectl finds a kubeconfig on the node.

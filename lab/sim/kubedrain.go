@@ -70,10 +70,12 @@ func (p *pctx) setSchedulable(n *nodeState, schedulable, dry bool) {
 // does: daemonset pods need --ignore-daemonsets (and stay), pods with an
 // emptyDir need --delete-emptydir-data, mirror pods stay silently. Evicted
 // pods are deleted at once and their ReplicaSet's replacements scheduled.
-func (p *pctx) kubectlDrain(args []string, cl *cmdline) int {
+// A pod whose disruption budget allows no eviction now is returned as
+// pending, for kubectlDrainRetrying to try again.
+func (p *pctx) kubectlDrain(args []string, cl *cmdline) (int, []pendingEviction) {
 	if len(args) == 0 {
 		p.eprintf("error: USAGE: drain NODE [flags]\nSee 'kubectl drain -h' for help and examples\n")
-		return 1
+		return 1, nil
 	}
 	dry := valueOr(cl, "none", "dry-run") != "none"
 	ignoreDS := cl.has("ignore-daemonsets")
@@ -84,16 +86,17 @@ func (p *pctx) kubectlDrain(args []string, cl *cmdline) int {
 	podSel, err := parseLabelSelector(valueOr(cl, "", "pod-selector"))
 	if err != nil {
 		p.eprintf("error: %v\n", err)
-		return 1
+		return 1, nil
 	}
 	var nodes []*nodeState
 	for _, name := range nodeArgs(args) {
 		n := p.nodeNamed(name)
 		if n == nil {
-			return 1
+			return 1, nil
 		}
 		nodes = append(nodes, n)
 	}
+	var blocked []pendingEviction
 	for _, n := range nodes {
 		p.setSchedulable(n, false, dry)
 	}
@@ -155,14 +158,20 @@ func (p *pctx) kubectlDrain(args []string, cl *cmdline) int {
 		for _, q := range evict {
 			p.eprintf("evicting pod %s/%s\n", q.Namespace, q.Name)
 		}
+		held := 0
 		for _, q := range evict {
-			if err := p.tx.deletePod(n, q); err != nil {
+			done, err := p.evict(n, q)
+			if err != nil {
 				p.eprintf("error: %v\n", err)
-				return 1
+				return 1, nil
 			}
-			p.printf("pod/%s evicted\n", q.Name)
+			if !done {
+				blocked, held = append(blocked, pendingEviction{Node: n.Name, Namespace: q.Namespace, Name: q.Name}), held+1
+			}
 		}
-		p.printf("node/%s drained\n", n.Name)
+		if held == 0 {
+			p.printf("node/%s drained\n", n.Name)
+		}
 	}
 	if len(pending) > 0 {
 		p.eprintf("There are pending nodes to be drained:\n")
@@ -172,9 +181,9 @@ func (p *pctx) kubectlDrain(args []string, cl *cmdline) int {
 		for _, f := range fatal {
 			p.eprintf("%s\n", f)
 		}
-		return 1
+		return 1, nil
 	}
-	return 0
+	return 0, blocked
 }
 
 func podList(pods []*pod) string {

@@ -156,12 +156,14 @@ type containerStatus struct {
 type labelMap map[string]string
 
 // clusterState is the cluster-wide part of the state that belongs to no
-// node: pods waiting for a node, and the counter behind new pod names. It
+// node: pods waiting for a node, the counter behind new pod names, and the
+// disruption budgets. It
 // is stored in STATE_DIR/lab/cluster.json.
 type clusterState struct {
 	Created time.Time `json:"created"`
 	NameSeq int       `json:"name_seq"`
 	Pending []*pod    `json:"pending"`
+	PDBs    []*pdb    `json:"pdbs,omitempty"` // PodDisruptionBudgets (kubepdb.go)
 }
 
 // unit returns the named unit, creating it inactive when absent.
