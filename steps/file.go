@@ -279,7 +279,7 @@ func (f *File) plan(old pathState) (string, []string, error) {
 		recurse = "-R "
 	}
 	if m, _ := parseMode(f.Mode); f.Mode != "" && (created || m != old.Mode || (f.Recurse && old.RecurseDiffers)) {
-		cmds, changes = append(cmds, "chmod "+recurse+quote(f.Mode)+" -- "+p), append(changes, "mode")
+		cmds, changes = append(cmds, "chmod "+recurse+"-- "+quote(f.Mode)+" "+p), append(changes, "mode")
 	}
 	if own := f.ownerCommands(recurse, old, created); own != "" {
 		cmds, changes = append(cmds, own), append(changes, "owner")
@@ -299,9 +299,9 @@ func (f *File) ownerCommands(flags string, old pathState, created bool) string {
 		if f.Group != "" {
 			spec += ":" + f.Group
 		}
-		return "chown " + flags + quote(spec) + " -- " + p
+		return "chown " + flags + "-- " + quote(spec) + " " + p
 	case group:
-		return "chgrp " + flags + quote(f.Group) + " -- " + p
+		return "chgrp " + flags + "-- " + quote(f.Group) + " " + p
 	}
 	return ""
 }
