@@ -96,12 +96,11 @@ func (p *pctx) kubectlDrain(args []string, cl *cmdline) (int, []pendingEviction)
 		}
 		nodes = append(nodes, n)
 	}
-	var blocked []pendingEviction
 	for _, n := range nodes {
 		p.setSchedulable(n, false, dry)
 	}
-	var pending []string
-	var fatal []string
+	var pending, fatal []string
+	var blocked []pendingEviction
 	for _, n := range nodes {
 		var ds, local, evict []*pod
 		for _, q := range n.Pods {
@@ -155,23 +154,12 @@ func (p *pctx) kubectlDrain(args []string, cl *cmdline) (int, []pendingEviction)
 			p.printf("node/%s drained (dry run)\n", n.Name)
 			continue
 		}
-		for _, q := range evict {
-			p.eprintf("evicting pod %s/%s\n", q.Namespace, q.Name)
+		held, err := p.evictAll(n, evict)
+		if err != nil {
+			p.eprintf("error: %v\n", err)
+			return 1, nil
 		}
-		held := 0
-		for _, q := range evict {
-			done, err := p.evict(n, q)
-			if err != nil {
-				p.eprintf("error: %v\n", err)
-				return 1, nil
-			}
-			if !done {
-				blocked, held = append(blocked, pendingEviction{Node: n.Name, Namespace: q.Namespace, Name: q.Name}), held+1
-			}
-		}
-		if held == 0 {
-			p.printf("node/%s drained\n", n.Name)
-		}
+		blocked = append(blocked, held...)
 	}
 	if len(pending) > 0 {
 		p.eprintf("There are pending nodes to be drained:\n")

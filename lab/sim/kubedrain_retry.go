@@ -37,6 +37,28 @@ func (p *pctx) evict(n *nodeState, q *pod) (bool, error) {
 	return true, nil
 }
 
+// evictAll evicts the pods of a drained node that their budgets let go,
+// and returns the others; with none held back the node is drained.
+func (p *pctx) evictAll(n *nodeState, evict []*pod) ([]pendingEviction, error) {
+	for _, q := range evict {
+		p.eprintf("evicting pod %s/%s\n", q.Namespace, q.Name)
+	}
+	var held []pendingEviction
+	for _, q := range evict {
+		done, err := p.evict(n, q)
+		if err != nil {
+			return nil, err
+		}
+		if !done {
+			held = append(held, pendingEviction{Node: n.Name, Namespace: q.Namespace, Name: q.Name})
+		}
+	}
+	if len(held) == 0 {
+		p.printf("node/%s drained\n", n.Name)
+	}
+	return held, nil
+}
+
 // kubectlDrainRetrying runs kubectl drain as a sequence of transactions:
 // the first cordons and evicts what it may; while a disruption budget
 // holds pods back, the next ones (outside the world's locks, every
