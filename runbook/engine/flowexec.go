@@ -79,8 +79,10 @@ func (e *Engine) runLoop(ctx context.Context, hs *hostState, pc *phaseCtx, key s
 // loopItems are the items of a looped step on hs: those journaled by an
 // earlier session, else evaluated now and journaled.
 func (e *Engine) loopItems(hs *hostState, st *runbook.Step, key string) ([]any, error) {
-	if items, ok := e.replay.loopItems[hs.h.Name+"\x00"+key]; ok && e.replay != nil {
-		return items, nil
+	if e.replay != nil {
+		if items, ok := e.replay.loopItems[hs.h.Name+"\x00"+key]; ok {
+			return items, nil
+		}
 	}
 	env := e.envFor(hs, st)
 	var v any

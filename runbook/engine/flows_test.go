@@ -1,8 +1,13 @@
 package engine
 
 import (
+	"context"
+	"errors"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/runbookhq/runbook/runbook/journal"
@@ -231,5 +236,223 @@ rollback:
 	}
 	if o := r.outcomes()["worker-3"]; o != journal.OutcomeRolledBack {
 		t.Errorf("worker-3: %s", o)
+	}
+}
+
+const stepFlowRunbook = `runbook: step-flows
+targets: workers
+failure_budget: 0
+params:
+  pkgs: {default: [a, b, c]}
+  tries: {default: 2}
+  batch: {default: 3}
+handlers:
+  restart: [{shell: restart-svc}]
+  reload: [{shell: reload-cfg}]
+phases:
+  - name: Roll out
+    kind: batch
+    serial: ["{{ params.batch }}"]
+    steps:
+      - shell: install {{ item }} {{ loop_index }}
+        loop: params.pkgs
+        register: inst
+        notify: [restart]
+      - shell: count {{ len(inst.results) }} {{ inst.changed }}
+      - shell: config
+        notify: [reload, restart]
+        changed_when: host.name != "worker-4"
+      - block:
+          - shell: drain
+          - shell: after-drain
+        rescue:
+          - shell: uncordon
+        always:
+          - shell: cleanup
+      - shell: flaky
+        retries: "{{ params.tries }}"
+        delay: 1ms
+    verify:
+      - shell: healthy
+rollback:
+  steps: [{shell: undo}]
+`
+
+// stepFlowReply: drain fails on worker-2 (rescued); flaky fails once on
+// every host, then succeeds.
+func stepFlowReply() (*fakeFleet, func(string, string) (string, int, error)) {
+	var f *fakeFleet
+	reply := func(host, cmd string) (string, int, error) {
+		switch {
+		case cmd == "drain" && host == "worker-2":
+			return "", 1, nil
+		case cmd == "flaky" && f.counts[host+": flaky"] == 1:
+			return "", 1, nil
+		}
+		return "", 0, nil
+	}
+	f = newFakeFleet(reply)
+	return f, reply
+}
+
+// TestFlowLoopsHandlersBlocks: a loop runs once per item and registers
+// every result; handlers run once per host, in their order, after the
+// step list and before verify, only where a step changed; a rescued
+// failure stays failed, is marked rescued, and the host ends rescued; a
+// templated retries and serial take their params.
+func TestFlowLoopsHandlersBlocks(t *testing.T) {
+	f, _ := stepFlowReply()
+	r := runFlow(t, stepFlowRunbook, f, nil)
+	if r.err != nil {
+		t.Fatalf("run: %v", r.err)
+	}
+	for _, h := range []string{"worker-1", "worker-2", "worker-3", "worker-4"} {
+		ran := f.ran(h)
+		wantPrefix := []string{"install a 0", "install b 1", "install c 2", "count 3 true", "config"}
+		if !slices.Equal(ran[:5], wantPrefix) {
+			t.Errorf("%s ran %q", h, ran[:5])
+		}
+		if n := f.counts[h+": restart-svc"]; n != 1 {
+			t.Errorf("%s: restart ran %d times, want once", h, n)
+		}
+		wantReload := 1
+		if h == "worker-4" {
+			wantReload = 0 // config did not change there
+		}
+		if n := f.counts[h+": reload-cfg"]; n != wantReload {
+			t.Errorf("%s: reload ran %d times, want %d", h, n, wantReload)
+		}
+		// Handlers in their order, after the list, before verify.
+		iRestart, iReload, iFlaky, iHealthy := slices.Index(ran, "restart-svc"), slices.Index(ran, "reload-cfg"), slices.Index(ran, "flaky"), slices.Index(ran, "healthy")
+		if iRestart < iFlaky || iHealthy < iRestart || (wantReload == 1 && (iReload < iRestart || iHealthy < iReload)) {
+			t.Errorf("%s: order %q", h, ran)
+		}
+		if n := f.counts[h+": flaky"]; n != 2 {
+			t.Errorf("%s: flaky ran %d times, want 2 (retries from a param)", h, n)
+		}
+		if f.counts[h+": cleanup"] != 1 {
+			t.Errorf("%s: always did not run", h)
+		}
+	}
+	if f.counts["worker-2: after-drain"] != 0 || f.counts["worker-2: uncordon"] != 1 || f.counts["worker-1: uncordon"] != 0 {
+		t.Errorf("block: %q", f.ran("worker-2"))
+	}
+	out := r.outcomes()
+	if out["worker-2"] != journal.OutcomeRescued || out["worker-1"] != journal.OutcomeUpgraded {
+		t.Errorf("outcomes %v", out)
+	}
+	var failedDrain, rescued bool
+	for _, rec := range r.records {
+		if rec.Host == "worker-2" && rec.Type == journal.StepFinished && rec.StepID == "1.steps.3.block.0" && rec.Status == journal.StatusFailed {
+			failedDrain = true
+		}
+		if rec.Host == "worker-2" && rec.Type == journal.StepRescued && rec.StepID == "1.steps.3.block.0" {
+			rescued = true
+		}
+	}
+	if !failedDrain || !rescued {
+		t.Errorf("journal: drain failed %v, marked rescued %v", failedDrain, rescued)
+	}
+	if f.count("undo") != 0 {
+		t.Errorf("a rescued host was rolled back")
+	}
+}
+
+// TestFlowUnrescuedFailureFailsTheHost: a block failure whose rescue fails
+// too fails the host as usual (rollback, budget), and always still runs.
+func TestFlowUnrescuedFailureFailsTheHost(t *testing.T) {
+	f := newFakeFleet(func(host, cmd string) (string, int, error) {
+		if host == "worker-3" && (cmd == "drain" || cmd == "uncordon") {
+			return "", 1, nil
+		}
+		return "", 0, nil
+	})
+	r := runFlow(t, strings.Replace(stepFlowRunbook, "failure_budget: 0", "failure_budget: 1", 1), f, nil)
+	wantRunError(t, r.err, journal.RunStatusFailed)
+	if o := r.outcomes()["worker-3"]; o != journal.OutcomeRolledBack {
+		t.Errorf("worker-3: %s", o)
+	}
+	if f.counts["worker-3: cleanup"] != 1 || f.counts["worker-3: restart-svc"] != 0 {
+		t.Errorf("worker-3 ran %q", f.ran("worker-3"))
+	}
+}
+
+// TestFlowStopAndResumeAtEveryRecord stops the step-flow run after its
+// N-th journal record, for every N, and resumes it: no step or iteration
+// with a final result runs again, every queued handler runs exactly once,
+// and the run ends as an uninterrupted one does.
+func TestFlowStopAndResumeAtEveryRecord(t *testing.T) {
+	f0, _ := stepFlowReply()
+	full := runFlow(t, stepFlowRunbook, f0, nil)
+	if full.err != nil {
+		t.Fatal(full.err)
+	}
+	wantOutcomes, wantCounts := full.outcomes(), f0.counts
+	for n := 1; n < len(full.records); n++ {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			f, _ := stepFlowReply()
+			state := t.TempDir()
+			var e *Engine
+			var seen atomic.Int32
+			opts := Options{Runbook: loadRunbook(t, stepFlowRunbook), Inventory: loadInventory(t, clusterInventory), StateDir: state,
+				Connector: f, Approver: &approver{answer: true}, Operator: "tester",
+				Observer: func(journal.Record) {
+					if int(seen.Add(1)) == n {
+						e.Stop()
+					}
+				}}
+			var err error
+			if e, err = New(opts); err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.Start(context.Background())
+			if err == nil {
+				return // stopped after the last step: nothing left to resume
+			}
+			if !errors.Is(err, ErrInterrupted) {
+				t.Fatalf("stopped run: %v", err)
+			}
+			r2, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: state, Connector: f,
+				Approver: &approver{answer: true}, Operator: "tester"}, RunID: res.RunID})
+			if err != nil {
+				t.Fatalf("resume: %v", err)
+			}
+			if res2, err := r2.Continue(context.Background()); err != nil || res2.Status != journal.RunStatusSucceeded {
+				t.Fatalf("resumed run: %v %+v", err, res2)
+			}
+			log, _ := journal.ReadFile(res.Journal)
+			finals := map[string]int{}
+			outcomes := map[string]string{}
+			for _, rec := range log.Records {
+				switch rec.Type {
+				case journal.StepFinished:
+					if rec.Final {
+						finals[rec.Host+" "+rec.StepID]++
+					}
+				case journal.HostFinished:
+					outcomes[rec.Host] = rec.Outcome
+				}
+			}
+			for k, c := range finals {
+				if c != 1 {
+					t.Errorf("%s finished %d times", k, c)
+				}
+			}
+			if !maps.Equal(outcomes, wantOutcomes) {
+				t.Errorf("outcomes %v, want %v", outcomes, wantOutcomes)
+			}
+			// A command runs again only when a stop cut its step off; the
+			// handlers and the loop's iterations never twice.
+			for k, c := range f.counts {
+				if c > wantCounts[k]+1 || (c != wantCounts[k] && (strings.Contains(k, "restart-svc") || strings.Contains(k, "reload-cfg") || strings.Contains(k, "install"))) {
+					t.Errorf("%s ran %d times, %d in an uninterrupted run", k, c, wantCounts[k])
+				}
+			}
+			for k, c := range wantCounts {
+				if f.counts[k] < c {
+					t.Errorf("%s ran %d times, %d in an uninterrupted run", k, f.counts[k], c)
+				}
+			}
+		})
 	}
 }

@@ -188,11 +188,13 @@ func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 			fin.Stdout, fin.Stderr = hideOutput(fin.Stdout), hideOutput(fin.Stderr)
 			fin.Data = nil
 		}
-		if v.retry && e.stopping.Load() {
-			v.retry = false // stopping: this attempt is the result
-		}
 		fin.Final = !v.retry
 		if e.emitLazy(fin) != nil {
+			return fin, false
+		}
+		if v.retry && e.stopping.Load() {
+			// Stopping between attempts: the step has no result yet and
+			// runs again, from its first attempt, on resume.
 			return fin, false
 		}
 		if v.retry {
