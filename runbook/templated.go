@@ -94,7 +94,7 @@ func ResolveTemplates(owner any, file string, render func(string) (string, error
 		before := errs.Len()
 		d.decode(rendered, field)
 		if errs.Len() > before {
-			errs.Addf(file, n, "%s: %q is what %s gave", name, nodeText(rendered), nodeText(n))
+			errs.Addf(file, n, "%s: %s gave %s", name, nodeText(n), nodeText(rendered))
 		}
 	}
 	return errs.Err()

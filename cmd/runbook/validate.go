@@ -14,6 +14,7 @@ import (
 type validateOptions struct {
 	Runbooks  []string
 	Inventory string
+	Extra     []string
 }
 
 func newValidateCmd(g *globalOptions, io *IO) *cobra.Command {
@@ -28,6 +29,7 @@ func newValidateCmd(g *globalOptions, io *IO) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file to check the targets against")
+	cmd.Flags().StringArrayVarP(&opts.Extra, "extra", "e", nil, "params as a run would get them (name=value or @file.yaml), to check what they decide: counts, durations, loops")
 	return cmd
 }
 
@@ -43,13 +45,20 @@ func validateRun(opts *validateOptions, io *IO) error {
 			failed++
 		}
 	}
+	given, err := parseExtra(opts.Extra)
+	if err != nil {
+		return err
+	}
 	for _, path := range opts.Runbooks {
 		rb, warns, err := runbook.Load(path)
 		for _, w := range warns {
 			fmt.Fprintln(io.Err, w)
 		}
 		if err == nil && inv != nil {
-			err = checkTargets(rb, inv, opts.Inventory)
+			err = engine.CheckReferences(rb, inv, opts.Inventory, given)
+		}
+		if err == nil {
+			err = checkGiven(rb, given)
 		}
 		if err != nil {
 			fmt.Fprintln(io.Err, err)
@@ -64,8 +73,19 @@ func validateRun(opts *validateOptions, io *IO) error {
 	return nil
 }
 
-// checkTargets checks what needs an inventory, as run and plan do before
-// anything runs (engine.CheckReferences).
-func checkTargets(rb *runbook.Runbook, inv *inventory.Inventory, invPath string) error {
-	return engine.CheckReferences(rb, inv, invPath, nil)
+// checkGiven checks what the params decide, when every required param has
+// a value (given with -e, or its default): -e names params or vars, and
+// the counts, durations and loops they decide are what they must be.
+func checkGiven(rb *runbook.Runbook, given map[string]any) error {
+	if len(given) > 0 {
+		if err := engine.CheckGiven(rb, given); err != nil {
+			return fmt.Errorf("%s: %w", rb.File, err)
+		}
+	}
+	for _, p := range rb.Params {
+		if _, ok := given[p.Name]; !ok && p.Required && p.Default == nil {
+			return nil // the run checks them once it has them
+		}
+	}
+	return engine.CheckTemplates(rb, given)
 }

@@ -43,9 +43,44 @@ func CheckReferences(rb *runbook.Runbook, inv *inventory.Inventory, invFile stri
 		names[h.Name] = true
 	}
 	for _, ph := range rb.Phases {
+		phaseNames := names
+		if ph.Targets != "" {
+			at := runbook.FieldNode(ph.Node, "targets")
+			sel, err := inv.Select(ph.Targets)
+			if err != nil {
+				add(fmt.Errorf("%s:%d:%d: targets %q: %v", rb.File, at.Line, at.Column, ph.Targets, err))
+				continue
+			}
+			phaseNames = map[string]bool{}
+			for _, h := range sel {
+				if names[h.Name] {
+					phaseNames[h.Name] = true
+				}
+			}
+			if len(phaseNames) == 0 {
+				add(fmt.Errorf("%s:%d:%d: targets %q matches no host of the runbook's targets %q in %s", rb.File, at.Line, at.Column, ph.Targets, rb.Targets, invFile))
+				continue
+			}
+		}
 		for _, n := range ph.Hosts.Names {
-			if !names[n] {
-				add(fmt.Errorf("%s:%d:%d: canary host %s is not among the targets %q", rb.File, ph.Hosts.Node.Line, ph.Hosts.Node.Column, n, rb.Targets))
+			if !phaseNames[n] {
+				add(fmt.Errorf("%s:%d:%d: canary host %s is not among the phase's targets %q", rb.File, ph.Hosts.Node.Line, ph.Hosts.Node.Column, n, phaseTargetsText(rb, ph)))
+			}
+		}
+		if ph.Hosts.Pattern != "" {
+			sel, err := inv.Select(ph.Hosts.Pattern)
+			matched := 0
+			for _, h := range sel {
+				if phaseNames[h.Name] {
+					matched++
+				}
+			}
+			if err != nil || matched == 0 {
+				why := "matches no host of the phase's targets"
+				if err != nil {
+					why = err.Error()
+				}
+				add(fmt.Errorf("%s:%d:%d: canary hosts %q: %s %q", rb.File, ph.Hosts.Node.Line, ph.Hosts.Node.Column, ph.Hosts.Pattern, why, phaseTargetsText(rb, ph)))
 			}
 		}
 	}
@@ -151,4 +186,11 @@ func (e *Engine) checkHostDelegates(hs *hostState, lists ...[]*runbook.Step) err
 		}
 	}
 	return nil
+}
+
+func phaseTargetsText(rb *runbook.Runbook, ph *runbook.Phase) string {
+	if ph.Targets != "" {
+		return ph.Targets
+	}
+	return rb.Targets
 }

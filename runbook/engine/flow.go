@@ -235,3 +235,40 @@ func (e *Engine) orderKey(i int, host string) (any, bool) {
 	k, ok := e.orderKeys[i][host]
 	return k, ok
 }
+
+// CheckTemplates checks, before any run, what params and vars decide: the
+// counts and durations written as templates (a bad value is an error at
+// the template's line and column), and every loop: over params and vars
+// gives a list. given are -e values; params without one take their
+// default. validate -e and plan check this; run checks it per host.
+func CheckTemplates(rb *runbook.Runbook, given map[string]any) error {
+	e := &Engine{rb: rb, opts: Options{Given: given}}
+	env := e.templateEnv()
+	render := (&runbook.Renderer{Env: env}).Render
+	var errs []error
+	if err := runbook.ResolveTemplates(rb, rb.File, render); err != nil {
+		errs = append(errs, err)
+	}
+	for _, ph := range rb.Phases {
+		if err := runbook.ResolveTemplates(ph, rb.File, render); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, st := range rb.AllSteps() {
+		if _, err := runbook.ResolveStep(st, render); err != nil {
+			errs = append(errs, err)
+		}
+		if st.Loop == nil || st.Loop.Expr == "" || !templateReadsOnly("{{ "+st.Loop.Expr+" }}", runbook.TemplateNames) {
+			continue
+		}
+		v, err := evalExpr(st.Loop.Expr, env)
+		if _, ok := asList(v); err != nil || !ok {
+			what := fmt.Sprintf("%T", v)
+			if err != nil {
+				what = "an error: " + err.Error()
+			}
+			errs = append(errs, fmt.Errorf("%s:%d:%d: loop: %q gives %s, not a list", st.File, st.Loop.Node.Line, st.Loop.Node.Column, st.Loop.Expr, what))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -456,3 +456,26 @@ func TestFlowStopAndResumeAtEveryRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestFlowReferencesCheckedBeforeTheRun: a phase targets: that matches no
+// target, or a canary pattern that matches none of the phase's, refuses the
+// run with file:line:col, as validate -i does.
+func TestFlowReferencesCheckedBeforeTheRun(t *testing.T) {
+	for _, tc := range []struct{ from, to, want string }{
+		{"    targets: workers\n    order: reverse", "    targets: databases\n    order: reverse", `rb.yaml:28:14: targets "databases": host pattern "databases": no host or group matches "databases"`},
+		{"    targets: workers\n    order: reverse", "    targets: cp-1\n    order: reverse", ""},
+		{"    hosts: [worker-2]", "    hosts: [cp-1]", `canary host cp-1 is not among the phase's targets "workers"`},
+		{"    hosts: [worker-2]", "    hosts: 'cp-*'", `rb.yaml:24:12: canary hosts "cp-*": matches no host of the phase's targets "workers"`},
+	} {
+		src := strings.Replace(twoGroupRunbook, tc.from, tc.to, 1)
+		src = strings.Replace(src, "targets: all", "targets: all:!cp-1", 1)
+		if tc.want == "" {
+			tc.want = `targets "cp-1" matches no host of the runbook's targets "all:!cp-1"`
+		}
+		_, err := New(Options{Runbook: loadRunbook(t, src), Inventory: loadInventory(t, clusterInventory), InventoryFile: "inv.yaml",
+			StateDir: t.TempDir(), Connector: newFakeFleet(okReply)})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v\nwant %q", tc.to, err, tc.want)
+		}
+	}
+}
