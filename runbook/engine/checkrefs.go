@@ -43,45 +43,8 @@ func CheckReferences(rb *runbook.Runbook, inv *inventory.Inventory, invFile stri
 		names[h.Name] = true
 	}
 	for _, ph := range rb.Phases {
-		phaseNames := names
-		if ph.Targets != "" {
-			at := runbook.FieldNode(ph.Node, "targets")
-			sel, err := inv.Select(ph.Targets)
-			if err != nil {
-				add(fmt.Errorf("%s:%d:%d: targets %q: %v", rb.File, at.Line, at.Column, ph.Targets, err))
-				continue
-			}
-			phaseNames = map[string]bool{}
-			for _, h := range sel {
-				if names[h.Name] {
-					phaseNames[h.Name] = true
-				}
-			}
-			if len(phaseNames) == 0 {
-				add(fmt.Errorf("%s:%d:%d: targets %q matches no host of the runbook's targets %q in %s", rb.File, at.Line, at.Column, ph.Targets, rb.Targets, invFile))
-				continue
-			}
-		}
-		for _, n := range ph.Hosts.Names {
-			if !phaseNames[n] {
-				add(fmt.Errorf("%s:%d:%d: canary host %s is not among the phase's targets %q", rb.File, ph.Hosts.Node.Line, ph.Hosts.Node.Column, n, phaseTargetsText(rb, ph)))
-			}
-		}
-		if ph.Hosts.Pattern != "" {
-			sel, err := inv.Select(ph.Hosts.Pattern)
-			matched := 0
-			for _, h := range sel {
-				if phaseNames[h.Name] {
-					matched++
-				}
-			}
-			if err != nil || matched == 0 {
-				why := "matches no host of the phase's targets"
-				if err != nil {
-					why = err.Error()
-				}
-				add(fmt.Errorf("%s:%d:%d: canary hosts %q: %s %q", rb.File, ph.Hosts.Node.Line, ph.Hosts.Node.Column, ph.Hosts.Pattern, why, phaseTargetsText(rb, ph)))
-			}
+		for _, err := range checkPhaseTargets(rb, ph, inv, invFile, names) {
+			add(err)
 		}
 	}
 	for _, st := range rb.AllSteps() {
@@ -193,4 +156,51 @@ func phaseTargetsText(rb *runbook.Runbook, ph *runbook.Phase) string {
 		return ph.Targets
 	}
 	return rb.Targets
+}
+
+// checkPhaseTargets checks a phase's targets: pattern and its canary hosts
+// against the inventory; names are the runbook's targets.
+func checkPhaseTargets(rb *runbook.Runbook, ph *runbook.Phase, inv *inventory.Inventory, invFile string, names map[string]bool) []error {
+	var errs []error
+	phaseNames := names
+	if ph.Targets != "" {
+		at := runbook.FieldNode(ph.Node, "targets")
+		sel, err := inv.Select(ph.Targets)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d:%d: targets %q: %v", rb.File, at.Line, at.Column, ph.Targets, err))
+			return errs
+		}
+		phaseNames = map[string]bool{}
+		for _, h := range sel {
+			if names[h.Name] {
+				phaseNames[h.Name] = true
+			}
+		}
+		if len(phaseNames) == 0 {
+			errs = append(errs, fmt.Errorf("%s:%d:%d: targets %q matches no host of the runbook's targets %q in %s", rb.File, at.Line, at.Column, ph.Targets, rb.Targets, invFile))
+			return errs
+		}
+	}
+	for _, n := range ph.Hosts.Names {
+		if !phaseNames[n] {
+			errs = append(errs, fmt.Errorf("%s:%d:%d: canary host %s is not among the phase's targets %q", rb.File, ph.Hosts.Node.Line, ph.Hosts.Node.Column, n, phaseTargetsText(rb, ph)))
+		}
+	}
+	if ph.Hosts.Pattern != "" {
+		sel, err := inv.Select(ph.Hosts.Pattern)
+		matched := 0
+		for _, h := range sel {
+			if phaseNames[h.Name] {
+				matched++
+			}
+		}
+		if err != nil || matched == 0 {
+			why := "matches no host of the phase's targets"
+			if err != nil {
+				why = err.Error()
+			}
+			errs = append(errs, fmt.Errorf("%s:%d:%d: canary hosts %q: %s %q", rb.File, ph.Hosts.Node.Line, ph.Hosts.Node.Column, ph.Hosts.Pattern, why, phaseTargetsText(rb, ph)))
+		}
+	}
+	return errs
 }

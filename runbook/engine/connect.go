@@ -18,7 +18,7 @@ import (
 )
 
 // Connector opens a transport to an inventory host. The CLI maps each
-// transport kind (ssh, lab, local) to its implementation; tests use fakes.
+// host's transport to its implementation; tests use fakes.
 type Connector interface {
 	Connect(ctx context.Context, h *inventory.Host) (transport.Transport, error)
 }
@@ -124,7 +124,7 @@ func (p *pool) retire(name string) {
 // retires reports whether finished hosts' connections are closed at once,
 // so that a large fleet holds only the connections of the hosts at work,
 // and closing them is spread over the run rather than piled up at its end.
-// They are kept, as before, when a later part of the run may use a
+// They are kept when a later part of the run may use a
 // finished host: a delegate_to step (its host may be any host, at any
 // time), a fleet verify phase, or on_failure: rollback_all.
 func (e *Engine) retires() bool {

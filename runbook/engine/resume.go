@@ -77,30 +77,9 @@ func Resume(ctx context.Context, opts ResumeOptions) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("frozen inventory: %w", err)
 	}
-	given := map[string]any{}
-	for k, v := range start.Params {
-		p := rb.Params.Get(k)
-		if v == redacted && p != nil && p.Secret {
-			continue // secrets are never journaled: they must be given again
-		}
-		given[k] = v
-	}
-	for k, v := range opts.Given {
-		given[k] = v
-	}
-	for _, p := range rb.Params {
-		if _, has := given[p.Name]; !p.Secret || has || !(p.Required || start.Params[p.Name] == redacted) || p.Default != nil {
-			continue
-		}
-		if opts.AskSecret == nil {
-			return nil, &ParamError{fmt.Sprintf("param %s is secret and was not journaled: give it again from a file, "+
-				"-e @FILE with a line `%s: VALUE` (a file readable by you only), or run resume on a terminal to be asked for it", p.Name, p.Name)}
-		}
-		v, err := opts.AskSecret(p.Name)
-		if err != nil {
-			return nil, &ParamError{fmt.Sprintf("param %s is secret and was not journaled: %v", p.Name, err)}
-		}
-		given[p.Name] = v
+	given, err := resumeGiven(rb, start, opts)
+	if err != nil {
+		return nil, err
 	}
 	o := opts.Options
 	o.Runbook, o.Inventory, o.Given, o.Limit = rb, inv, given, start.Limit
@@ -121,13 +100,7 @@ func Resume(ctx context.Context, opts ResumeOptions) (*Engine, error) {
 	}
 	var retry func(string) bool
 	if opts.RetryFailed {
-		retry = func(outcome string) bool {
-			switch outcome {
-			case journal.OutcomeFailed, journal.OutcomeUnreachable, journal.OutcomeRolledBack, journal.OutcomeRollbackFailed:
-				return true
-			}
-			return false
-		}
+		retry = needsRetry
 	}
 	e.replay = newReplay(log.Records, retry)
 	e.preload()
@@ -190,4 +163,45 @@ func resumeRunbook(dir string, start journal.Record, allowChanged bool) (*runboo
 func isNotExist(path string) bool {
 	_, err := os.Stat(path)
 	return errors.Is(err, fs.ErrNotExist)
+}
+
+// needsRetry says which outcomes --retry-failed gives another go.
+func needsRetry(outcome string) bool {
+	switch outcome {
+	case journal.OutcomeFailed, journal.OutcomeUnreachable, journal.OutcomeRolledBack, journal.OutcomeRollbackFailed:
+		return true
+	}
+	return false
+}
+
+// resumeGiven are the params of a resumed run: as journaled (typed), then
+// as given again with -e; a secret, never journaled, is asked for when it
+// was not given again.
+func resumeGiven(rb *runbook.Runbook, start journal.Record, opts ResumeOptions) (map[string]any, error) {
+	given := map[string]any{}
+	for k, v := range start.Params {
+		p := rb.Params.Get(k)
+		if v == redacted && p != nil && p.Secret {
+			continue // secrets are never journaled: they must be given again
+		}
+		given[k] = v
+	}
+	for k, v := range opts.Given {
+		given[k] = v
+	}
+	for _, p := range rb.Params {
+		if _, has := given[p.Name]; !p.Secret || has || !(p.Required || start.Params[p.Name] == redacted) || p.Default != nil {
+			continue
+		}
+		if opts.AskSecret == nil {
+			return nil, &ParamError{fmt.Sprintf("param %s is secret and was not journaled: give it again from a file, "+
+				"-e @FILE with a line `%s: VALUE` (a file readable by you only), or run resume on a terminal to be asked for it", p.Name, p.Name)}
+		}
+		v, err := opts.AskSecret(p.Name)
+		if err != nil {
+			return nil, &ParamError{fmt.Sprintf("param %s is secret and was not journaled: %v", p.Name, err)}
+		}
+		given[p.Name] = v
+	}
+	return given, nil
 }

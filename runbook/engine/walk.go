@@ -332,7 +332,7 @@ type batchKind struct{}
 
 func (batchKind) assign(w *walk, i int, ph *runbook.Phase) (assignment, error) {
 	// A resume keeps the hosts the batches an earlier session started
-	// had, first and in their order, so that the rest splits as before.
+	// had, first and in their order, so that the rest splits the same way.
 	hosts := slices.Clone(w.e.replay.startedHosts(i))
 	for _, h := range w.openTargets(i, ph, true) {
 		if !slices.Contains(hosts, h) {
