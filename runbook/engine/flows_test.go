@@ -479,3 +479,48 @@ func TestFlowReferencesCheckedBeforeTheRun(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowPlan: the plan walks the phases as a run does and shows each
+// phase's targets and order, canary substitutions, loop items where known
+// and the handlers a step may notify, in text and in JSON.
+func TestFlowPlan(t *testing.T) {
+	src := strings.Replace(twoGroupRunbook, "    steps: [{shell: upgrade}]\n  - name: Workers\n",
+		"    steps:\n      - {shell: 'install {{ item }}', loop: [crio, kubelet], notify: [restart]}\n  - name: Workers\n", 1)
+	src = strings.Replace(src, "rollback:", "handlers:\n  restart: [{shell: restart-crio}]\nrollback:", 1)
+	e, err := New(Options{Runbook: loadRunbook(t, src), Inventory: loadInventory(t, clusterInventory), StateDir: t.TempDir(),
+		Connector: newFakeFleet(okReply)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.MakePlan([]string{"worker-2"}) // plan --check found worker-2 done
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, wc, w := p.Phases[2], p.Phases[3], p.Phases[4]
+	if cp.Targets != "control_plane" || cp.Order != `order_by role.stdout contains "Leader" ? 1 : 0` ||
+		!slices.Contains(cp.Notes, "order_by reads values known after the check phases: shown here in inventory order") {
+		t.Errorf("CP phase %+v", cp)
+	}
+	if !slices.Equal(wc.Hosts, []string{"worker-1"}) || !slices.Contains(wc.Notes, "canary host worker-2 is skipped (already done): worker-1 stands in") {
+		t.Errorf("workers canary %+v", wc)
+	}
+	if len(w.Batches) != 1 || !slices.Equal(w.Batches[0], []string{"worker-4", "worker-3"}) || w.Order != "reverse" {
+		t.Errorf("workers batches %v order %q", w.Batches, w.Order)
+	}
+	st := wc.Steps[0]
+	if st.Loop != `["crio","kubelet"]` || !slices.Equal(st.Notify, []string{"restart"}) || !strings.Contains(st.Rendered[0].Text, "[0] shell: install crio\n[1] shell: install kubelet") {
+		t.Errorf("looped step %+v", st)
+	}
+	if len(p.Handlers) != 1 || p.Handlers[0].Name != "restart" {
+		t.Errorf("handlers %+v", p.Handlers)
+	}
+	var b strings.Builder
+	p.WriteText(&b)
+	for _, want := range []string{"   - targets control_plane\n", "   - hosts in order: reverse\n",
+		"   - canary host worker-2 is skipped (already done): worker-1 stands in\n", `(loop ["crio","kubelet"]; notifies restart)`,
+		"handlers (each runs once per host, after the step list that notified it):\n   restart:\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("plan text lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -96,6 +96,11 @@ func (e *Engine) MakePlan(skipped []string) (*Plan, error) {
 			Batches: a.batches, Notes: append(kind.notes(ph), a.notes...)}
 		if ph.Kind == runbook.KindCanary || ph.Kind == runbook.KindBatch {
 			everyone = append(everyone, hosts...)
+			if ph.OrderBy != "" && len(hosts) > 0 {
+				if _, known := e.planOrderKey(i, hosts[0]); !known {
+					pp.Notes = append(pp.Notes, "order_by reads values known after the check phases: shown here in inventory order")
+				}
+			}
 		}
 		if pp.Hosts == nil {
 			pp.Hosts = []string{}
