@@ -116,3 +116,17 @@ func TestFlowBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemaHasFlowKeys: runbook schema describes SPEC 4a's keys.
+func TestSchemaHasFlowKeys(t *testing.T) {
+	b, err := Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"handlers"`, `"order_by"`, `"order"`, `"loop"`, `"loop_var"`, `"notify"`, `"block"`, `"rescue"`, `"always"`,
+		"May be a {{ }} template over params and vars."} {
+		if !strings.Contains(string(b), key) {
+			t.Errorf("schema lacks %s", key)
+		}
+	}
+}
