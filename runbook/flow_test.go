@@ -99,6 +99,7 @@ func TestFlowBadInput(t *testing.T) {
 		{"template reads a host", `pause_between: "{{ params.n }}s"`, `pause_between: "{{ host.name }}s"`, "may read only params and vars"},
 		{"kind on a block", "      always:\n", "      shell: x\n      always:\n", "a block has no step kind of its own"},
 		{"unknown key", "order: reverse", "ordre: reverse", `unknown key "ordre" (did you mean "order"?)`},
+		{"loop with run_once", "      loop: params.pkgs\n", "      loop: params.pkgs\n      run_once: true\n", "run_once and loop: together are not supported"},
 		{"check after a change", "  - name: Workers\n    kind: batch", "  - name: Workers\n    kind: check", "a check phase cannot come after a batch phase"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -451,6 +451,9 @@ func (v *validator) flow(s *Step) {
 		v.errs.Addf(file, s.Loop.Node, "loop: does not apply to a block; loop over the steps inside it")
 		return
 	}
+	if s.RunOnce {
+		v.errs.Addf(file, FieldNode(s.Node, "run_once"), "run_once and loop: together are not supported: loop over the items inside one run_once step's command, or drop run_once")
+	}
 	if s.Loop.Expr != "" {
 		if !v.expr(s.Loop.Node, s.Loop.Expr, &Step{File: s.File, Scope: s.Scope}, nil) {
 			return

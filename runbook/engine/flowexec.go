@@ -155,8 +155,8 @@ func (e *Engine) runBlock(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 			if err != nil {
 				status, err = statusFailed, fmt.Errorf("when: %w", err)
 			}
-			if _, done := e.replay.final(hs.h.Name, key); done {
-				return stepOutcome{}
+			if rec, done := e.replay.final(hs.h.Name, key); done {
+				return outcomeOf(st, rec)
 			}
 			rec, ok := e.finishNow(hs, st, base, status, err, nil)
 			if !ok {
