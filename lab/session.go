@@ -11,7 +11,7 @@ import (
 
 	"github.com/pkg/sftp"
 	"github.com/runbookhq/runbook/lab/shell"
-	rbssh "github.com/runbookhq/runbook/runbook/transport/ssh"
+	"github.com/runbookhq/runbook/runbook/transport/driverproto"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/term"
 )
@@ -142,7 +142,7 @@ func (s *session) delay() bool {
 // exec runs one command line in the node's shell.
 func (s *session) exec(command string) {
 	defer s.ch.Close()
-	if nonce, ok := rbssh.DriverNonce(command); ok {
+	if nonce, ok := driverproto.Nonce(command); ok {
 		s.driver(nonce)
 		return
 	}
@@ -168,41 +168,24 @@ func (s *session) admit() bool {
 	return false
 }
 
-// driver serves runbook's driver protocol (see rbssh.DriverNonce): the
+// driver serves runbook's driver protocol (package driverproto): the
 // commands of a connection arrive one after another on the session's
 // standard input, and each is a command of the node as an exec request
 // is: it counts towards unreachable_after and waits out the slow fault. A
 // signal request cancels the session as a whole, the command running
 // included.
 func (s *session) driver(nonce string) {
-	marks := func(nonce, status string) {
-		fmt.Fprintf(s.ch, "\x1e%s %s\n", nonce, status)
-		fmt.Fprintf(s.ch.Stderr(), "\x1e%s\n", nonce)
+	marks := func(nonce string, status int) {
+		io.WriteString(s.ch, driverproto.StatusMarker(nonce, status))
+		io.WriteString(s.ch.Stderr(), driverproto.EndMarker(nonce))
 	}
-	marks(nonce, "0")
+	marks(nonce, 0)
 	in := bufio.NewReader(s.ch)
-	readLine := func() (string, bool) {
-		line, err := in.ReadString('\n')
-		return strings.TrimSuffix(line, "\n"), err == nil
-	}
 	for {
-		nonce, ok := readLine()
+		nonce, code, ok := driverproto.ReadRequest(in)
 		if !ok {
 			s.finish(0) // the end of input ends the driver
 			return
-		}
-		var script strings.Builder
-		for {
-			line, ok := readLine()
-			if !ok {
-				s.finish(0)
-				return
-			}
-			if line == nonce {
-				break
-			}
-			script.WriteString(line)
-			script.WriteByte('\n')
 		}
 		if !s.admit() {
 			return
@@ -210,11 +193,11 @@ func (s *session) driver(nonce string) {
 		if !s.delay() {
 			break
 		}
-		code := shell.Run(s.ctx, s.n.m, script.String(), nil, s.ch, s.ch.Stderr(), shell.WithEnv(s.envCopy()), shell.WithDir("/root"))
+		status := shell.Run(s.ctx, s.n.m, code, nil, s.ch, s.ch.Stderr(), shell.WithEnv(s.envCopy()), shell.WithDir("/root"))
 		if s.ctx.Err() != nil {
 			break
 		}
-		marks(nonce, fmt.Sprint(code))
+		marks(nonce, status)
 		if s.n.goDown() { // the command rebooted the node
 			return
 		}

@@ -3,13 +3,10 @@ package ssh
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/runbookhq/runbook/runbook/transport"
+	"github.com/runbookhq/runbook/runbook/transport/driverproto"
 )
 
 // A driver runs a connection's commands one after another in one
@@ -25,57 +23,17 @@ import (
 // exec, its reply, EOF, exit status, close both ways), each a write and a
 // wakeup at both ends, plus a fork of sshd's session on the host; a
 // command through the driver costs one packet out and its output back.
+// The protocol is package driverproto's.
 //
-// The protocol. The driver starts by writing its first markers (below),
-// with the nonce given as its argument. Then, on its standard input, each
-// request is a line holding a fresh random nonce, the command line (the
-// same one a session would exec) over as many lines as it takes, and the
-// nonce's line again; a request whose closing nonce line never came (the
-// connection dropped while it was sent) is not run, not even in part. The
-// driver runs the command line with /bin/sh -c, its standard input
-// /dev/null, waits for it, then writes "\x1e<nonce> <status>\n" to its
-// standard output and "\x1e<nonce>\n" to its standard error. The
-// controller passes both streams on to the command's writers up to those
-// markers, exactly as the command wrote them. A request's nonce is 24
-// random hex digits, never seen before and in no process list, so no
-// output can end a command early by chance. Output is held back only while
-// its last bytes could begin the marker, which text never does (0x1e is
-// ASCII's record separator).
+// The controller passes both output streams on to the command's writers
+// up to the request's markers, exactly as the command wrote them. Output
+// is held back only while its last bytes could begin the marker, which
+// text never does.
 //
 // Commands that need their standard input (a sudo password, a sensitive
-// script, Command.Stdin) and long command lines still get a session each.
-// On a TERM signal request the driver sends TERM to the running command;
-// on USR1, KILL. A driver that was interrupted, cut or misbehaved is
-// closed, and the next command starts a new one.
-const driverScript = `trap 't=1; kill -TERM "$p" 2>/dev/null' TERM
-trap 't=1; kill -KILL "$p" 2>/dev/null' USR1
-p=
-printf '\036%s 0\n' "$1"
-printf '\036%s\n' "$1" >&2
-while IFS= read -r n; do
-s= e=
-while IFS= read -r l; do
-[ "$l" = "$n" ] && { e=1; break; }
-s="$s$l
-"
-done
-[ -n "$e" ] || exit 0
-/bin/sh -c "$s" </dev/null &
-p=$!
-while :; do
-t=
-wait "$p" 2>/dev/null
-r=$?
-[ -n "$t" ] && [ "$r" != 127 ] || break
-done
-p=
-printf '\036%s %s\n' "$n" "$r"
-printf '\036%s\n' "$n" >&2
-done`
-
-// driverMaxScript is the longest command line sent through a driver: the
-// driver's shell reads its input a byte at a time.
-const driverMaxScript = 4 << 10
+// script, Command.Stdin) and long commands still get a session each. A
+// driver that was interrupted, cut or misbehaved is closed, and the next
+// command starts a new one.
 
 // driver is one driver session and what reads its two output streams.
 type driver struct {
@@ -149,7 +107,7 @@ type driverStream struct {
 func (st *driverStream) expect(nonce string, sink io.Writer, req *driverReq) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.queue = append(st.queue, expectation{marker: []byte("\x1e" + nonce), sink: sink, req: req})
+	st.queue = append(st.queue, expectation{marker: []byte(driverproto.MarkerPrefix(nonce)), sink: sink, req: req})
 }
 
 // Write takes what the session received and passes it on, holding back
@@ -226,47 +184,9 @@ func (st *driverStream) ReadFrom(r io.Reader) (int64, error) {
 	return io.CopyBuffer(struct{ io.Writer }{st}, r, make([]byte, 4<<10))
 }
 
-// DriverCommandLine is the command line that starts a driver whose first
-// marker carries nonce.
-func DriverCommandLine(nonce string) string {
-	return driverPrefix + nonce
-}
-
-// driverPrefix is the driver's command line up to its nonce.
-var driverPrefix = transport.Invocation{Argv: []string{"/bin/sh", "-c", driverScript, "rbdriver"}}.CommandLine() + " "
-
-// DriverNonce reports whether line starts a driver, and the nonce of its
-// first marker. A server that does not run commands in a POSIX shell (the
-// lab) serves the driver's protocol itself: after the first markers, for
-// each nonce line, command line and nonce line on standard input, it runs
-// the command with standard input empty, then writes "\x1e<nonce> <status>\n"
-// to standard output and "\x1e<nonce>\n" to standard error.
-func DriverNonce(line string) (string, bool) {
-	nonce, ok := strings.CutPrefix(line, driverPrefix)
-	if !ok || !validNonce(nonce) {
-		return "", false
-	}
-	return nonce, true
-}
-
-func validNonce(s string) bool {
-	hexPart, ok := strings.CutPrefix(s, "rbd-")
-	if !ok || len(hexPart) != 24 {
-		return false
-	}
-	_, err := hex.DecodeString(hexPart)
-	return err == nil
-}
-
-func newNonce() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return "rbd-" + hex.EncodeToString(b[:])
-}
-
 // driverEligible says whether cmd, prepared as inv, can go through a
 // driver: it must not need its standard input. (Its command line must also
-// be short: driverMaxScript.)
+// be short: driverproto.MaxCode.)
 func driverEligible(inv transport.Invocation, cmd transport.Command) bool {
 	return !inv.Password && len(inv.Stdin) == 0 && cmd.Stdin == nil
 }
@@ -286,10 +206,10 @@ func startDriver(ctx context.Context, c *conn) (*driver, error) {
 		s.Close()
 		return nil, err
 	}
-	nonce := newNonce()
+	nonce := driverproto.NewNonce()
 	d.out.expect(nonce, nil, d.ready)
 	d.err.expect(nonce, nil, d.ready)
-	if err := s.Start(DriverCommandLine(nonce)); err != nil {
+	if err := s.Start(driverproto.CommandLine(nonce)); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -334,12 +254,12 @@ var (
 // certainly did not run (the driver never started, or the request could
 // not be written), so that the caller may run it another way.
 func (d *driver) run(ctx context.Context, line string, stdout, stderr io.Writer, grace time.Duration) (code int, dur time.Duration, sent bool, err error) {
-	nonce := newNonce()
+	nonce := driverproto.NewNonce()
 	r := newDriverReq()
 	d.out.expect(nonce, stdout, r)
 	d.err.expect(nonce, stderr, r)
 	start := time.Now()
-	if _, err := io.WriteString(d.stdin, nonce+"\n"+line+"\n"+nonce+"\n"); err != nil {
+	if _, err := io.WriteString(d.stdin, driverproto.Request(nonce, line)); err != nil {
 		d.close()
 		return 0, 0, false, fmt.Errorf("%w: %w", errDriverBroken, err)
 	}
@@ -467,7 +387,7 @@ func (h *host) runDriver(ctx context.Context, inv transport.Invocation, cmd tran
 		return res, false, nil
 	}
 	line := inv.CommandLine()
-	if len(line) > driverMaxScript {
+	if len(line) > driverproto.MaxCode {
 		return res, false, nil
 	}
 	c, err := h.conn(ctx)

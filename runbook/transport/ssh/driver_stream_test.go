@@ -3,10 +3,6 @@ package ssh
 import (
 	"bytes"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -96,36 +92,6 @@ func TestDriverStreamHoldsBackOnlyAMarkerPrefix(t *testing.T) {
 		if got := len(c.in) - heldFrom([]byte(c.in), marker); got != c.held {
 			t.Errorf("%q: %d bytes held back, want %d", c.in, got, c.held)
 		}
-	}
-}
-
-// The driver script, run by the local /bin/sh: it answers each complete
-// request with the command's output and markers, and runs nothing of a
-// request cut off before its closing nonce line, not even its complete
-// lines.
-func TestDriverScriptRunsOnlyCompleteRequests(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
-	dir := t.TempDir()
-	in := "n1\necho one\nprintf two >&2; exit 7\nn1\n" +
-		"n2\ntouch " + filepath.Join(dir, "ran") + "\necho cut off\n"
-	cmd := exec.Command(sh, "-c", driverScript, "rbdriver", "n0")
-	cmd.Stdin = strings.NewReader(in)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("driver: %v (stderr %q)", err, errb.String())
-	}
-	if want := "\x1en0 0\none\n\x1en1 7\n"; out.String() != want {
-		t.Errorf("stdout %q, want %q", out.String(), want)
-	}
-	if want := "\x1en0\ntwo\x1en1\n"; errb.String() != want {
-		t.Errorf("stderr %q, want %q", errb.String(), want)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
-		t.Error("the first line of a request cut off before its end ran")
 	}
 }
 
