@@ -18,30 +18,44 @@ import (
 // "waited for the command to finish"; it is not a performance figure.
 const promptly = 15 * time.Second
 
+// testTimeout runs a command that starts a child of a minute past its
+// Timeout. A loaded host may not have started the child when the timeout
+// expires, so the timeout grows until it has.
 func testTimeout(t *testing.T, h Harness, become bool) {
 	tr, dir := h.New(t)
-	pidFile := path.Join(dir, "timeout.pid")
-	start := time.Now()
-	_, err := tryRun(context.Background(), tr, transport.Command{
-		Shell:   longRunning(pidFile),
-		Timeout: 300 * time.Millisecond,
-		Become:  become,
-	})
-	elapsed := time.Since(start)
-	if !isCtxErr(err, context.DeadlineExceeded) {
-		t.Fatalf("Run with Timeout: err = %v, want one wrapping context.DeadlineExceeded", err)
+	for i, timeout := range []time.Duration{300 * time.Millisecond, 3 * time.Second, 15 * time.Second} {
+		pidFile := path.Join(dir, fmt.Sprintf("timeout-%d.pid", i))
+		start := time.Now()
+		_, err := tryRun(context.Background(), tr, transport.Command{
+			Shell:   longRunning(pidFile),
+			Timeout: timeout,
+			Become:  become,
+		})
+		elapsed := time.Since(start)
+		if !isCtxErr(err, context.DeadlineExceeded) {
+			t.Fatalf("Run with Timeout: err = %v, want one wrapping context.DeadlineExceeded", err)
+		}
+		if errors.Is(err, transport.ErrUnreachable) {
+			t.Errorf("a timeout reported as unreachable: %v", err)
+		}
+		if elapsed > timeout+promptly {
+			t.Errorf("Run returned %v after its timeout of %v", elapsed, timeout)
+		}
+		if !h.Processes {
+			return // no processes to look for
+		}
+		if _, ok := readPid(t, tr, pidFile); !ok {
+			t.Logf("the command had not started its child when its timeout of %v expired", timeout)
+			continue
+		}
+		checkGone(t, h, tr, pidFile)
+		// The transport is still usable.
+		if r := run(t, tr, sh("echo alive")); r.Stdout != "alive\n" {
+			t.Errorf("after a timeout: %q", r.Stdout)
+		}
+		return
 	}
-	if errors.Is(err, transport.ErrUnreachable) {
-		t.Errorf("a timeout reported as unreachable: %v", err)
-	}
-	if elapsed > promptly {
-		t.Errorf("Run returned %v after its timeout of 300ms", elapsed)
-	}
-	checkGone(t, h, tr, pidFile)
-	// The transport is still usable.
-	if r := run(t, tr, sh("echo alive")); r.Stdout != "alive\n" {
-		t.Errorf("after a timeout: %q", r.Stdout)
-	}
+	t.Fatal("the command never started its child before its timeout expired")
 }
 
 func testCancel(t *testing.T, h Harness, become bool) {
@@ -122,8 +136,7 @@ func checkGone(t *testing.T, h Harness, tr transport.Transport, pidFile string) 
 	}
 	var pid int
 	for range 100 {
-		r := run(t, tr, sh("cat "+transport.Quote(pidFile)+" 2>/dev/null"))
-		if p, err := strconv.Atoi(strings.TrimSpace(r.Stdout)); err == nil {
+		if p, ok := readPid(t, tr, pidFile); ok {
 			pid = p
 			break
 		}
@@ -143,4 +156,12 @@ func checkGone(t *testing.T, h Harness, tr transport.Transport, pidFile string) 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// readPid reads the pid in pidFile on the host, if it holds one.
+func readPid(t *testing.T, tr transport.Transport, pidFile string) (int, bool) {
+	t.Helper()
+	r := run(t, tr, sh("cat "+transport.Quote(pidFile)+" 2>/dev/null"))
+	pid, err := strconv.Atoi(strings.TrimSpace(r.Stdout))
+	return pid, err == nil && pid > 0
 }
