@@ -200,6 +200,7 @@ func (l *Lab) newNode(spec NodeSpec, auth authorizedKeys) (*node, error) {
 	n.hostKey = hostKey.PublicKey()
 	m.OnReboot = n.onReboot
 	m.Detach = l.detach
+	m.Started = n.procs.start
 	return n, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,8 @@ type node struct {
 	dir     string
 	config  *ssh.ServerConfig
 	hostKey ssh.PublicKey
+
+	procs processList
 
 	mu            sync.Mutex
 	conns         map[*ssh.ServerConn]struct{}
@@ -245,4 +248,42 @@ func (n *node) close() {
 	n.mu.Unlock()
 	n.ln.Close()
 	n.dropAll()
+}
+
+// processList is what runs on a node: the command line of each exec
+// request, as sshd's login shell would run it, and the argv of each
+// program its commands start. It is what `ps` would show, for tests that
+// check what reaches a command line.
+type processList struct {
+	mu   sync.Mutex
+	next int
+	argv map[int][]string
+}
+
+// start records argv as running until the returned func is called.
+func (p *processList) start(argv []string) (ended func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.argv == nil {
+		p.argv = map[int][]string{}
+	}
+	id := p.next
+	p.next++
+	p.argv[id] = slices.Clone(argv)
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		delete(p.argv, id)
+	}
+}
+
+// list returns the command lines running now.
+func (p *processList) list() [][]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([][]string, 0, len(p.argv))
+	for _, a := range p.argv {
+		out = append(out, a)
+	}
+	return out
 }

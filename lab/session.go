@@ -142,6 +142,7 @@ func (s *session) delay() bool {
 // exec runs one command line in the node's shell.
 func (s *session) exec(command string) {
 	defer s.ch.Close()
+	defer s.n.procs.start([]string{"sh", "-c", command})()
 	if nonce, ok := driverproto.Nonce(command); ok {
 		s.driver(nonce)
 		return

@@ -33,6 +33,9 @@ func Exec(c *Call) int {
 		return 126
 	}
 	c.Ctx = context.WithValue(c.Ctx, execDepthKey{}, depth+1)
+	if started := c.Machine.Started; started != nil {
+		defer started(c.Args)()
+	}
 	if c.Env == nil {
 		c.Env = func(string) string { return "" }
 	}

@@ -33,6 +33,10 @@ type Machine struct {
 	// the lab closes. Unset, such a job ends with the command that started
 	// it.
 	Detach func(job func(ctx context.Context))
+	// Started, when set, is told of each program as it starts, with its
+	// argv, and returns what to call when the program ends: the server's
+	// list of the node's running processes.
+	Started func(argv []string) (ended func())
 }
 
 // Call is one invocation of a program.
