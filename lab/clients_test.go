@@ -284,6 +284,7 @@ func TestTransportSuiteOnLab(t *testing.T) {
 			}
 			return tr, dir
 		},
-		Sudo: true,
+		Sudo:         true,
+		CommandLines: func() [][]string { return l.byName[l.Nodes()[1].Name].procs.list() },
 	})
 }

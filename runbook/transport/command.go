@@ -25,19 +25,46 @@ const (
 	SudoPassword
 )
 
-// becomeWrapper is what sudo runs: it starts the script ($1) in the
-// background and waits for it, so that a TERM relayed by sudo interrupts the
-// wait at once; the trap then signals the whole process group, which the
-// user who signalled sudo could not (the group runs as the become user),
-// waits for the script to end, and leaves a watchdog that sends KILL to
-// whatever still runs two seconds later. The script keeps the wrapper's
-// standard input (an asynchronous command would otherwise read /dev/null),
-// and the wrapper exits with the script's status.
-const becomeWrapper = `trap 'trap "" TERM INT HUP; kill -TERM 0 2>/dev/null; (sleep 2; kill -KILL 0 2>/dev/null) </dev/null >/dev/null 2>&1 & wait "$c"; exit 143' TERM INT HUP
+// envReader reads the environment block (envBlock) from standard input
+// into $e. read takes one byte at a time from a pipe, so nothing after the
+// block is consumed: the rest of standard input is the command's. A block
+// cut short runs nothing.
+const envReader = `IFS= read -r n; e=
+while [ "$n" -gt 0 ] 2>/dev/null && IFS= read -r l; do e="$e$l
+"; n=$((n-1)); done
+[ "$n" = 0 ] || { echo "runbook: the command's environment did not arrive whole" >&2; exit 125; }
+`
+
+// envLauncher runs the command in "$@" with the environment block read
+// from standard input exported. The exec is evaluated with the exports,
+// as a driver evaluates it (Invocation.Eval), so that a shell's message
+// about it (a program not found) reads the same either way.
+const envLauncher = envReader + `eval "${e}exec \"\$@\""`
+
+// becomeTrap is the start of what sudo runs: a TERM relayed by sudo
+// interrupts the wrapper's wait for the command (started in the
+// background, "$@") at once; the trap then signals the whole process
+// group, which the user who signalled sudo could not (the group runs as
+// the become user), waits for the command to end, and leaves a watchdog
+// that sends KILL to whatever still runs two seconds later. The command
+// keeps the wrapper's standard input (an asynchronous command would
+// otherwise read /dev/null), and the wrapper exits with its status.
+const becomeTrap = `trap 'trap "" TERM INT HUP; kill -TERM 0 2>/dev/null; (sleep 2; kill -KILL 0 2>/dev/null) </dev/null >/dev/null 2>&1 & wait "$c"; exit 143' TERM INT HUP
 exec 3<&0
-/bin/sh -c "$1" sh <&3 3<&- &
+`
+
+// becomeWrapper runs "$@" as becomeTrap says; becomeEnvWrapper first reads
+// the environment block from standard input, and exports it in the
+// command's subshell only, so that the wrapper itself (its trap's sleep,
+// say) runs in sudo's clean environment.
+const (
+	becomeWrapper = becomeTrap + `"$@" <&3 3<&- &
 c=$!
 wait "$c"`
+	becomeEnvWrapper = envReader + becomeTrap + `(eval "${e}exec \"\$@\"") <&3 3<&- &
+c=$!
+wait "$c"`
+)
 
 // sensitiveLauncher reads the whole script from standard input, then runs
 // it. Unlike `sh -s`, no command of the script can read the rest of the
@@ -46,93 +73,162 @@ const sensitiveLauncher = `eval "$(cat)"`
 
 // Invocation is a Command turned into what a POSIX host executes.
 type Invocation struct {
-	// Argv is the program and its arguments.
+	// Argv is the program and its arguments, for a process of its own (an
+	// SSH session's, a local one).
 	Argv []string
 	// Password says sudo expects the become password, followed by a
 	// newline, as the first bytes of standard input.
 	Password bool
 	// Stdin goes to standard input after the password line and before
-	// Command.Stdin: the script of a Sensitive command.
+	// Command.Stdin: the environment block, or the script of a Sensitive
+	// command.
 	Stdin []byte
+	// Eval is shell code that runs the command when a POSIX sh evaluates
+	// it in a subshell whose standard input is /dev/null, as a driver does:
+	// it exports Env there, in no command line, and ends by replacing the
+	// subshell with the command (exec), so that a command costs one fork
+	// and one exec. Empty when the command needs a standard input of its
+	// own (Command.Stdin, Sensitive, a sudo password).
+	Eval string
 }
 
 // CommandLine returns Argv as one line for the login shell of an SSH
 // server, each word quoted where it needs to be, after `exec` so that the
 // login shell makes way for the program rather than fork it (dash, a
 // common login shell, does not do that on its own).
-func (inv Invocation) CommandLine() string {
+func (inv Invocation) CommandLine() string { return execLine(inv.Argv) }
+
+func execLine(argv []string) string {
 	var b strings.Builder
 	b.WriteString("exec")
-	for _, w := range inv.Argv {
+	for _, w := range argv {
 		b.WriteByte(' ')
 		b.WriteString(Quote(w))
 	}
 	return b.String()
 }
 
-// Prepare checks cmd and builds its Invocation. Env is exported inside the
-// script, after sudo, so that sudo's env_reset cannot strip it; a
-// Sensitive command's script travels on standard input so that it appears
-// in no process list.
+// Prepare checks cmd and builds its Invocation. Env never appears in a
+// command line: its values travel on standard input (the environment
+// block), or in Eval, and are exported after sudo, so that sudo's
+// env_reset cannot strip them. A Sensitive command's script travels on
+// standard input so that it appears in no process list either.
 func Prepare(cmd Command, mode SudoMode) (Invocation, error) {
 	if err := Validate(cmd); err != nil {
 		return Invocation{}, err
 	}
-	var inv Invocation
-	needShell := cmd.Shell != "" || len(cmd.Env) > 0 || cmd.Become || cmd.Sensitive
-	if !needShell {
-		// A bare argv runs as written, without a shell on our side.
-		inv.Argv = slices.Clone(cmd.Argv)
-		return inv, nil
-	}
-	script := Script(cmd)
-	shell := []string{"/bin/sh", "-c", script}
 	if cmd.Sensitive {
-		shell = []string{"/bin/sh", "-c", sensitiveLauncher}
-		inv.Stdin = []byte(script)
+		return prepareSensitive(cmd, mode), nil
 	}
+	prog := cmd.Argv
+	if cmd.Shell != "" {
+		prog = []string{"/bin/sh", "-c", cmd.Shell}
+	}
+	exports := exportLines(cmd.Env)
+	env := envBlock(exports)
+	var inv Invocation
 	if !cmd.Become {
-		inv.Argv = shell
+		inv.Argv = slices.Clone(prog)
+		if env != "" {
+			inv.Argv = append([]string{"/bin/sh", "-c", envLauncher, "sh"}, prog...)
+			inv.Stdin = []byte(env)
+		}
+		if cmd.Stdin == nil {
+			inv.Eval = exports + execLine(prog)
+		}
 		return inv, nil
 	}
-	user := cmd.BecomeUser
-	if user == "" {
-		user = "root"
+	wrapper := becomeWrapper
+	if env != "" {
+		wrapper = becomeEnvWrapper
+		inv.Stdin = []byte(env)
 	}
-	shell = []string{"/bin/sh", "-c", becomeWrapper, "sh", shell[2]}
-	switch mode {
-	case SudoPassword:
-		inv.Argv = append([]string{"sudo", "-k", "-S", "-p", "", "-u", user, "--"}, shell...)
-		inv.Password = true
-	default:
-		inv.Argv = append([]string{"sudo", "-n", "-u", user, "--"}, shell...)
+	inv.Argv = append(sudoArgv(cmd.BecomeUser, mode), "/bin/sh", "-c", wrapper, "sh")
+	inv.Argv = append(inv.Argv, prog...)
+	inv.Password = mode == SudoPassword
+	if cmd.Stdin == nil && !inv.Password {
+		inv.Eval = execLine(inv.Argv)
+		if env != "" {
+			delim := hereDocDelimiter(env)
+			inv.Eval += " <<'" + delim + "'\n" + env + delim
+		}
 	}
 	return inv, nil
 }
 
-// Script returns the POSIX shell script cmd stands for: an export per Env
-// variable (sorted by name), then cmd.Shell, or cmd.Argv quoted word by word
-// and run with exec. It does not validate cmd; Prepare does.
-func Script(cmd Command) string {
-	var b strings.Builder
-	keys := make([]string, 0, len(cmd.Env))
-	for k := range cmd.Env {
+// prepareSensitive builds the Invocation of a Sensitive command: the
+// script, its exports first, on standard input.
+func prepareSensitive(cmd Command, mode SudoMode) Invocation {
+	inv := Invocation{Argv: []string{"/bin/sh", "-c", sensitiveLauncher}, Stdin: []byte(sensitiveScript(cmd))}
+	if cmd.Become {
+		inv.Argv = append(append(sudoArgv(cmd.BecomeUser, mode), "/bin/sh", "-c", becomeWrapper, "sh"), inv.Argv...)
+		inv.Password = mode == SudoPassword
+	}
+	return inv
+}
+
+// sudoArgv is sudo's part of a become command line, up to the command.
+func sudoArgv(user string, mode SudoMode) []string {
+	if user == "" {
+		user = "root"
+	}
+	if mode == SudoPassword {
+		return []string{"sudo", "-k", "-S", "-p", "", "-u", user, "--"}
+	}
+	return []string{"sudo", "-n", "-u", user, "--"}
+}
+
+// exportLines is an export command per variable of env, sorted by name,
+// each ended by a newline (a value's own newlines stay in its quotes).
+// A single quote in a value is written "'"'"'" rather than with a
+// backslash: the lab's shell (mvdan.cc/sh) keeps the backslash of an
+// assignment that eval reads, and these lines are evaluated.
+func exportLines(env map[string]string) string {
+	keys := make([]string, 0, len(env))
+	for k := range env {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	var b strings.Builder
 	for _, k := range keys {
-		fmt.Fprintf(&b, "export %s=%s\n", k, Quote(cmd.Env[k]))
-	}
-	if cmd.Shell != "" {
-		b.WriteString(cmd.Shell)
-		return b.String()
-	}
-	b.WriteString("exec")
-	for _, a := range cmd.Argv {
-		b.WriteByte(' ')
-		b.WriteString(Quote(a))
+		v := Quote(env[k])
+		if strings.ContainsRune(env[k], '\'') {
+			v = "'" + strings.ReplaceAll(env[k], "'", `'"'"'`) + "'"
+		}
+		fmt.Fprintf(&b, "export %s=%s\n", k, v)
 	}
 	return b.String()
+}
+
+// envBlock is what envReader reads: the number of lines of exports, then
+// exports. Empty when there is nothing to export.
+func envBlock(exports string) string {
+	if exports == "" {
+		return ""
+	}
+	return strconv.Itoa(strings.Count(exports, "\n")) + "\n" + exports
+}
+
+// hereDocDelimiter returns a here-document delimiter that is no line of
+// text.
+func hereDocDelimiter(text string) string {
+	lines := strings.Split(text, "\n")
+	for i := 0; ; i++ {
+		d := "RBENV" + strconv.Itoa(i)
+		if !slices.Contains(lines, d) {
+			return d
+		}
+	}
+}
+
+// sensitiveScript returns the POSIX shell script a Sensitive cmd stands
+// for: its exports, then cmd.Shell, or cmd.Argv quoted word by word and
+// run with exec.
+func sensitiveScript(cmd Command) string {
+	if cmd.Shell != "" {
+		return exportLines(cmd.Env) + cmd.Shell
+	}
+	return exportLines(cmd.Env) + execLine(cmd.Argv)
 }
 
 // Validate reports what is wrong with cmd, if anything: exactly one of

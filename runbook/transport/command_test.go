@@ -2,9 +2,12 @@ package transport_test
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"os/exec"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode/utf8"
 
@@ -56,13 +59,18 @@ func TestPrepare(t *testing.T) {
 		argv []string
 		pw   bool
 		in   string
+		eval string
 	}{
-		{"bare argv", transport.Command{Argv: []string{"ls", "-l", "a b"}}, 0, []string{"ls", "-l", "a b"}, false, ""},
-		{"shell", transport.Command{Shell: "echo hi"}, 0, []string{"/bin/sh", "-c", "echo hi"}, false, ""},
+		{"bare argv", transport.Command{Argv: []string{"ls", "-l", "a b"}}, 0, []string{"ls", "-l", "a b"}, false, "",
+			"exec ls -l 'a b'"},
+		{"shell", transport.Command{Shell: "echo hi"}, 0, []string{"/bin/sh", "-c", "echo hi"}, false, "",
+			"exec /bin/sh -c 'echo hi'"},
 		{"env", transport.Command{Argv: []string{"env"}, Env: map[string]string{"B": "2", "A": "it's"}}, 0,
-			[]string{"/bin/sh", "-c", "export A='it'\\''s'\nexport B=2\nexec env"}, false, ""},
+			[]string{"/bin/sh", "-c", transport.EnvLauncher, "sh", "env"}, false, "2\nexport A='it'\"'\"'s'\nexport B=2\n",
+			"export A='it'\"'\"'s'\nexport B=2\nexec env"},
+		{"stdin", transport.Command{Shell: "cat", Stdin: strings.NewReader("")}, 0, []string{"/bin/sh", "-c", "cat"}, false, "", ""},
 		{"sensitive", transport.Command{Shell: "echo s3cret", Sensitive: true}, 0,
-			[]string{"/bin/sh", "-c", `eval "$(cat)"`}, false, "echo s3cret"},
+			[]string{"/bin/sh", "-c", `eval "$(cat)"`}, false, "echo s3cret", ""},
 	}
 	for _, c := range cases {
 		inv, err := transport.Prepare(c.cmd, c.mode)
@@ -70,22 +78,76 @@ func TestPrepare(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
-		if !reflect.DeepEqual(inv.Argv, c.argv) || inv.Password != c.pw || string(inv.Stdin) != c.in {
-			t.Errorf("%s: got %q pw=%v stdin=%q; want %q pw=%v stdin=%q", c.name, inv.Argv, inv.Password, inv.Stdin, c.argv, c.pw, c.in)
+		if !reflect.DeepEqual(inv.Argv, c.argv) || inv.Password != c.pw || string(inv.Stdin) != c.in || inv.Eval != c.eval {
+			t.Errorf("%s: got %q pw=%v stdin=%q eval=%q; want %q pw=%v stdin=%q eval=%q", c.name,
+				inv.Argv, inv.Password, inv.Stdin, inv.Eval, c.argv, c.pw, c.in, c.eval)
 		}
 	}
-	// Become: sudo first, the wrapper, then the script as its argument.
+	// Become: sudo first, the wrapper, then the command as its arguments.
 	inv, err := transport.Prepare(transport.Command{Shell: "id", Become: true, BecomeUser: "postgres"}, transport.SudoNonInteractive)
-	if err != nil || !reflect.DeepEqual(inv.Argv[:5], []string{"sudo", "-n", "-u", "postgres", "--"}) || inv.Argv[len(inv.Argv)-1] != "id" {
-		t.Errorf("become: %q, %v", inv.Argv, err)
+	if err != nil || !reflect.DeepEqual(inv.Argv[:5], []string{"sudo", "-n", "-u", "postgres", "--"}) ||
+		!reflect.DeepEqual(inv.Argv[len(inv.Argv)-3:], []string{"/bin/sh", "-c", "id"}) || inv.Eval != inv.CommandLine() {
+		t.Errorf("become: %q, eval %q, %v", inv.Argv, inv.Eval, err)
+	}
+	// Become with env through a driver: the environment block follows in
+	// a here-document, read by the wrapper after sudo.
+	inv, err = transport.Prepare(transport.Command{Shell: "id", Become: true, Env: map[string]string{"A": "x\nRBENV0\ny"}}, transport.SudoNonInteractive)
+	if want := inv.CommandLine() + " <<'RBENV1'\n" + string(inv.Stdin) + "RBENV1"; err != nil || inv.Eval != want {
+		t.Errorf("become with env: eval %q, want %q (%v)", inv.Eval, want, err)
 	}
 	inv, err = transport.Prepare(transport.Command{Shell: "id", Become: true, Sensitive: true}, transport.SudoPassword)
-	if err != nil || !reflect.DeepEqual(inv.Argv[:8], []string{"sudo", "-k", "-S", "-p", "", "-u", "root", "--"}) || !inv.Password || string(inv.Stdin) != "id" {
-		t.Errorf("become with password: %q pw=%v stdin=%q, %v", inv.Argv, inv.Password, inv.Stdin, err)
+	if err != nil || !reflect.DeepEqual(inv.Argv[:8], []string{"sudo", "-k", "-S", "-p", "", "-u", "root", "--"}) || !inv.Password ||
+		string(inv.Stdin) != "id" || inv.Eval != "" {
+		t.Errorf("become with password: %q pw=%v stdin=%q eval=%q, %v", inv.Argv, inv.Password, inv.Stdin, inv.Eval, err)
 	}
 	if strings.Contains(inv.CommandLine(), "id\n") || !strings.HasPrefix(inv.CommandLine(), "exec sudo -k -S -p '' -u root -- /bin/sh -c ") {
 		t.Errorf("CommandLine = %s", inv.CommandLine())
 	}
+	if inv, _ := transport.Prepare(transport.Command{Shell: "id", Become: true}, transport.SudoPassword); inv.Eval != "" {
+		t.Errorf("a command that gives sudo its password can go through a driver: eval %q", inv.Eval)
+	}
+}
+
+// A prepared command does the same whether it runs as a process of its
+// own (Argv, with Stdin on standard input) or as a driver evaluates it
+// (Eval in a subshell): same output, same exit status, Env exported.
+func TestPreparedWaysAgree(t *testing.T) {
+	env := map[string]string{"A": "it's $HOME\nnext `id`", "B": "", "C": "x\nRBENV0\n", "PATH": os.Getenv("PATH")}
+	for _, cmd := range []transport.Command{
+		{Shell: `printf '[%s]' "$A" "$B" "$C" "$0"; exit 3`, Env: env},
+		{Shell: `printf '[%s]' "$0" "$#"; cat; exit 4`},
+		{Argv: []string{"printf", "[%s]", "a b", "it's", "$HOME", ""}, Env: env},
+		{Argv: []string{"sh", "-c", `printf '[%s]' "$A"; kill -TERM $$`}, Env: env},
+		{Argv: []string{"runbook-no-such-program"}, Env: env},
+	} {
+		inv, err := transport.Prepare(cmd, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone := exec.Command(inv.Argv[0], inv.Argv[1:]...)
+		alone.Stdin = bytes.NewReader(inv.Stdin)
+		driven := exec.Command("/bin/sh", "-c", `(eval "$1") </dev/null & wait $! 2>/dev/null`, "sh", inv.Eval)
+		if a, d := outcome(alone), outcome(driven); a != d {
+			t.Errorf("%q %q:\n alone:  %s\n driven: %s", cmd.Shell, cmd.Argv, a, d)
+		}
+	}
+}
+
+// outcome runs cmd and describes how it ended, with its output.
+func outcome(cmd *exec.Cmd) string {
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+	} else if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 }
 
 // The command line an SSH server's login shell receives runs the same
@@ -150,4 +212,31 @@ func TestParseFacts(t *testing.T) {
 	if _, err := transport.ParseFacts(bytes.Repeat([]byte("garbage\n"), 3)); err == nil {
 		t.Error("ParseFacts of garbage succeeded")
 	}
+}
+
+// FuzzEnvArrives: whatever the value of a variable of Env (no NUL), the
+// command sees exactly it, run as a process of its own with the
+// environment block on standard input, or evaluated as a driver does.
+func FuzzEnvArrives(f *testing.F) {
+	for _, s := range []string{"", "x y", "it's", "'", "\\", "a\nb\n", "\n", "RBENV0", "$(id) `id` $HOME", "\\'\"\\\""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if strings.IndexByte(v, 0) >= 0 {
+			t.Skip()
+		}
+		inv, err := transport.Prepare(transport.Command{Shell: `printf %s "$V"`, Env: map[string]string{"V": v}}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone := exec.Command(inv.Argv[0], inv.Argv[1:]...)
+		alone.Stdin = bytes.NewReader(inv.Stdin)
+		if got, err := alone.Output(); err != nil || string(got) != v {
+			t.Errorf("with the environment on standard input: %q, %v; want %q", got, err, v)
+		}
+		driven := exec.Command("/bin/sh", "-c", `(eval "$1") </dev/null`, "sh", inv.Eval)
+		if got, err := driven.Output(); err != nil || string(got) != v {
+			t.Errorf("evaluated: %q, %v; want %q", got, err, v)
+		}
+	})
 }

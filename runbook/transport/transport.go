@@ -46,7 +46,9 @@ type Command struct {
 	// Argv runs a program without a shell; each argument is quoted for the
 	// remote side so that it arrives as written.
 	Argv []string
-	// Env is exported to the command (after become, so sudo does not strip it).
+	// Env is exported to the command (after become, so sudo does not strip
+	// it). Its values never appear in a command line on the host: they
+	// travel on the command's standard input, or the driver's.
 	Env map[string]string
 	// Stdin, when set, is copied to the command's standard input.
 	Stdin io.Reader

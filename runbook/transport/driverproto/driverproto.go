@@ -11,11 +11,14 @@
 // line holding a fresh random nonce, shell code over as many lines as it
 // takes, and the nonce's line again; a request whose closing nonce line
 // never came (the connection dropped while it was sent) is not run, not
-// even in part. The driver runs the code with /bin/sh -c, its standard
-// input /dev/null, waits for it, then writes StatusMarker(nonce, status)
-// to its standard output and EndMarker(nonce) to its standard error. A
-// request's nonce is 24 random hex digits, never seen before and in no
-// process list, so no output can end a command early by chance.
+// even in part. The driver evaluates the code in a subshell whose standard
+// input is /dev/null, waits for it, then writes StatusMarker(nonce, status)
+// to its standard output and EndMarker(nonce) to its standard error. The
+// code ends by replacing the subshell with the command (exec): a command
+// costs the host one fork and one exec, and what the code exports appears
+// in no command line. A request's nonce is 24 random hex digits, never
+// seen before and in no process list, so no output can end a command
+// early by chance.
 //
 // On a TERM signal the driver sends TERM to the running command; on USR1,
 // KILL. End of input ends the driver.
@@ -29,12 +32,13 @@ import (
 	"strings"
 )
 
-// Script is the driver, run as `/bin/sh -c Script rbdriver NONCE`.
+// Script is the driver, run as `/bin/sh -c Script sh rbdriver NONCE`: its
+// $0 is a shell's, as in the messages of a command's shell.
 const Script = `trap 't=1; kill -TERM "$p" 2>/dev/null' TERM
 trap 't=1; kill -KILL "$p" 2>/dev/null' USR1
 p=
-printf '\036%s 0\n' "$1"
-printf '\036%s\n' "$1" >&2
+printf '\036%s 0\n' "$2"
+printf '\036%s\n' "$2" >&2
 while IFS= read -r n; do
 s= e=
 while IFS= read -r l; do
@@ -43,7 +47,7 @@ s="$s$l
 "
 done
 [ -n "$e" ] || exit 0
-/bin/sh -c "$s" </dev/null &
+(eval "$s") </dev/null &
 p=$!
 while :; do
 t=
@@ -60,11 +64,11 @@ done`
 // input a byte at a time. Longer commands take a session of their own.
 const MaxCode = 4 << 10
 
-// Name is the driver's $0, which names it in process lists.
+// Name is the driver's first argument, which names it in process lists.
 const Name = "rbdriver"
 
 // prefix is the driver's command line up to its nonce.
-var prefix = "exec /bin/sh -c " + quote(Script) + " " + Name + " "
+var prefix = "exec /bin/sh -c " + quote(Script) + " sh " + Name + " "
 
 // quote returns s in single quotes for a POSIX shell.
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -20,7 +20,7 @@ func TestScriptRunsOnlyCompleteRequests(t *testing.T) {
 	dir := t.TempDir()
 	in := driverproto.Request("n1", "echo one\nprintf two >&2; exit 7") +
 		"n2\ntouch " + filepath.Join(dir, "ran") + "\necho cut off\n"
-	cmd := exec.Command("/bin/sh", "-c", driverproto.Script, driverproto.Name, "n0")
+	cmd := exec.Command("/bin/sh", "-c", driverproto.Script, "sh", driverproto.Name, "n0")
 	cmd.Stdin = strings.NewReader(in)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -184,13 +184,6 @@ func (st *driverStream) ReadFrom(r io.Reader) (int64, error) {
 	return io.CopyBuffer(struct{ io.Writer }{st}, r, make([]byte, 4<<10))
 }
 
-// driverEligible says whether cmd, prepared as inv, can go through a
-// driver: it must not need its standard input. (Its command line must also
-// be short: driverproto.MaxCode.)
-func driverEligible(inv transport.Invocation, cmd transport.Command) bool {
-	return !inv.Password && len(inv.Stdin) == 0 && cmd.Stdin == nil
-}
-
 // startDriver opens the driver session on c and starts the driver. It
 // does not wait for the driver's first markers: the first command is sent
 // at once, behind them (see run).
@@ -248,18 +241,19 @@ var (
 	errDriverNotStarted = errors.New("driver did not start")
 )
 
-// run sends one command line through the driver and waits for its end, or
-// for ctx to end, in which case the command gets TERM, then KILL after
-// grace, and the driver is closed. It reports sent=false when the command
-// certainly did not run (the driver never started, or the request could
-// not be written), so that the caller may run it another way.
-func (d *driver) run(ctx context.Context, line string, stdout, stderr io.Writer, grace time.Duration) (code int, dur time.Duration, sent bool, err error) {
+// run sends one command's code (transport.Invocation.Eval) through the
+// driver and waits for its end, or for ctx to end, in which case the
+// command gets TERM, then KILL after grace, and the driver is closed. It
+// reports sent=false when the command certainly did not run (the driver
+// never started, or the request could not be written), so that the
+// caller may run it another way.
+func (d *driver) run(ctx context.Context, eval string, stdout, stderr io.Writer, grace time.Duration) (code int, dur time.Duration, sent bool, err error) {
 	nonce := driverproto.NewNonce()
 	r := newDriverReq()
 	d.out.expect(nonce, stdout, r)
 	d.err.expect(nonce, stderr, r)
 	start := time.Now()
-	if _, err := io.WriteString(d.stdin, driverproto.Request(nonce, line)); err != nil {
+	if _, err := io.WriteString(d.stdin, driverproto.Request(nonce, eval)); err != nil {
 		d.close()
 		return 0, 0, false, fmt.Errorf("%w: %w", errDriverBroken, err)
 	}
@@ -383,12 +377,8 @@ func (c *conn) yieldDriver() bool {
 // reports handled=false, having run nothing, when the command should take
 // a session of its own.
 func (h *host) runDriver(ctx context.Context, inv transport.Invocation, cmd transport.Command) (res transport.Result, handled bool, err error) {
-	if h.d.opts.SessionPerCommand || !driverEligible(inv, cmd) {
-		return res, false, nil
-	}
-	line := inv.CommandLine()
-	if len(line) > driverproto.MaxCode {
-		return res, false, nil
+	if h.d.opts.SessionPerCommand || inv.Eval == "" || len(inv.Eval) > driverproto.MaxCode {
+		return res, false, nil // it needs its own standard input, or it is long
 	}
 	c, err := h.conn(ctx)
 	if err != nil {
@@ -399,7 +389,7 @@ func (h *host) runDriver(ctx context.Context, inv transport.Invocation, cmd tran
 		return res, false, nil
 	}
 	defer d.busy.Unlock()
-	code, dur, sent, err := d.run(ctx, line, cmd.Stdout, cmd.Stderr, h.d.opts.KillGrace)
+	code, dur, sent, err := d.run(ctx, inv.Eval, cmd.Stdout, cmd.Stderr, h.d.opts.KillGrace)
 	switch {
 	case !sent:
 		if errors.Is(err, errDriverNotStarted) {

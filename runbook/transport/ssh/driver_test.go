@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -65,12 +66,27 @@ func TestDriverRunsCommandsInOneSession(t *testing.T) {
 		`kill -TERM $$`,
 		"printf '%s\\n' one \\\n two",
 		`echo "$HOME" "$PWD"; umask`,
+		`printf '%s|' "$0" "$#" "$-"; cat; [ -t 0 ] || echo no tty`,
 	}
-	for i, script := range scripts {
-		want := runBoth(t, perSession, script)
-		got := runBoth(t, viaDriver, script)
+	env := map[string]string{"A": "it's \\ $HOME\n", "B": ""}
+	cmds := []transport.Command{
+		{Argv: []string{"printf", "[%s]", "a b", "it's", ""}},
+		{Argv: []string{"runbook-no-such-program", "x"}},
+		{Argv: []string{"runbook-no-such-program", "x"}, Env: env},
+		{Shell: `printf '[%s]' "$A" "$B" "$0"; exit 5`, Env: env},
+	}
+	for _, script := range scripts {
+		cmds = append(cmds, transport.Command{Shell: script})
+	}
+	if os.Geteuid() == 0 && f.User == sshdtest.SudoUserName {
+		cmds = append(cmds, transport.Command{Shell: `printf '[%s]' "$A" "$(id -u)"; cat`, Env: env, Become: true},
+			transport.Command{Argv: []string{"runbook-no-such-program"}, Env: env, Become: true})
+	}
+	for i, cmd := range cmds {
+		want := runBoth(t, perSession, cmd)
+		got := runBoth(t, viaDriver, cmd)
 		if got != want {
-			t.Errorf("script %d %q:\n through the driver: %s\n in a session:       %s", i, script, got, want)
+			t.Errorf("command %d %q %q:\n through the driver: %s\n in a session:       %s", i, cmd.Shell, cmd.Argv, got, want)
 		}
 	}
 	if again := parentOf(t, viaDriver, transport.Command{}); again != first {
@@ -90,14 +106,15 @@ func TestDriverRunsCommandsInOneSession(t *testing.T) {
 	}
 }
 
-// runBoth runs script and describes what came back: exit status, stdout
-// and stderr, exactly.
-func runBoth(t *testing.T, tr transport.Transport, script string) string {
+// runBoth runs cmd and describes what came back: exit status, stdout and
+// stderr, exactly.
+func runBoth(t *testing.T, tr transport.Transport, cmd transport.Command) string {
 	t.Helper()
 	var out, errb bytes.Buffer
-	res, err := tr.Run(context.Background(), transport.Command{Shell: script, Stdout: &out, Stderr: &errb})
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	res, err := tr.Run(context.Background(), cmd)
 	if err != nil {
-		t.Fatalf("%q: %v", script, err)
+		t.Fatalf("%q %q: %v", cmd.Shell, cmd.Argv, err)
 	}
 	return fmt.Sprintf("exit %d, stdout %q, stderr %q", res.ExitCode, out.Bytes(), errb.Bytes())
 }

@@ -29,7 +29,14 @@ type Harness struct {
 	Sudo bool
 	// Processes says the host runs real Linux processes, visible in /proc,
 	// so the suite can check that a cancelled command left none behind.
+	// The suite's hosts with real processes (loopback sshd, local) run
+	// them on this machine, whose /proc the suite also reads for
+	// CommandLines.
 	Processes bool
+	// CommandLines lists the command line (argv) of every process running
+	// on the host now; nil reads this machine's /proc when Processes is
+	// set.
+	CommandLines func() [][]string
 	// BytesCommand returns a shell command printing n bytes; nil means
 	// `head -c N /dev/zero`.
 	BytesCommand func(n int64) string
@@ -45,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Stdin", func(t *testing.T) { testStdin(t, h) })
 	t.Run("Env", func(t *testing.T) { testEnv(t, h) })
 	t.Run("ArgvQuoting", func(t *testing.T) { testArgvQuoting(t, h) })
+	t.Run("EnvNotInArgv", func(t *testing.T) { testEnvNotInArgv(t, h) })
 	t.Run("Sensitive", func(t *testing.T) { testSensitive(t, h) })
 	t.Run("Become", func(t *testing.T) { testBecome(t, h) })
 	t.Run("InvalidCommand", func(t *testing.T) { testInvalidCommand(t, h) })
@@ -155,7 +163,7 @@ var awkward = []string{
 
 func testEnv(t *testing.T, h Harness) {
 	tr, _ := h.New(t)
-	env := map[string]string{"RB_A": "x y", "RB_B": "it's $HOME \"q\"\nnext `id`", "RB_EMPTY": ""}
+	env := map[string]string{"RB_A": "x y", "RB_B": "it's $HOME \"q\"\nnext `id` back\\slash \\' '\\", "RB_EMPTY": ""}
 	want := env["RB_A"] + "|" + env["RB_B"] + "|" + env["RB_EMPTY"] + "|"
 	script := `printf '%s|%s|%s|' "$RB_A" "$RB_B" "$RB_EMPTY"`
 	if r := run(t, tr, transport.Command{Shell: script, Env: env}); r.Stdout != want {
@@ -240,6 +248,17 @@ func testBecome(t *testing.T, h Harness) {
 	r := run(t, tr, transport.Command{Shell: "cat; exit 6", Become: true, Stdin: strings.NewReader("to root\n")})
 	if r.Stdout != "to root\n" || r.ExitCode != 6 {
 		t.Errorf("become stdin: stdout %q exit %d stderr %q", r.Stdout, r.ExitCode, r.Stderr)
+	}
+	// The command's environment travels on standard input too; what the
+	// command reads there is its own, and nothing else.
+	env := map[string]string{"A": "a"}
+	r = run(t, tr, transport.Command{Shell: `cat; echo "$A"`, Become: true, Env: env, Stdin: strings.NewReader("to root\n")})
+	if r.Stdout != "to root\na\n" {
+		t.Errorf("become env and stdin: stdout %q exit %d stderr %q", r.Stdout, r.ExitCode, r.Stderr)
+	}
+	r = run(t, tr, transport.Command{Shell: `cat; echo "$A"`, Become: true, Env: env})
+	if r.Stdout != "a\n" {
+		t.Errorf("become env without stdin: stdout %q exit %d stderr %q", r.Stdout, r.ExitCode, r.Stderr)
 	}
 }
 

@@ -1,0 +1,4 @@
+package transport
+
+// EnvLauncher is envLauncher, for the tests of Prepare.
+const EnvLauncher = envLauncher
