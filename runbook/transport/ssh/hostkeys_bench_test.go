@@ -20,11 +20,32 @@ import (
 // with the key the host presents. Each iteration checks the next host of
 // the file, so every line is looked up in turn. The known_hosts file has
 // the given number of lines, mostly plain ones, with a few hashed hosts, an
-// @cert-authority line, an @revoked line and a comment among them.
+// @cert-authority line, an @revoked line and a comment among them. The
+// knownhosts/ runs do the same with knownhosts.New's callback (the
+// reference of hostkeys_ref_test.go), which the index stands in for.
 func BenchmarkHostKeyCheck(b *testing.B) {
 	for _, n := range []int{10, 1000, 10000} {
 		b.Run("lines="+strconv.Itoa(n), func(b *testing.B) {
 			benchHostKeyCheck(b, writeBenchKnownHosts(b, n, 4))
+		})
+	}
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run("knownhosts/lines="+strconv.Itoa(n), func(b *testing.B) {
+			fx := writeBenchKnownHosts(b, n, 4)
+			ref := newRefHostKeys([]string{fx.path})
+			remote := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 22}
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				h := fx.hosts[i%len(fx.hosts)]
+				i++
+				if _, err := ref.algorithms(h.ep.addr()); err != nil {
+					b.Fatal(err)
+				}
+				if err := ref.callback(h.ep)(h.ep.addr(), remote, h.key); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 	// Every host hashed (HashKnownHosts yes): no index can avoid hashing

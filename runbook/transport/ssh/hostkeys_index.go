@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
+	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"iter"
 	"net"
 	"os"
@@ -16,12 +18,14 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// knownHostsIndex is the lines of known_hosts files, read and matched as
-// golang.org/x/crypto/ssh/knownhosts (v0.59.0) reads and matches them, but
-// indexed by host: knownhosts tries every line of every file on each check,
-// this index only the lines that name the host literally plus the few that
-// must be tried one by one (hashed host names, wildcard patterns). Which
-// lines match, in which order, and what a check returns are knownhosts';
+// knownHostsIndex is the lines of known_hosts files, each parsed by
+// x/crypto's ssh.ParseKnownHosts and matched as golang.org/x/crypto/ssh/
+// knownhosts matches them, indexed by host because knownhosts.New's
+// callback tries every line of every file on each check
+// (BenchmarkHostKeyCheck: knownhosts/lines=N against lines=N). A check
+// tries only the lines that name the host literally plus the few that must
+// be tried one by one (hashed host names, wildcard patterns). Which lines
+// match, in which order, and what a check returns are knownhosts';
 // hostkeys_index_test.go compares the two on random files.
 type knownHostsIndex struct {
 	lines []knownLine
@@ -154,7 +158,8 @@ func (ix *knownHostsIndex) read(data []byte, filename string) error {
 	return nil
 }
 
-// add parses a line, as knownhosts' hostKeyDB.parseLine does, and indexes it.
+// add parses a line and indexes it, keeping what knownhosts' hostKeyDB
+// keeps of it.
 func (ix *knownHostsIndex) add(raw, line []byte, filename string, lineNum int) error {
 	marker, pattern, key, err := parseKnownHostsLine(line)
 	if err != nil {
@@ -166,7 +171,7 @@ func (ix *knownHostsIndex) add(raw, line []byte, filename string, lineNum int) e
 		return nil
 	}
 	l := knownLine{known: known, cert: marker == markerCert,
-		authority: bytes.HasPrefix(bytes.TrimSpace(raw), []byte(markerCert))}
+		authority: bytes.HasPrefix(bytes.TrimSpace(raw), []byte("@"+markerCert))}
 	if pattern[0] == '|' {
 		l.hashed, err = newHashedHost(pattern)
 	} else {
@@ -296,6 +301,34 @@ func (ix *knownHostsIndex) isHostAuthority(auth ssh.PublicKey, address string) b
 func (ix *knownHostsIndex) isRevoked(cert *ssh.Certificate) bool {
 	return ix.revoked[plainKeyBlob(cert)] != nil || ix.revoked[plainKeyBlob(cert.SignatureKey)] != nil
 }
+
+const (
+	markerCert    = "cert-authority"
+	markerRevoked = "revoked"
+)
+
+// parseKnownHostsLine reads one line of a known_hosts file, trimmed of
+// spaces and tabs, with x/crypto's parser (ssh.ParseKnownHosts). It also
+// refuses what knownhosts.New refuses and that parser lets through: a line
+// of one word, an unknown marker, a second marker.
+func parseKnownHostsLine(line []byte) (marker, pattern string, key ssh.PublicKey, err error) {
+	marker, hosts, key, _, _, err := ssh.ParseKnownHosts(line)
+	switch {
+	case err == io.EOF:
+		return "", "", nil, errors.New("knownhosts: missing host pattern")
+	case err != nil:
+		return "", "", nil, err
+	case marker != "" && marker != markerCert && marker != markerRevoked:
+		return "", "", nil, fmt.Errorf("knownhosts: unexpected marker: %q", "@"+marker)
+	case strings.HasPrefix(hosts[0], "@"):
+		return "", "", nil, fmt.Errorf("knownhosts: unexpected marker: %q", hosts[0])
+	}
+	return marker, strings.Join(hosts, ","), key, nil
+}
+
+// trimSpace removes leading and trailing spaces and tabs, and no other
+// white space, as knownhosts does before it reads a line.
+func trimSpace(b []byte) []byte { return bytes.Trim(b, " \t") }
 
 // plainKeyBlob is the wire form of a key, or of the key a certificate
 // certifies.

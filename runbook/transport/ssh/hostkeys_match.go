@@ -1,7 +1,6 @@
 package ssh
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
@@ -10,62 +9,11 @@ import (
 	"hash"
 	"net"
 	"strings"
-
-	"golang.org/x/crypto/ssh"
 )
 
-// The parsing of a known_hosts line, written as golang.org/x/crypto/ssh/
-// knownhosts (v0.59.0) does it, which exports none of it: the index must
-// accept, refuse and read each line exactly as knownhosts.New would.
-
-const (
-	markerCert    = "@cert-authority"
-	markerRevoked = "@revoked"
-)
-
-// parseKnownHostsLine splits a line, trimmed of spaces and tabs, into its
-// marker, host pattern and key.
-func parseKnownHostsLine(line []byte) (marker, pattern string, key ssh.PublicKey, err error) {
-	if w, next := nextWord(line); w == markerCert || w == markerRevoked {
-		marker, line = w, next
-	}
-	pattern, line = nextWord(line)
-	// A second marker, or an unknown one.
-	if len(pattern) > 0 && pattern[0] == '@' {
-		return "", "", nil, fmt.Errorf("knownhosts: unexpected marker: %q", pattern)
-	}
-	if len(line) == 0 {
-		return "", "", nil, errors.New("knownhosts: missing host pattern")
-	}
-	wantType, line := nextWord(line)
-	if len(line) == 0 {
-		return "", "", nil, errors.New("knownhosts: missing key type pattern")
-	}
-	keyBlob, _ := nextWord(line)
-	keyBytes, err := base64.StdEncoding.DecodeString(keyBlob)
-	if err != nil {
-		return "", "", nil, err
-	}
-	if key, err = ssh.ParsePublicKey(keyBytes); err != nil {
-		return "", "", nil, err
-	}
-	if key.Type() != wantType {
-		return "", "", nil, fmt.Errorf("knownhosts: key type mismatch: found %q, want %q", key.Type(), wantType)
-	}
-	return marker, pattern, key, nil
-}
-
-func nextWord(line []byte) (string, []byte) {
-	i := bytes.IndexAny(line, "\t ")
-	if i == -1 {
-		return string(line), nil
-	}
-	return string(line[:i]), trimSpace(line[i:])
-}
-
-// trimSpace removes leading and trailing spaces and tabs, and no other
-// white space.
-func trimSpace(b []byte) []byte { return bytes.Trim(b, " \t") }
+// Host patterns and hashed host names, read and matched as knownhosts
+// reads and matches them; it exports neither, and the index must try a
+// line exactly as knownhosts.New's callback would.
 
 // newHostPatterns parses a comma-separated list of host patterns, each
 // "host", "host:port" or "[host]:port", optionally negated with '!'.
