@@ -37,6 +37,16 @@ type fleetConnector struct {
 	labSSH   *rbssh.Dialer
 
 	sessionPerCommand bool
+
+	// inventory is where proxy_jump hops naming inventory hosts are found.
+	inventory *inventory.Inventory
+}
+
+// useInventory sets what the connector needs of the run's inventory: its
+// hosts, for proxy_jump, and its lab nodes.
+func (c *fleetConnector) useInventory(state string, inv *inventory.Inventory, io *IO) {
+	c.inventory = inv
+	c.labStart = labStarter(state, inv, io)
 }
 
 // labFleet is a running lab: where its nodes listen and how to log in.
@@ -70,8 +80,13 @@ func (c *fleetConnector) Connect(ctx context.Context, h *inventory.Host) (transp
 	case inventory.TransportLocal:
 		return transport.NewLocal(transport.LocalOptions{BecomePassword: c.becomePass}), nil
 	case inventory.TransportSSH, "":
-		return c.ssh.Dial(ctx, rbssh.Target{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User,
-			IdentityFile: h.IdentityFile, ProxyJump: h.ProxyJump})
+		t := sshTarget(h)
+		jumps, err := c.jumpChain(h, map[string]bool{h.Name: true})
+		if err != nil {
+			return nil, err
+		}
+		t.Jumps = jumps
+		return c.ssh.Dial(ctx, t)
 	}
 	return nil, fmt.Errorf("%s: no transport %q here (ssh, local, %s)", h.Name, h.Transport, lab.Transport)
 }
@@ -103,6 +118,51 @@ func (c *fleetConnector) dialLab(ctx context.Context, h *inventory.Host) (transp
 	}
 	return c.labSSH.Dial(ctx, rbssh.Target{Name: h.Name, Address: host, Port: port, User: c.lab.User(),
 		IdentityFile: c.lab.IdentityFile(), ProxyJump: "none"})
+}
+
+func sshTarget(h *inventory.Host) rbssh.Target {
+	return rbssh.Target{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User,
+		IdentityFile: h.IdentityFile, ProxyJump: h.ProxyJump}
+}
+
+// jumpChain lists the jump hosts of h's proxy_jump, first hop first. A
+// hop that names an inventory host is that host, with its address, port,
+// user, identity file and its own jump hosts before it, as an Ansible
+// user expects of a bastion in the inventory; any other hop is
+// "[user@]host[:port]" as OpenSSH reads it. Without proxy_jump the
+// transport reads ssh_config's.
+func (c *fleetConnector) jumpChain(h *inventory.Host, seen map[string]bool) ([]rbssh.Target, error) {
+	jump := strings.TrimSpace(h.ProxyJump)
+	if jump == "" || strings.EqualFold(jump, "none") || c.inventory == nil {
+		return nil, nil
+	}
+	var chain []rbssh.Target
+	for hop := range strings.SplitSeq(jump, ",") {
+		hop = strings.TrimSpace(hop)
+		jh := c.inventory.Host(hop)
+		if jh == nil {
+			t, err := rbssh.HopTarget(hop)
+			if err != nil {
+				return nil, fmt.Errorf("%s: proxy_jump: %w", h.Name, err)
+			}
+			chain = append(chain, t)
+			continue
+		}
+		if seen[jh.Name] {
+			return nil, fmt.Errorf("%s: proxy_jump: %s leads back to itself", h.Name, jh.Name)
+		}
+		if lab.Serves(jh) || jh.Transport != inventory.TransportSSH && jh.Transport != "" {
+			return nil, fmt.Errorf("%s: proxy_jump: %s is not an ssh host, not one to jump through", h.Name, jh.Name)
+		}
+		seen[jh.Name] = true
+		before, err := c.jumpChain(jh, seen)
+		if err != nil {
+			return nil, err
+		}
+		delete(seen, jh.Name)
+		chain = append(append(chain, before...), sshTarget(jh))
+	}
+	return chain, nil
 }
 
 // Close closes the dialers and stops an in-process lab.

@@ -97,7 +97,7 @@ func planCheck(g *globalOptions, opts *planOptions, io *IO, base engine.Options)
 		return nil, usage(err)
 	}
 	conn := newFleetConnector(io, opts.connectFlags, becomePass)
-	conn.labStart = labStarter(state, base.Inventory, io)
+	conn.useInventory(state, base.Inventory, io)
 	defer conn.Close()
 	base.Connector, base.StateDir, base.CheckOnly = conn, scratch, true
 	base.Secrets = []string{string(becomePass)}

@@ -84,7 +84,7 @@ func runRun(g *globalOptions, opts *runOptions, io *IO) error {
 	if err != nil {
 		return err
 	}
-	s.conn.labStart = labStarter(state, o.Inventory, io)
+	s.conn.useInventory(state, o.Inventory, io)
 	s.startTerminal(o.Runbook)
 	return s.wait(e, e.Start)
 }
@@ -155,7 +155,7 @@ func resumeRun(g *globalOptions, opts *resumeOptions, io *IO) error {
 		}
 		printRetried(out, e.Retried())
 	}
-	s.conn.labStart = labStarter(state, e.Inventory(), io)
+	s.conn.useInventory(state, e.Inventory(), io)
 	s.startTerminal(e.Runbook())
 	return s.wait(e, e.Continue)
 }

@@ -113,6 +113,7 @@ func (h *Host) config() string {
 	line("Subsystem sftp internal-sftp")
 	if h.bastion {
 		line("AllowTcpForwarding yes")
+		line("LogLevel DEBUG1") // names each forward's target in the log
 	} else {
 		line("AllowTcpForwarding no")
 	}

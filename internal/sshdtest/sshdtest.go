@@ -54,7 +54,8 @@ func Hosts(n int) Option { return func(s *settings) { s.hosts = n } }
 func WithHostCA() Option { return func(s *settings) { s.ca = true } }
 
 // WithBastion adds one more sshd, Fleet.Bastion, that allows TCP
-// forwarding: a jump host for ProxyJump.
+// forwarding: a jump host for ProxyJump. Its log names the target of each
+// forward ("server_request_direct_tcpip: ... target HOST port PORT").
 func WithBastion() Option { return func(s *settings) { s.bastion = true } }
 
 // WithRSAHostKey gives every host an RSA host key besides its ed25519 one.

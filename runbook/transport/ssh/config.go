@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -106,6 +107,17 @@ func (d *Dialer) resolve(t Target) (endpoint, error) {
 		return endpoint{}, fmt.Errorf("%s: %w", name, err)
 	}
 	ep.name = name
+	if len(t.Jumps) > 0 {
+		for _, j := range t.Jumps {
+			jep, err := d.resolveJump(cfg, j)
+			if err != nil {
+				return endpoint{}, fmt.Errorf("%s: jump host %s: %w", name, j.Name, err)
+			}
+			jep.name = name + " via jump host " + jep.name
+			ep.jumps = append(ep.jumps, jep)
+		}
+		return ep, nil
+	}
 	jump := strings.TrimSpace(t.ProxyJump)
 	if jump == "" {
 		if jump, err = cfg.get(alias, "ProxyJump"); err != nil {
@@ -128,6 +140,21 @@ func (d *Dialer) resolve(t Target) (endpoint, error) {
 		ep.jumps = append(ep.jumps, jep)
 	}
 	return ep, nil
+}
+
+// resolveJump resolves a jump host given as a Target, as resolve does a
+// target but for its jumps.
+func (d *Dialer) resolveJump(cfg *sshConfig, j Target) (endpoint, error) {
+	alias := strings.TrimSpace(j.Address)
+	if alias == "" {
+		alias = strings.TrimSpace(j.Name)
+	}
+	if alias == "" {
+		return endpoint{}, errors.New("neither an address nor a name")
+	}
+	ep, err := d.resolveHost(cfg, alias, j.Port, j.User, j.IdentityFile)
+	ep.name = cmp.Or(j.Name, ep.addr())
+	return ep, err
 }
 
 // resolveHost applies ssh_config's HostName, Port, User and IdentityFile
@@ -177,6 +204,15 @@ func (d *Dialer) resolveHost(cfg *sshConfig, alias string, port int, login, iden
 		ep.identityFiles = append(ep.identityFiles, expandPath(expandTokens(strings.Trim(f, `"`), tokens), home))
 	}
 	return ep, nil
+}
+
+// HopTarget is the Target of one ProxyJump hop, "[user@]host[:port]".
+func HopTarget(hop string) (Target, error) {
+	login, host, port, err := parseHop(hop)
+	if err != nil {
+		return Target{}, fmt.Errorf("ProxyJump hop %q: %w", hop, err)
+	}
+	return Target{Name: strings.TrimSpace(hop), Address: host, Port: port, User: login}, nil
 }
 
 // parseHop parses one ProxyJump hop: [ssh://][user@]host[:port], with an

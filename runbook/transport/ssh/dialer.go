@@ -36,6 +36,11 @@ type Target struct {
 	// "[user@]host[:port]", each looked up in ssh_config too; empty means
 	// the ssh_config ProxyJump; "none" means none.
 	ProxyJump string
+	// Jumps, when set, is the chain of jump hosts as targets of their own
+	// (inventory hosts, with their address, port, user and identity file),
+	// first hop first; ProxyJump is then not read. A hop's own ProxyJump
+	// and Jumps are not read either: the chain is whole.
+	Jumps []Target
 }
 
 // Options configures a Dialer. The zero value is usable: every field has a

@@ -86,3 +86,29 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// Jump hosts given as targets (inventory hosts) are reached with their own
+// address, port, user and identity file, with no ssh_config and no key of
+// the user's; the jump host's log shows the forward to the target.
+func TestProxyJumpTargets(t *testing.T) {
+	isolateHome(t)
+	f := sshdtest.Start(t, sshdtest.Hosts(1), sshdtest.WithBastion())
+	b, h := f.Bastion, f.Hosts[0]
+	tg := target(h)
+	tg.ProxyJump = "ignored.invalid"
+	tg.Jumps = []rbssh.Target{{Name: "n1", Address: b.Address, Port: b.Port, User: b.User, IdentityFile: f.KeyFile}}
+	tr := dial(t, rbssh.NewDialer(fleetOptions(f)), tg)
+	if r, err := tr.Run(context.Background(), transport.Command{Shell: "true"}); err != nil || r.ExitCode != 0 {
+		t.Fatalf("Run through the jump host: %v %+v", err, r)
+	}
+	if forward := fmt.Sprintf("target %s port %d", h.Address, h.Port); !strings.Contains(b.Log(), forward) {
+		t.Errorf("the jump host's log has no forward to %s:%d:\n%s", h.Address, h.Port, b.Log())
+	}
+	// Without its identity file (and no other key here) the jump host
+	// refuses the login, and the error names it.
+	tg.Jumps[0].IdentityFile = ""
+	_, err := rbssh.NewDialer(fleetOptions(f)).Dial(context.Background(), tg)
+	if err == nil || !strings.Contains(err.Error(), "via jump host n1") {
+		t.Errorf("Dial through a jump host without its key: %v", err)
+	}
+}
