@@ -110,6 +110,12 @@ func TestSudoWithPassword(t *testing.T) {
 	if out, _ := run(transport.Command{Shell: "cat; echo end", Become: true}); out != "end\n" {
 		t.Errorf("become with no stdin: %q", out)
 	}
+	// The environment follows the password line, and the command's input
+	// follows the environment.
+	env := map[string]string{"A": "it's\nx"}
+	if out, _ := run(transport.Command{Shell: `cat; echo "$A"`, Become: true, Env: env, Stdin: strings.NewReader("payload\n")}); out != "payload\nit's\nx\n" {
+		t.Errorf("become with env and stdin: %q", out)
+	}
 	if out, _ := run(transport.Command{Shell: "echo sens; id -u", Become: true, Sensitive: true}); out != "sens\n0\n" {
 		t.Errorf("sensitive become: %q", out)
 	}
