@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/runbookhq/runbook/internal/ctxio"
 )
 
 // LocalOptions configures a local transport.
@@ -187,7 +189,7 @@ func (l *local) Upload(ctx context.Context, path string, r io.Reader, mode fs.Fi
 		return fmt.Errorf("local: upload %s: %w", path, err)
 	}
 	err = func() error {
-		if _, err := io.Copy(tmp, ctxReader{ctx, r}); err != nil {
+		if _, err := io.Copy(tmp, ctxio.Reader(ctx, r)); err != nil {
 			return err
 		}
 		if err := tmp.Chmod(mode.Perm()); err != nil {
@@ -216,7 +218,7 @@ func (l *local) Download(ctx context.Context, path string, w io.Writer) error {
 		return fmt.Errorf("local: download: %w", err)
 	}
 	defer f.Close()
-	if _, err := io.Copy(w, ctxReader{ctx, f}); err != nil {
+	if _, err := io.Copy(w, ctxio.Reader(ctx, f)); err != nil {
 		return fmt.Errorf("local: download %s: %w", path, err)
 	}
 	return nil
@@ -254,17 +256,4 @@ func (l *local) Facts(ctx context.Context) (Facts, error) {
 func (l *local) Close() error {
 	l.closed.Store(true)
 	return nil
-}
-
-// ctxReader stops a copy when its context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

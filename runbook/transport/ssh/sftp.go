@@ -14,6 +14,7 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/runbookhq/runbook/internal/ctxio"
 	"github.com/runbookhq/runbook/runbook/transport"
 )
 
@@ -146,7 +147,7 @@ func (h *host) Upload(ctx context.Context, p string, r io.Reader, mode fs.FileMo
 			return err
 		}
 		err = func() error {
-			if _, err := f.ReadFromWithConcurrency(ctxReader{ctx, r}, sftpConcurrency); err != nil {
+			if _, err := f.ReadFromWithConcurrency(ctxio.Reader(ctx, r), sftpConcurrency); err != nil {
 				return err
 			}
 			if err := f.Chmod(mode.Perm()); err != nil {
@@ -173,7 +174,7 @@ func (h *host) Download(ctx context.Context, p string, w io.Writer) error {
 			return err
 		}
 		defer f.Close()
-		_, err = f.WriteTo(ctxWriter{ctx, w})
+		_, err = f.WriteTo(ctxio.Writer(ctx, w))
 		return err
 	})
 }
@@ -190,29 +191,4 @@ func (h *host) Stat(ctx context.Context, p string) (transport.FileInfo, error) {
 		return nil
 	})
 	return info, err
-}
-
-// ctxReader and ctxWriter stop a copy when its context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (c ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.w.Write(p)
 }
