@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,7 +18,20 @@ func stepLabel(stepID string, index int) string {
 
 // formatDuration prints a duration the way an operator reads it: "0.4s",
 // "21.0s", "2m05s", "1h02m".
-func formatDuration(d time.Duration) string { return string(appendDuration(nil, d)) }
+func formatDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%dm%02ds", int64(d.Minutes()), int(d.Seconds())%60)
+	default:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%dh%02dm", int64(d.Hours()), int(d.Minutes())%60)
+	}
+}
 
 // formatClock prints the time of day in UTC.
 func formatClock(t time.Time) string {

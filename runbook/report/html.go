@@ -21,6 +21,8 @@ var htmlTemplate = template.Must(template.New("report.html.tmpl").Funcs(template
 	// join lists hosts in a title: one string for html/template to escape,
 	// rather than a range over every host of the phase.
 	"join": func(list []string) string { return strings.Join(list, ", ") },
+	// plain is a step's output or error without terminal escape sequences.
+	"plain": plainOutput,
 }).ParseFS(assets, "assets/report.html.tmpl"))
 
 var (
@@ -40,12 +42,10 @@ func mustAsset(name string) string {
 // and script are inline, and the page's Content-Security-Policy forbids
 // fetching anything). It holds the header, what to do next, a timeline with
 // a bar per host × step execution, the events, a table per host with every
-// step and its folded output, the backups and the version changes. Every
-// journal string is escaped as html/template escapes it: the page goes
-// through html/template, but for the rows repeated per host and per host ×
-// step, which are written by hand (html_write.go says how they escape;
-// html_ref_test.go holds them to the template's bytes). s may be nil; it is
-// then computed from recs.
+// step and its folded output, the backups and the version changes. The
+// whole page goes through html/template: journal text comes from remote
+// hosts, and its contextual escaping is the page's safety net. s may be nil;
+// it is then computed from recs.
 func WriteHTML(w io.Writer, s *Summary, recs []journal.Record) error {
 	if s == nil {
 		s = Summarize(recs)

@@ -36,8 +36,8 @@ type htmlView struct {
 	Bands      []markView // phases and batches
 	Waits      []markView
 	Approvals  []markView
-	Timeline   template.HTML // the host rows and their bars, by group (html_rows.go)
-	HostCards  template.HTML // a card per host with its steps (html_cards.go)
+	Groups     []groupView // the timeline's rows, by canary or batch group
+	Hosts      []hostView  // a card per host with its steps
 	Bars       int
 	Events     []eventView
 	HostsCount int
@@ -143,8 +143,7 @@ func buildHTMLView(s *Summary) *htmlView {
 		v.Approvals = append(v.Approvals, markView{Left: left, Label: a.Decision, Class: "dec-" + a.Decision,
 			Title: fmt.Sprintf("%s approval at %s: %q %s by %s via %s", a.Phase, formatClock(a.Time), a.Prompt, a.Decision, orDash(a.By), orDash(a.Via))})
 	}
-	v.Timeline, v.Bars = renderTimeline(s, ax)
-	v.HostCards = renderHostCards(s)
+	buildHostViews(v, s, ax)
 	v.Events = buildEvents(s)
 	v.HostsCount = len(s.Hosts)
 	return v

@@ -104,7 +104,9 @@ func WriteJUnit(w io.Writer, s *Summary, recs []journal.Record) error {
 	doc := buildJUnit(s)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString(xml.Header)
-	if err := writeJUnitXML(bw, doc); err != nil {
+	enc := xml.NewEncoder(bw)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("write JUnit report: %w", err)
 	}
 	bw.WriteString("\n")

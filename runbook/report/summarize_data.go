@@ -62,7 +62,7 @@ func collectData(s *Summary, st StepSummary) {
 	if before != "" || after != "" {
 		s.Versions = append(s.Versions, VersionChange{Host: st.Host, Step: st.Step, Phase: st.Phase,
 			Package: dataString(d, "package"), Before: before, After: after,
-			Rollback: st.PhaseIndex == 0 && st.Phase == "rollback", Time: st.Ended})
+			Rollback: st.IsRollback(), Time: st.Ended})
 	}
 }
 

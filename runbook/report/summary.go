@@ -134,10 +134,14 @@ type StepSummary struct {
 // "verify/1" or "rollback/2", from its step id and index.
 func (s StepSummary) Label() string { return stepLabel(s.StepID, s.Index) }
 
+// IsRollback reports whether the step is one of the runbook's rollback
+// steps.
+func (s StepSummary) IsRollback() bool { return s.PhaseIndex == 0 && s.Phase == "rollback" }
+
 // PhaseLabel names the phase or batch the step ran in: "Roll out, batch 2",
 // or "Rollback, batch 2" for a rollback step.
 func (s StepSummary) PhaseLabel() string {
-	if s.PhaseIndex == 0 && s.Phase == "rollback" {
+	if s.IsRollback() {
 		return PhaseLabel("Rollback", s.Batch)
 	}
 	return PhaseLabel(s.Phase, s.Batch)

@@ -1,0 +1,149 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/runbookhq/runbook/runbook/journal"
+)
+
+// The timeline's rows and the host cards, as views for the page's template.
+// Every journal string reaches the page through html/template, which escapes
+// it for where it lands; the only values built here for a URL (href="#…")
+// or a style are made of numbers alone: "h12", "s345", "12.345%".
+
+type groupView struct {
+	Label   string
+	Open    bool
+	Summary string
+	Rows    []rowView
+}
+
+type rowView struct {
+	Host      string
+	Card      string // id of the host's card
+	Outcome   string
+	Attention bool
+	Bars      []barView
+}
+
+type barView struct {
+	Left, Width string
+	Status      string
+	Rollback    bool
+	Host        string
+	StepID      string
+	Target      string // id of the step's table row
+	Title       string
+}
+
+type hostView struct {
+	ID         string
+	Name       string
+	Outcome    string
+	Group      string
+	Phase      string
+	FailedStep string
+	Error      string
+	Duration   string
+	Open       bool
+	Steps      []stepView
+}
+
+type stepView struct {
+	ID, Label, Name, Kind, Phase, Status, RC, Started, Duration, Delegate string
+	Command, Stdout, Stderr, Error                                        string
+	StdoutCut, StderrCut, Open                                            bool
+	Attempts                                                              []string
+}
+
+// buildHostViews fills the timeline's groups and the host cards of v.
+func buildHostViews(v *htmlView, s *Summary, ax timeAxis) {
+	groupIndex := map[string]int{}
+	for i := range s.Hosts {
+		h := &s.Hosts[i]
+		card := fmt.Sprintf("h%d", i+1)
+		row := rowView{Host: h.Name, Card: card, Outcome: outcomeOr(h.Outcome), Attention: h.NeedsAttention()}
+		hv := hostView{ID: card, Name: h.Name, Outcome: outcomeOr(h.Outcome), Group: h.Group, Phase: h.Phase,
+			FailedStep: h.FailedStep, Error: h.Error, Duration: formatDuration(h.Duration),
+			Open: len(s.Hosts) <= openCardsUpTo || h.NeedsAttention()}
+		for j := range h.Steps {
+			st := &h.Steps[j]
+			id := fmt.Sprintf("s%d", st.Seq)
+			end := st.Ended
+			if st.Open() {
+				end = s.Ended
+			}
+			left, width := ax.place(st.Started, end)
+			row.Bars = append(row.Bars, barView{Left: left, Width: width, Status: st.Status, Rollback: st.IsRollback(),
+				Host: h.Name, StepID: st.StepID, Target: id, Title: barTitle(st)})
+			hv.Steps = append(hv.Steps, stepViewOf(id, st))
+		}
+		v.Bars += len(row.Bars)
+		gi, ok := groupIndex[h.Group]
+		if !ok {
+			v.Groups = append(v.Groups, groupView{Label: h.Group})
+			gi = len(v.Groups) - 1
+			groupIndex[h.Group] = gi
+		}
+		v.Groups[gi].Rows = append(v.Groups[gi].Rows, row)
+		v.Hosts = append(v.Hosts, hv)
+	}
+	for i := range v.Groups {
+		g := &v.Groups[i]
+		counts := map[string]int{}
+		var order []string
+		for _, r := range g.Rows {
+			if counts[r.Outcome] == 0 {
+				order = append(order, r.Outcome)
+			}
+			counts[r.Outcome]++
+			if r.Attention {
+				g.Open = true
+			}
+		}
+		if len(s.Hosts) <= openGroupsUpTo {
+			g.Open = true
+		}
+		parts := make([]string, len(order))
+		for j, o := range order {
+			parts[j] = fmt.Sprintf("%d %s", counts[o], o)
+		}
+		g.Summary = fmt.Sprintf("%s · %s", plural(len(g.Rows), "host"), strings.Join(parts, ", "))
+	}
+}
+
+// barTitle is a bar's tooltip: "worker-1 · Canary · steps/2 restart crio ·
+// changed · 10:15:04 · 1.2s".
+func barTitle(st *StepSummary) string {
+	t := fmt.Sprintf("%s · %s · %s %s · %s", st.Host, st.PhaseLabel(), st.Label(), st.Step, st.Status)
+	if st.RC != nil && (st.Status == journal.StatusFailed || st.Status == journal.StatusUnreachable) {
+		t += " rc=" + rcString(st.RC)
+	}
+	if st.Open() {
+		return t + " · started " + formatClock(st.Started) + ", never finished"
+	}
+	return t + " · " + formatClock(st.Started) + " · " + formatDuration(st.Duration)
+}
+
+func stepViewOf(id string, st *StepSummary) stepView {
+	sv := stepView{ID: id, Label: st.Label(), Name: st.Step, Kind: st.Kind, Phase: st.PhaseLabel(),
+		Status: st.Status, RC: rcString(st.RC), Started: formatClock(st.Started), Duration: formatDuration(st.Duration),
+		Delegate: st.DelegateTo, Command: st.Command, Stdout: st.Stdout, Stderr: st.Stderr, Error: st.Error,
+		StdoutCut: st.StdoutCut, StderrCut: st.StderrCut, Open: st.Open()}
+	if st.Open() {
+		sv.Duration = "—"
+	}
+	if len(st.Attempts) > 1 || (st.Open() && len(st.Attempts) > 0) {
+		for _, a := range st.Attempts {
+			line := fmt.Sprintf("attempt %d: %s, rc %s, %s", a.Attempt, a.Status, rcString(a.RC),
+				formatDuration(time.Duration(a.DurationMS)*time.Millisecond))
+			if a.Error != "" {
+				line += ": " + a.Error
+			}
+			sv.Attempts = append(sv.Attempts, line)
+		}
+	}
+	return sv
+}
