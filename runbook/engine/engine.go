@@ -342,7 +342,8 @@ func (e *Engine) run(ctx context.Context) (*Result, error) {
 	defer e.pool.closeAll()
 	e.walk = e.runWalk()
 	ordered := false
-	for i, ph := range e.rb.Phases {
+	for _, i := range walkOrder(e.rb.Phases) {
+		ph := e.rb.Phases[i]
 		if e.stopping.Load() || e.haltReason() != "" {
 			break
 		}

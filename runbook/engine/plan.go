@@ -89,11 +89,11 @@ func (e *Engine) MakePlan(skipped []string) (*Plan, error) {
 			return nil, fmt.Errorf("phase %d %q: %w", i+1, ph.Name, err)
 		}
 		hosts := a.hosts
-		if ph.Kind == runbook.KindBackup || ph.Kind == runbook.KindCheck {
+		if ph.Kind == runbook.KindCheck || ph.Kind == runbook.KindBackup && !checkedFirst(rb.Phases, i) {
 			hosts = e.phaseTargets[i] // a check runs on the hosts it may skip, too
 		}
 		pp := PlanPhase{Name: ph.Name, Kind: ph.Kind, Targets: ph.Targets, Order: orderText(ph), Hosts: hosts,
-			Batches: a.batches, Notes: append(kind.notes(ph), a.notes...)}
+			Batches: a.batches, Notes: append(append(checkedFirstNote(rb.Phases, i), kind.notes(ph)...), a.notes...)}
 		if ph.Kind == runbook.KindCanary || ph.Kind == runbook.KindBatch {
 			everyone = append(everyone, hosts...)
 			if ph.OrderBy != "" && len(hosts) > 0 {
