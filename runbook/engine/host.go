@@ -65,6 +65,13 @@ func (e *Engine) finishHost(hs *hostState, outcome, failedStep, errText string) 
 		PhaseIndex: hs.phaseIdx, PhaseKind: hs.phaseKind, FailedStep: failedStep, Error: e.rd.String(errText)})
 }
 
+// finishSkipped records that the host needs nothing, and why.
+func (e *Engine) finishSkipped(hs *hostState, reason string) {
+	hs.outcome, hs.pending = journal.OutcomeSkipped, ""
+	e.emitLazy(journal.Record{Type: journal.HostFinished, Host: hs.h.Name, Outcome: journal.OutcomeSkipped, Phase: hs.phase,
+		PhaseIndex: hs.phaseIdx, PhaseKind: hs.phaseKind, Reason: e.rd.String(reason)})
+}
+
 // unfinished lists the hosts of names that have no outcome yet.
 func (e *Engine) unfinished(names []string) []string {
 	var out []string

@@ -116,8 +116,7 @@ func (e *Engine) preChangePhase(ctx context.Context, pc *phaseCtx, ph *runbook.P
 				return
 			}
 			if skip {
-				e.emitMessage(name, "skipped: "+ph.SkipHostWhen)
-				e.finishHost(hs, journal.OutcomeSkipped, "", "")
+				e.finishSkipped(hs, ph.Name+": skip_host_when "+ph.SkipHostWhen)
 				e.releaseLock(ctx, hs.h)
 			}
 		}

@@ -100,6 +100,9 @@ func TestRerunOnDoneFleetChangesNothing(t *testing.T) {
 		if rec.Type == journal.StepFinished && rec.Status != journal.StatusOK {
 			t.Errorf("%s %s: %s, want ok", rec.Host, rec.Step, rec.Status)
 		}
+		if rec.Type == journal.HostFinished && rec.Reason != `Check: skip_host_when v.stdout == "new"` {
+			t.Errorf("%s skipped with reason %q, want the check's skip_host_when", rec.Host, rec.Reason)
+		}
 		if rec.Type == journal.PhaseStarted && rec.Phase != "Check" {
 			t.Errorf("phase %s started on %v; nothing is left to do after the check", rec.Phase, rec.Hosts)
 		}

@@ -132,7 +132,7 @@ type Record struct {
 
 	// run_finished
 	Counts map[string]int `json:"counts,omitempty"`
-	Reason string         `json:"reason,omitempty"`
+	Reason string         `json:"reason,omitempty"` // also why a skipped host (host_finished) needs nothing
 }
 
 // RecordBuffer keeps records in memory in fixed-size chunks, so that
