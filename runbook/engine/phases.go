@@ -29,6 +29,7 @@ func (e *Engine) endPhase(pc *phaseCtx) {
 // checks requires, journaling a failure as the pseudo-step "connect". It
 // returns the failure as a stepOutcome.
 func (e *Engine) ensureHost(ctx context.Context, hs *hostState, pc *phaseCtx) stepOutcome {
+	began := time.Now()
 	c, err := e.connectHost(ctx, hs.h)
 	if err == nil {
 		if err = e.checkRequires(c.facts); err == nil {
@@ -44,19 +45,20 @@ func (e *Engine) ensureHost(ctx context.Context, hs *hostState, pc *phaseCtx) st
 	if errors.Is(err, transport.ErrUnreachable) {
 		status = statusUnreachable
 	}
-	return e.pseudoStepFailed(hs, pc, "connect", status, err)
+	return e.pseudoStepFailed(hs, pc, "connect", status, err, time.Since(began))
 }
 
 // pseudoStepFailed journals a failure that is no step of the runbook (the
 // connection, a check before the host's first change) as the pseudo-step
-// id, and returns it as a stepOutcome.
-func (e *Engine) pseudoStepFailed(hs *hostState, pc *phaseCtx, id, status string, err error) stepOutcome {
+// id, taking the time took, and returns it as a stepOutcome.
+func (e *Engine) pseudoStepFailed(hs *hostState, pc *phaseCtx, id, status string, err error, took time.Duration) stepOutcome {
 	rec := pc.record(journal.StepStarted)
 	rec.Host, rec.StepID, rec.Step, rec.Kind, rec.Attempt = hs.h.Name, id, id, id, 1
 	if e.emit(rec) != nil {
 		return stepOutcome{interrupted: true}
 	}
 	rec.Type, rec.Status, rec.Final, rec.Error = journal.StepFinished, status, true, e.rd.String(err.Error())
+	rec.DurationMS = took.Milliseconds()
 	e.emit(rec)
 	return stepOutcome{failed: true, unreachable: status == statusUnreachable, step: id, err: rec.Error}
 }
@@ -210,7 +212,7 @@ func (e *Engine) changeHost(ctx context.Context, hs *hostState, pc *phaseCtx, ph
 			rollback = e.rb.Rollback.Steps.Steps
 		}
 		if err := e.checkHostDelegates(hs, ph.Steps.Steps, ph.Verify.Steps, rollback); err != nil {
-			o = e.pseudoStepFailed(hs, pc, "delegate_to", statusFailed, err)
+			o = e.pseudoStepFailed(hs, pc, "delegate_to", statusFailed, err, 0)
 			if o.failed {
 				e.hostFailed(ctx, hs, o, false)
 			}
