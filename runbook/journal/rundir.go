@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -69,10 +70,15 @@ func CreateRunDir(stateDir, id string) (string, error) {
 	return dir, syncDir(dir)
 }
 
-// FindRun returns the directory of run id, or an error saying it is unknown.
-func FindRun(stateDir, id string) (string, error) {
-	if !ValidRunID(id) {
-		return "", fmt.Errorf("%q is not a run id (they look like 20261127-101500-crio-upgrade-3f2a; `runbook runs` lists them)", id)
+// LastRun is the run id argument that names the run started last.
+const LastRun = "last"
+
+// FindRun returns the directory of the run that arg names: its id, a prefix
+// of the id that no other run shares, or LastRun. Else it says why not.
+func FindRun(stateDir, arg string) (string, error) {
+	id, err := ResolveRunID(stateDir, arg)
+	if err != nil {
+		return "", err
 	}
 	dir := RunDir(stateDir, id)
 	if _, err := os.Stat(filepath.Join(dir, JournalFile)); err != nil {
@@ -82,6 +88,59 @@ func FindRun(stateDir, id string) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// ResolveRunID returns the id of the run that arg names: its id, a prefix
+// of the id that no other run shares, or LastRun (the run started last; of
+// runs started in the same second, the one whose journal was written last).
+func ResolveRunID(stateDir, arg string) (string, error) {
+	if ValidRunID(arg) {
+		return arg, nil
+	}
+	if arg == "" || strings.ContainsAny(arg, `/\`) {
+		return "", fmt.Errorf("%q is not a run id (they look like 20261127-101500-crio-upgrade-3f2a; a unique prefix or %q will do; `runbook runs` lists them)", arg, LastRun)
+	}
+	ids, err := ListRuns(stateDir)
+	if err != nil {
+		return "", err
+	}
+	if arg == LastRun {
+		if len(ids) == 0 {
+			return "", fmt.Errorf("no run in %s yet", stateDir)
+		}
+		return lastRun(stateDir, ids), nil
+	}
+	var match []string
+	for _, id := range ids {
+		if strings.HasPrefix(id, arg) {
+			match = append(match, id)
+		}
+	}
+	switch {
+	case len(match) == 1:
+		return match[0], nil
+	case len(match) == 0:
+		return "", fmt.Errorf("no run id in %s starts with %q (`runbook runs` lists them)", stateDir, arg)
+	case len(match) > 5:
+		return "", fmt.Errorf("%d runs start with %q (%s, …): give more of the id", len(match), arg, strings.Join(match[len(match)-3:], ", "))
+	default:
+		return "", fmt.Errorf("%d runs start with %q (%s): give more of the id", len(match), arg, strings.Join(match, ", "))
+	}
+}
+
+// lastRun picks the run started last from ids, sorted: ids begin with their
+// start time to the second; within a second, the journal written last wins.
+func lastRun(stateDir string, ids []string) string {
+	last := ids[len(ids)-1]
+	second := last[:len("20060102-150405")]
+	var lastMod time.Time
+	for i := len(ids) - 1; i >= 0 && strings.HasPrefix(ids[i], second); i-- {
+		fi, err := os.Stat(filepath.Join(RunDir(stateDir, ids[i]), JournalFile))
+		if err == nil && fi.ModTime().After(lastMod) {
+			last, lastMod = ids[i], fi.ModTime()
+		}
+	}
+	return last
 }
 
 // ListRuns returns the run ids under stateDir, oldest first.
