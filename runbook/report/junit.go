@@ -125,10 +125,15 @@ func buildJUnit(s *Summary) *junitSuites {
 		index[k] = len(doc.Suites) - 1
 		return &doc.Suites[len(doc.Suites)-1]
 	}
-	for _, p := range s.Phases {
-		if k := (suiteKey{p.Index, p.Batch, p.Name}); !hasKey(index, k) {
+	// A suite per phase, batch and rollback; phaseSuite[i] is that of
+	// s.Phases[i].
+	phaseSuite := make([]int, len(s.Phases))
+	for i, p := range s.Phases {
+		k := suiteKey{p.Index, p.Batch, p.Name}
+		if !hasKey(index, k) {
 			addSuite(k, p.Label, p.Started)
 		}
+		phaseSuite[i] = index[k]
 	}
 	// Cases go in host order (canary first) within each suite; a step run
 	// twice on a host (verify after a soak, a re-run on resume) gets "#2".
@@ -146,7 +151,10 @@ func buildJUnit(s *Summary) *junitSuites {
 			st := &s.Hosts[i].Steps[j]
 			k := suiteKey{st.PhaseIndex, st.Batch, st.Phase}
 			var su *junitSuite
-			if i, ok := index[k]; ok {
+			if st.phase > 0 {
+				su = &doc.Suites[phaseSuite[st.phase-1]]
+				k = su.key
+			} else if i, ok := index[k]; ok {
 				su = &doc.Suites[i]
 			} else {
 				su = addSuite(k, st.PhaseLabel(), st.Started)

@@ -15,9 +15,12 @@ import (
 // run_finished is StatusIncomplete. Records it does not know are ignored.
 func Summarize(recs []journal.Record) *Summary {
 	b := &builder{
-		s:      &Summary{Status: StatusIncomplete, Counts: map[string]int{}},
-		hosts:  map[string]*hostState{},
-		phases: map[phaseKey]int{},
+		s:            &Summary{Status: StatusIncomplete, Counts: map[string]int{}},
+		hosts:        map[string]*hostState{},
+		phases:       map[phaseKey]int{},
+		current:      -1,
+		inRollback:   map[string]int{},
+		rollbackLeft: map[int]int{},
 	}
 	for i := range recs {
 		b.add(&recs[i])
@@ -57,6 +60,15 @@ type builder struct {
 	// first step reserves room for as many, rather than growing its list
 	// (StepSummary is large) one doubling at a time.
 	maxSteps int
+	// current is the index in s.Phases of the last phase or batch started
+	// other than a rollback, -1 before the first.
+	current int
+	// inRollback holds, for a host being rolled back, the index in s.Phases
+	// of its rollback; rollbackLeft counts the hosts of each rollback not
+	// finished yet. The engine journals no phase_finished for a rollback:
+	// it is over when its hosts are.
+	inRollback   map[string]int
+	rollbackLeft map[int]int
 }
 
 func (b *builder) add(r *journal.Record) {
@@ -93,7 +105,9 @@ func (b *builder) add(r *journal.Record) {
 		h.sum.Phase = r.Phase
 		h.sum.FailedStep = r.FailedStep
 		h.sum.Error = r.Error
+		h.sum.Reason = r.Reason
 		h.finishedAt = r.Time
+		b.rollbackOver(r.Host, r.Time)
 	case journal.Approval:
 		b.s.Approvals = append(b.s.Approvals, ApprovalSummary{Time: r.Time, Phase: r.Phase, Prompt: r.Prompt,
 			Decision: r.Decision, By: r.By, Via: r.Via})
@@ -143,7 +157,13 @@ func PhaseLabel(name string, batch int) string {
 	return name
 }
 
+func isRollbackPhase(r *journal.Record) bool { return r.PhaseIndex == 0 && r.Phase == "rollback" }
+
 func (b *builder) phase(r *journal.Record) {
+	if isRollbackPhase(r) {
+		b.rollbackPhase(r)
+		return
+	}
 	key := phaseKey{r.PhaseIndex, r.Batch, r.Phase}
 	i, ok := b.phases[key]
 	if !ok {
@@ -154,6 +174,9 @@ func (b *builder) phase(r *journal.Record) {
 	}
 	p := &b.s.Phases[i]
 	b.addPhaseHosts(i, r.Hosts)
+	if r.Type == journal.PhaseStarted {
+		b.current = i
+	}
 	if r.Type == journal.PhaseFinished {
 		p.Finished, p.Ended = true, r.Time
 		return
@@ -169,6 +192,71 @@ func (b *builder) phase(r *journal.Record) {
 			h.sum.Group = p.Label
 			h.sum.Canary = r.PhaseKind == "canary"
 		}
+	}
+}
+
+// rollbackPhase summarises a rollback as a phase of its own, numbered and
+// named after the phase or batch it happened in ("Rollback (Roll out, batch
+// 2)"): the journal numbers every rollback 0.
+func (b *builder) rollbackPhase(r *journal.Record) {
+	var in PhaseSummary
+	if b.current >= 0 {
+		in = b.s.Phases[b.current]
+	}
+	key := phaseKey{in.Index, in.Batch, "rollback"}
+	i, ok := b.phases[key]
+	if !ok {
+		label := "Rollback"
+		if in.Label != "" {
+			label += " (" + in.Label + ")"
+		}
+		b.s.Phases = append(b.s.Phases, PhaseSummary{Index: in.Index, Name: "rollback", Kind: "rollback", Batch: in.Batch,
+			Label: label, Started: r.Time})
+		i = len(b.s.Phases) - 1
+		b.phases[key] = i
+	}
+	p := &b.s.Phases[i]
+	b.addPhaseHosts(i, r.Hosts)
+	if r.Type == journal.PhaseFinished {
+		p.Finished, p.Ended = true, r.Time
+		return
+	}
+	p.Finished = false
+	for _, h := range r.Hosts {
+		if _, already := b.inRollback[h]; !already {
+			b.rollbackLeft[i]++
+		}
+		b.inRollback[h] = i
+	}
+}
+
+// rollbackOver notes that host finished; the rollback it was in, if any, is
+// over once all its hosts are.
+func (b *builder) rollbackOver(host string, at time.Time) {
+	i, ok := b.inRollback[host]
+	if !ok {
+		return
+	}
+	delete(b.inRollback, host)
+	if b.rollbackLeft[i]--; b.rollbackLeft[i] == 0 {
+		p := &b.s.Phases[i]
+		p.Finished, p.Ended = true, at
+	}
+}
+
+// stepPhase places a step record in its phase: a rollback step in its
+// host's rollback (its batch is that of the phase it happened in), any
+// other in the phase or batch of its record.
+func (b *builder) stepPhase(r *journal.Record, st *StepSummary) {
+	if r.PhaseIndex == 0 && r.Phase == "rollback" {
+		if i, ok := b.inRollback[r.Host]; ok {
+			st.Batch = b.s.Phases[i].Batch
+			st.phase = i + 1
+		}
+		return
+	}
+	if i, ok := b.phases[phaseKey{r.PhaseIndex, r.Batch, r.Phase}]; ok {
+		st.phase = i + 1
 	}
 }
 
@@ -214,11 +302,13 @@ func (b *builder) stepStarted(r *journal.Record) {
 		delete(h.open, r.StepID)
 	}
 	b.closeFinishedAttempts(h)
-	b.appendStep(h, StepSummary{
+	st := StepSummary{
 		Seq: r.Seq, Host: r.Host, StepID: r.StepID, Step: r.Step, Index: r.Index, Kind: r.Kind,
 		Phase: r.Phase, PhaseIndex: r.PhaseIndex, Batch: r.Batch, Command: r.Command, DelegateTo: r.DelegateTo,
 		Status: StatusOpen, Started: r.Time,
-	})
+	}
+	b.stepPhase(r, &st)
+	b.appendStep(h, st)
 	h.open[r.StepID] = len(h.sum.Steps) - 1
 	h.pending[r.StepID] = true
 }
@@ -256,11 +346,13 @@ func (b *builder) stepFinished(r *journal.Record) {
 	if !ok {
 		// A step finished without a start of its own (skipped by `when`).
 		b.closeFinishedAttempts(h)
-		b.appendStep(h, StepSummary{
+		st := StepSummary{
 			Seq: r.Seq, Host: r.Host, StepID: r.StepID, Step: r.Step, Index: r.Index, Kind: r.Kind,
 			Phase: r.Phase, PhaseIndex: r.PhaseIndex, Batch: r.Batch, Command: r.Command, DelegateTo: r.DelegateTo,
 			Status: StatusOpen, Started: r.Time.Add(-time.Duration(r.DurationMS) * time.Millisecond),
-		})
+		}
+		b.stepPhase(r, &st)
+		b.appendStep(h, st)
 		i = len(h.sum.Steps) - 1
 	}
 	st := &h.sum.Steps[i]
@@ -386,10 +478,13 @@ func (b *builder) finishHost(h *hostState) {
 	if sum.Phase == "" && len(sum.Steps) > 0 {
 		sum.Phase = sum.Steps[len(sum.Steps)-1].Phase
 	}
-	if !sum.Started.IsZero() && !sum.Ended.IsZero() {
-		sum.Duration = nonNegative(sum.Ended.Sub(sum.Started))
-		sum.DurationMS = sum.Duration.Milliseconds()
+	// A host's duration is its own work: the time its steps took, not the
+	// time it waited for other hosts, soaks and approvals.
+	sum.Duration = 0
+	for i := range sum.Steps {
+		sum.Duration += sum.Steps[i].Duration
 	}
+	sum.DurationMS = sum.Duration.Milliseconds()
 	if sum.Outcome == "" {
 		s.Unfinished++
 	} else {
@@ -408,6 +503,11 @@ func finishStep(st *StepSummary) {
 		st.Duration = time.Duration(st.Attempts[0].DurationMS) * time.Millisecond
 	default:
 		st.Duration = nonNegative(st.Ended.Sub(st.Started))
+	}
+	if !st.Open() && st.Duration > st.Ended.Sub(st.Started) {
+		// Journaled once the work was over (a failed connect): it began
+		// before its step_started.
+		st.Started = st.Ended.Add(-st.Duration)
 	}
 	st.DurationMS = st.Duration.Milliseconds()
 }

@@ -272,3 +272,63 @@ func TestStepLabel(t *testing.T) {
 		}
 	}
 }
+
+// A rollback is a phase of its own, numbered after the phase or batch it
+// happened in and finished when its hosts are; a host's duration is the time
+// its steps took.
+func TestSummarizeRollbackPhaseAndHostWork(t *testing.T) {
+	batch := journal.Record{Type: journal.PhaseStarted, Phase: "Roll out", PhaseIndex: 4, PhaseKind: "batch", Batch: 2, Hosts: []string{"a", "b"}}
+	rollback := journal.Record{Type: journal.PhaseStarted, Phase: "rollback", PhaseKind: "rollback", Hosts: []string{"a"}}
+	fail := finished("a", "4.steps.0", "restart", 1, journal.StatusFailed, true)
+	fail.Phase, fail.PhaseIndex, fail.Batch = "Roll out", 4, 2
+	undo := finished("a", "rollback.steps.0", "undo", 1, journal.StatusChanged, true)
+	undo.Phase, undo.PhaseIndex, undo.PhaseKind, undo.Batch = "rollback", 0, "rollback", 0
+	ok := finished("b", "4.steps.0", "restart", 1, journal.StatusChanged, true)
+	ok.Phase, ok.PhaseIndex, ok.Batch = "Roll out", 4, 2
+	batchDone := batch
+	batchDone.Type = journal.PhaseFinished
+	recs := newRecords().add(runStart("a", "b"), batch, fail, rollback, undo, ok,
+		journal.Record{Type: journal.HostFinished, Host: "b", Outcome: journal.OutcomeUpgraded, Phase: "Roll out"},
+		journal.Record{Type: journal.HostFinished, Host: "a", Outcome: journal.OutcomeRolledBack, Phase: "Roll out", FailedStep: "restart"},
+		batchDone, journal.Record{Type: journal.RunFinished, Status: journal.RunStatusFailed})
+	s := Summarize(recs.list)
+	var rb *PhaseSummary
+	for i := range s.Phases {
+		if s.Phases[i].Kind == "rollback" {
+			rb = &s.Phases[i]
+		}
+	}
+	if rb == nil || rb.Index != 4 || rb.Batch != 2 || rb.Label != "Rollback (Roll out, batch 2)" || !rb.Finished {
+		t.Fatalf("rollback phase %+v, want phase 4, batch 2, finished", rb)
+	}
+	if want := recs.list[7].Time; !rb.Ended.Equal(want) {
+		t.Errorf("rollback ended %v, want at a's host_finished %v", rb.Ended, want)
+	}
+	a := s.Host("a")
+	if got := a.Steps[1]; got.PhaseLabel() != "Rollback, batch 2" {
+		t.Errorf("rollback step's phase %q", got.PhaseLabel())
+	}
+	// Two steps of 500 ms each, over a run of 10 s.
+	if a.Duration != time.Second || s.Host("b").Duration != 500*time.Millisecond || s.Duration < 9*time.Second {
+		t.Errorf("host durations a %v, b %v (run %v), want 1s and 0.5s", a.Duration, s.Host("b").Duration, s.Duration)
+	}
+}
+
+// A skipped host carries why; a failed connect, journaled once it was over,
+// began before its step_started.
+func TestSummarizeSkipReasonAndConnect(t *testing.T) {
+	conn := finished("b", "connect", "connect", 1, journal.StatusUnreachable, true)
+	conn.DurationMS, conn.StepID, conn.Index = 15000, "connect", 0
+	connStart := started("b", "connect", "connect", 1)
+	connStart.Index = 0
+	s := Summarize(newRecords().add(runStart("a", "b"),
+		journal.Record{Type: journal.HostFinished, Host: "a", Outcome: journal.OutcomeSkipped, Reason: "Check: skip_host_when done"},
+		connStart, conn).list)
+	if r := s.Host("a").Reason; r != "Check: skip_host_when done" {
+		t.Errorf("skip reason %q", r)
+	}
+	st := s.Host("b").Steps[0]
+	if st.Duration != 15*time.Second || st.Ended.Sub(st.Started) != 15*time.Second {
+		t.Errorf("connect: %v from %v to %v, want 15s ending at its step_finished", st.Duration, st.Started, st.Ended)
+	}
+}

@@ -65,9 +65,10 @@ type Summary struct {
 	Lifecycle []RunEvent        `json:"lifecycle"` // starts, resumes, interruptions, finishes
 }
 
-// PhaseSummary is one phase, or one batch of a batch phase.
+// PhaseSummary is one phase, or one batch of a batch phase, or the
+// rollbacks of hosts in one of these.
 type PhaseSummary struct {
-	Index      int           `json:"index"` // 1-based position in the runbook
+	Index      int           `json:"index"` // 1-based position in the runbook; a rollback's is that of the phase it happened in
 	Name       string        `json:"name"`
 	Kind       string        `json:"kind"`
 	Batch      int           `json:"batch,omitempty"`
@@ -89,11 +90,12 @@ type HostSummary struct {
 	Phase      string        `json:"phase,omitempty"` // the phase reached
 	FailedStep string        `json:"failed_step,omitempty"`
 	Error      string        `json:"error,omitempty"`
-	Group      string        `json:"group"` // "Canary", "Roll out, batch 2", "Skipped", "Not started"
+	Reason     string        `json:"reason,omitempty"` // why a skipped host needed nothing
+	Group      string        `json:"group"`            // "Canary", "Roll out, batch 2", "Skipped", "Not started"
 	Canary     bool          `json:"canary,omitempty"`
 	Started    time.Time     `json:"started,omitzero"`
 	Ended      time.Time     `json:"ended,omitzero"`
-	Duration   time.Duration `json:"-"`
+	Duration   time.Duration `json:"-"` // the host's own work: the sum of its steps' durations
 	DurationMS int64         `json:"duration_ms"`
 	// Steps are the host's step executions in the order they started, each
 	// with its final attempt's result; open ones included.
@@ -128,6 +130,8 @@ type StepSummary struct {
 	Duration   time.Duration  `json:"-"`              // all attempts included
 	DurationMS int64          `json:"duration_ms"`
 	Attempts   []Attempt      `json:"attempts,omitempty"` // finished attempts
+
+	phase int // 1 + the index in Summary.Phases of its phase or batch; 0 when the journal has none
 }
 
 // Label is the short name of a step's place in the runbook, "steps/3",
