@@ -16,6 +16,15 @@ func stepLabel(stepID string, index int) string {
 	return list + "/" + strconv.Itoa(n)
 }
 
+// stepTitle names a step for a person: its label and name, "steps/3
+// install cri-o", or "connect" for the engine's connect.
+func stepTitle(stepID string, index int, name string) string {
+	if stepID == "connect" {
+		return "connect"
+	}
+	return stepLabel(stepID, index) + " " + name
+}
+
 // formatDuration prints a duration the way an operator reads it: "0.4s",
 // "21.0s", "2m05s", "1h02m".
 func formatDuration(d time.Duration) string {

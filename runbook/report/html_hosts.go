@@ -117,7 +117,7 @@ func buildHostViews(v *htmlView, s *Summary, ax timeAxis) {
 // barTitle is a bar's tooltip: "worker-1 · Canary · steps/2 restart crio ·
 // changed · 10:15:04 · 1.2s".
 func barTitle(st *StepSummary) string {
-	t := fmt.Sprintf("%s · %s · %s %s · %s", st.Host, st.PhaseLabel(), st.Label(), st.Step, st.Status)
+	t := fmt.Sprintf("%s · %s · %s · %s", st.Host, st.PhaseLabel(), st.Title(), st.Status)
 	if st.RC != nil && (st.Status == journal.StatusFailed || st.Status == journal.StatusUnreachable) {
 		t += " rc=" + rcString(st.RC)
 	}
@@ -128,7 +128,11 @@ func barTitle(st *StepSummary) string {
 }
 
 func stepViewOf(id string, st *StepSummary) stepView {
-	sv := stepView{ID: id, Label: st.Label(), Name: st.Step, Kind: st.Kind, Phase: st.PhaseLabel(),
+	label := st.Label()
+	if st.StepID == "connect" {
+		label = ""
+	}
+	sv := stepView{ID: id, Label: label, Name: st.Step, Kind: st.Kind, Phase: st.PhaseLabel(),
 		Status: st.Status, RC: rcString(st.RC), Started: formatClock(st.Started), Duration: formatDuration(st.Duration),
 		Delegate: st.DelegateTo, Command: st.Command, Stdout: st.Stdout, Stderr: st.Stderr, Error: st.Error,
 		StdoutCut: st.StdoutCut, StderrCut: st.StderrCut, Open: st.Open()}

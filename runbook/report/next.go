@@ -25,9 +25,7 @@ type Next struct {
 // NextSteps works out what to do next from a run's summary. command is how
 // to invoke runbook ("runbook" when empty).
 func NextSteps(s *Summary, command string) Next {
-	if command == "" {
-		command = "runbook"
-	}
+	command = commandOr(command)
 	var n Next
 	retryable, attention := 0, 0
 	for i := range s.Hosts {
@@ -76,7 +74,7 @@ func hostAdvice(h *HostSummary) string {
 	}
 	why := ""
 	if h.Error != "" {
-		why = ": " + firstLine(h.Error, 100)
+		why = ": " + firstLine(displayError(h.Name, h.Error), 100)
 	}
 	where := ""
 	if h.Phase != "" {

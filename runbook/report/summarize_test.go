@@ -331,4 +331,7 @@ func TestSummarizeSkipReasonAndConnect(t *testing.T) {
 	if st.Duration != 15*time.Second || st.Ended.Sub(st.Started) != 15*time.Second {
 		t.Errorf("connect: %v from %v to %v, want 15s ending at its step_finished", st.Duration, st.Started, st.Ended)
 	}
+	if st.Title() != "connect" {
+		t.Errorf("connect's title %q", st.Title())
+	}
 }

@@ -138,6 +138,10 @@ type StepSummary struct {
 // "verify/1" or "rollback/2", from its step id and index.
 func (s StepSummary) Label() string { return stepLabel(s.StepID, s.Index) }
 
+// Title names the step for a person: "steps/3 install cri-o", or
+// "connect" for the engine's connect.
+func (s StepSummary) Title() string { return stepTitle(s.StepID, s.Index, s.Step) }
+
 // IsRollback reports whether the step is one of the runbook's rollback
 // steps.
 func (s StepSummary) IsRollback() bool { return s.PhaseIndex == 0 && s.Phase == "rollback" }

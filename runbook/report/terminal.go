@@ -22,7 +22,8 @@ type TerminalOptions struct {
 	// on a TTY only the cursor movements of the live progress remain.
 	Color bool
 	// Width is the terminal's width in columns, used to keep live progress
-	// lines from wrapping; 0 means 80.
+	// lines from wrapping (0 means 80) and, on a TTY, to wrap the errors and
+	// outputs of the summary's failure view (left whole otherwise).
 	Width int
 	// JournalPath is printed in the header and the summary, with the
 	// reports beside it.
@@ -57,6 +58,8 @@ type Terminal struct {
 
 	live   *liveRegion // TTY only
 	closed bool
+	phase  journal.Record // the last phase_started other than a rollback
+	wrap   int            // the width the summary's failure view wraps to; 0: not wrapped
 
 	// Without a TTY, lines are gathered and written at most every
 	// pipeFlush (and at once for the records an operator waits on), so a
@@ -70,13 +73,17 @@ const pipeFlush = 100 * time.Millisecond
 
 // NewTerminal returns a Terminal writing to w.
 func NewTerminal(w io.Writer, opts TerminalOptions) *Terminal {
+	wrap := 0
+	if opts.TTY {
+		wrap = opts.Width
+	}
 	if opts.Width <= 0 {
 		opts.Width = 80
 	}
 	if opts.MaxHosts <= 0 {
 		opts.MaxHosts = 40
 	}
-	t := &Terminal{w: w, opts: opts, st: newStyles(w, opts.Color), now: time.Now, hostWidth: 8}
+	t := &Terminal{w: w, opts: opts, st: newStyles(w, opts.Color), now: time.Now, hostWidth: 8, wrap: wrap}
 	if opts.TTY {
 		t.live = newLiveRegion(t)
 	}
@@ -166,11 +173,26 @@ func (t *Terminal) Close() {
 	t.writePending()
 }
 
-// keep stores a compact copy of r, without outputs or data, for the summary
-// at the end: a 1,000-host run keeps a few MB, not every step's output.
+// keepError bounds the error text the Terminal keeps of a failure.
+const keepError = 16 << 10
+
+// keep stores a compact copy of r for the summary at the end: without
+// outputs or data, so that a 1,000-host run keeps a few MB, not every
+// step's output; but a failure keeps its whole error and the last lines of
+// its output, which the summary's failure view shows.
 func (t *Terminal) keep(r journal.Record) {
-	r.Stdout, r.Stderr, r.Command, r.Data = "", "", "", nil
-	r.Error = firstLine(r.Error, 200)
+	failure := r.Type == journal.StepFinished && r.Final && failedStatus(r.Status) || r.Type == journal.HostFinished
+	if failure {
+		r.Stdout, _ = tailLines(r.Stdout, failureTail)
+		r.Stderr, _ = tailLines(r.Stderr, failureTail)
+		if len(r.Error) > keepError {
+			r.Error = r.Error[:keepError] + "…"
+		}
+	} else {
+		r.Stdout, r.Stderr = "", ""
+		r.Error = firstLine(r.Error, 200)
+	}
+	r.Command, r.Data = "", nil
 	t.recs.Add(r)
 }
 
@@ -203,12 +225,14 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 			fmt.Fprintf(w, "  %s\n", st.render(st.dim, sanitize(r.Text)))
 		}
 	case journal.PhaseStarted:
-		num := fmt.Sprint(r.PhaseIndex)
-		if len(t.opts.Phases) > 0 {
-			num += fmt.Sprintf("/%d", len(t.opts.Phases))
+		if isRollbackPhase(&r) {
+			fmt.Fprintf(w, "\n%s %s %s %s\n", st.render(st.title, "▸"), st.render(st.bold, "Rollback of"), hostList(r.Hosts),
+				st.render(st.dim, t.rollbackPlace()))
+			return
 		}
+		t.phase = r
 		fmt.Fprintf(w, "\n%s %s %s  %s\n", st.render(st.title, "▸"), st.render(st.bold, sanitize(PhaseLabel(r.Phase, r.Batch))),
-			st.render(st.dim, fmt.Sprintf("(%s, phase %s)", sanitize(r.PhaseKind), num)), hostList(r.Hosts))
+			st.render(st.dim, fmt.Sprintf("(%s, %s)", sanitize(r.PhaseKind), t.phaseNumber(r))), hostList(r.Hosts))
 	case journal.StepFinished:
 		if t.live != nil && !r.Final && r.Status == journal.StatusFailed {
 			return
@@ -219,7 +243,7 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 		fmt.Fprintln(w, t.stepLine(r))
 	case journal.HostFinished:
 		line := fmt.Sprintf("%s  %s %s", t.pad(r.Host), st.render(st.dim, "⇒"), st.word(r.Outcome))
-		if detail := joinNonEmpty(": ", r.FailedStep, firstLine(r.Error, 100)); detail != "" {
+		if detail := joinNonEmpty(": ", r.FailedStep, firstLine(displayError(r.Host, r.Error), 100), r.Reason); detail != "" {
 			line += "  " + sanitize(detail)
 		}
 		fmt.Fprintln(w, line)
@@ -243,7 +267,7 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 		fmt.Fprintln(w)
 		s := Summarize(t.recs.Records())
 		_ = WriteText(w, s, TextOptions{Brief: true, Color: t.opts.Color, JournalPath: t.opts.JournalPath,
-			Command: t.opts.Command, MaxHosts: t.opts.MaxHosts})
+			Command: t.opts.Command, MaxHosts: t.opts.MaxHosts, Width: t.wrap})
 	}
 }
 
@@ -258,21 +282,47 @@ func approvalText(st *styles, r journal.Record) string {
 	return text
 }
 
-// stepLine is "worker-3  steps/3 install cri-o  changed  2.1s", with rc and
-// the error for a failure.
+// phaseNumber is "phase 4/5": a phase's place in the runbook.
+func (t *Terminal) phaseNumber(r journal.Record) string {
+	num := fmt.Sprintf("phase %d", r.PhaseIndex)
+	if len(t.opts.Phases) > 0 {
+		num += fmt.Sprintf("/%d", len(t.opts.Phases))
+	}
+	return num
+}
+
+// rollbackPlace is where a rollback happens: "in Roll out, batch 2, phase
+// 4/5".
+func (t *Terminal) rollbackPlace() string {
+	if t.phase.Type == "" {
+		return ""
+	}
+	return "(in " + sanitize(PhaseLabel(t.phase.Phase, t.phase.Batch)) + ", " + t.phaseNumber(t.phase) + ")"
+}
+
+// diffLines is how many lines of a failed comparison's diff (or of any
+// error that is more than its first line, when no exit status explains the
+// failure) a step line shows below it.
+const diffLines = 8
+
+// stepLine is "worker-3  steps/3 install cri-o  changed  2.1s", with the exit
+// status when it is not 0 and the error for a failure; a failure that no
+// exit status explains (a comparison, an assertion) shows the first lines
+// of what its error says below it (for a comparison, the diff).
 func (t *Terminal) stepLine(r journal.Record) string {
 	st := t.st
-	name := stepLabel(r.StepID, r.Index) + " " + sanitize(r.Step)
+	name := stepTitle(r.StepID, r.Index, sanitize(r.Step))
 	if r.DelegateTo != "" {
 		name += " (on " + sanitize(r.DelegateTo) + ")"
 	}
 	line := fmt.Sprintf("%s  %s  %s  %s", t.pad(r.Host), name, st.word(r.Status),
 		formatDuration(time.Duration(r.DurationMS)*time.Millisecond))
-	failed := r.Status == journal.StatusFailed || r.Status == journal.StatusUnreachable
-	if failed && r.RC != nil {
+	failed := failedStatus(r.Status)
+	if failed && r.RC != nil && *r.RC != 0 {
 		line += fmt.Sprintf("  rc=%d", *r.RC)
 	}
-	why := firstLine(r.Error, 100)
+	errText := displayError(r.Host, r.Error)
+	why := firstLine(errText, 100)
 	if why == "" && failed {
 		why = firstLine(r.Stderr, 100)
 	}
@@ -281,6 +331,20 @@ func (t *Terminal) stepLine(r journal.Record) string {
 	}
 	if why != "" {
 		line += "  " + sanitize(why)
+	}
+	if failed && r.Final && (r.RC == nil || *r.RC == 0) {
+		if _, rest, ok := strings.Cut(strings.TrimSpace(errText), "\n"); ok {
+			more, total := headLines(rest, diffLines)
+			var b strings.Builder
+			b.WriteString(line)
+			for _, l := range strings.Split(more, "\n") {
+				b.WriteString("\n" + strings.Repeat(" ", t.hostWidth+4) + sanitize(clip(l, max(t.opts.Width-t.hostWidth-5, 40))))
+			}
+			if total > diffLines {
+				fmt.Fprintf(&b, "\n%s… %d more lines", strings.Repeat(" ", t.hostWidth+4), total-diffLines)
+			}
+			line = b.String()
+		}
 	}
 	return line
 }

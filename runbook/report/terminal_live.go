@@ -78,7 +78,7 @@ func (l *liveRegion) record(r journal.Record, text string) {
 			l.hosts[r.Host] = h
 			l.order = append(l.order, r.Host)
 		}
-		*h = liveHost{step: stepLabel(r.StepID, r.Index) + " " + sanitize(r.Step), started: r.Time, running: true}
+		*h = liveHost{step: stepTitle(r.StepID, r.Index, sanitize(r.Step)), started: r.Time, running: true}
 	case journal.StepFinished:
 		if h, ok := l.hosts[r.Host]; ok {
 			h.running, h.status, h.ended = false, r.Status, l.t.now()

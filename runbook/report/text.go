@@ -38,6 +38,10 @@ type TextOptions struct {
 	// table of a larger run: those needing attention first; the count of the
 	// others is given instead.
 	MaxHosts int
+	// Width is the terminal's width, which the failure view wraps errors
+	// and outputs to; 0 leaves their lines whole (output to a file or a
+	// pipe).
+	Width int
 }
 
 // WriteText writes the run for a person to read: `runbook show` without
@@ -57,7 +61,8 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 	} else {
 		fmt.Fprintf(bw, "%s %s\n", st.render(st.title, "Run "+s.RunID), statusLine(st, s))
 	}
-	writeHostTable(bw, st, s, opts.MaxHosts)
+	writeHostTable(bw, st, s, opts.MaxHosts, commandOr(opts.Command))
+	writeFailures(bw, st, s, opts.Width, opts.MaxHosts, commandOr(opts.Command))
 	writePaths(bw, st, opts)
 	writeNext(bw, st, s, opts)
 	if err := bw.Flush(); err != nil {
@@ -246,7 +251,7 @@ func writeSteps(w io.Writer, st *styles, s *Summary) {
 }
 
 func stepRow(sp StepSummary) []string {
-	name := sp.Label() + " " + sp.Step
+	name := sp.Title()
 	if sp.DelegateTo != "" {
 		name += " (on " + sp.DelegateTo + ")"
 	}
@@ -301,7 +306,7 @@ func writeVersions(w io.Writer, st *styles, s *Summary) {
 	fmt.Fprintln(w)
 }
 
-func writeHostTable(w io.Writer, st *styles, s *Summary, max int) {
+func writeHostTable(w io.Writer, st *styles, s *Summary, max int, command string) {
 	hosts := s.Hosts
 	hidden := 0
 	if max > 0 && len(hosts) > max {
@@ -313,30 +318,55 @@ func writeHostTable(w io.Writer, st *styles, s *Summary, max int) {
 		}
 		hidden = len(s.Hosts) - len(hosts)
 	}
-	rows := make([][]string, 0, len(hosts))
-	for _, h := range hosts {
-		outcome := h.Outcome
-		if outcome == "" {
-			outcome = "unfinished"
+	if len(hosts) > 0 {
+		rows := make([][]string, 0, len(hosts))
+		for _, h := range hosts {
+			rows = append(rows, []string{sanitize(h.Name), outcomeOr(h.Outcome), sanitize(phaseReached(&h)), sanitize(hostDetail(&h)), formatDuration(h.Duration)})
 		}
-		failed := h.FailedStep
-		if h.Error != "" {
-			failed = strings.TrimSpace(failed + ": " + firstLine(h.Error, 60))
-			failed = strings.TrimPrefix(failed, ": ")
-		}
-		rows = append(rows, []string{sanitize(h.Name), outcome, sanitize(h.Phase), sanitize(failed), formatDuration(h.Duration)})
+		fmt.Fprintln(w, st.table([]string{"HOST", "OUTCOME", "PHASE REACHED", "DETAIL", "WORK"}, rows,
+			func(row, col int) lipgloss.Style {
+				if col == 1 && row >= 0 && row < len(hosts) {
+					return st.of(hosts[row].Outcome)
+				}
+				return st.plain
+			}))
 	}
-	fmt.Fprintln(w, st.table([]string{"HOST", "OUTCOME", "PHASE REACHED", "FAILED STEP", "DURATION"}, rows,
-		func(row, col int) lipgloss.Style {
-			if col == 1 && row >= 0 && row < len(hosts) {
-				return st.of(hosts[row].Outcome)
-			}
-			return st.plain
-		}))
-	if hidden > 0 {
-		fmt.Fprintf(w, "(%d more hosts not listed; `runbook show %s` lists them all)\n", hidden, s.RunID)
+	switch {
+	case hidden > 0 && len(hosts) == 0:
+		fmt.Fprintf(w, "(none of the %d hosts needs attention; `%s show %s` lists them all)\n", hidden, command, s.RunID)
+	case hidden > 0:
+		fmt.Fprintf(w, "(%d more hosts not listed; `%s show %s` lists them all)\n", hidden, command, s.RunID)
 	}
 	fmt.Fprintf(w, "Hosts %s\n", countsLine(s))
+}
+
+func commandOr(command string) string {
+	if command == "" {
+		return "runbook"
+	}
+	return command
+}
+
+// phaseReached is the phase a host reached, with its batch when it ended in
+// its own batch: "Roll out, batch 2".
+func phaseReached(h *HostSummary) string {
+	if strings.HasPrefix(h.Group, h.Phase+", batch ") {
+		return h.Group
+	}
+	return h.Phase
+}
+
+// hostDetail is the host table's note on a host: its failed step and the
+// first line of its error, or why it was skipped.
+func hostDetail(h *HostSummary) string {
+	if h.Outcome == journal.OutcomeSkipped {
+		return clip(h.Reason, 70)
+	}
+	detail := h.FailedStep
+	if h.Error != "" {
+		detail = strings.TrimPrefix(strings.TrimSpace(detail+": "+firstLine(displayError(h.Name, h.Error), 60)), ": ")
+	}
+	return detail
 }
 
 // ReportPaths returns the paths of the reports kept beside a run's journal.
