@@ -49,15 +49,19 @@ func NextSteps(s *Summary, command string) Next {
 		n.Inspect = fmt.Sprintf("Read the failed steps' output: %s show %s, or report.html in the run directory", command, s.RunID)
 	}
 	resume := fmt.Sprintf("%s resume %s", command, s.RunID)
-	switch s.Status {
-	case journal.RunStatusHalted, journal.RunStatusInterrupted, StatusIncomplete:
-		if a := lastApproval(s); s.Status == journal.RunStatusHalted && a != nil && a.Decision != "approved" {
-			n.Commands = append(n.Commands, fmt.Sprintf("Continue the run (the approval %q is asked again): %s", a.Prompt, resume))
-			n.Commands = append(n.Commands, fmt.Sprintf("Or approve it without a prompt: %s --yes", resume))
-		} else {
-			n.Commands = append(n.Commands, "Continue the run: "+resume)
-		}
+	switch a := lastApproval(s); {
+	case s.Status == journal.RunStatusInterrupted || s.Status == StatusIncomplete:
+		n.Commands = append(n.Commands, "Continue the run: "+resume)
+	case s.Status != journal.RunStatusHalted:
+	case a != nil && a.Decision != "approved":
+		n.Commands = append(n.Commands, fmt.Sprintf("Continue the run (the approval %q is asked again): %s", a.Prompt, resume))
+		n.Commands = append(n.Commands, fmt.Sprintf("Or approve it without a prompt: %s --yes", resume))
+	case haltedByLock(s):
+		n.Commands = append(n.Commands, "Once the other run has released its lock, continue the run: "+resume)
 	}
+	// A run halted by failures (a canary, the failure budget, a backup or
+	// check that failed) halts again on a plain resume: only
+	// --retry-failed makes progress.
 	if retryable > 0 && s.Status != journal.RunStatusSucceeded {
 		n.Commands = append(n.Commands, fmt.Sprintf("Once the cause is fixed, give failed, rolled back and unreachable hosts another go: %s --retry-failed", resume))
 	}
@@ -66,6 +70,10 @@ func NextSteps(s *Summary, command string) Next {
 	}
 	return n
 }
+
+// haltedByLock reports whether the run halted because another run holds a
+// host's lock, which the run's reason says (the engine's LockHeldError).
+func haltedByLock(s *Summary) bool { return strings.Contains(s.Reason, ": locked by ") }
 
 func hostAdvice(h *HostSummary) string {
 	step := ""
