@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	goio "io"
 	"os"
@@ -234,12 +235,7 @@ func (s *session) startTerminal(rb *runbook.Runbook) {
 }
 
 // command is how to call runbook again in suggested commands.
-func (s *session) command() string {
-	if s.g.StateDir != "" {
-		return "runbook --state-dir " + s.g.StateDir
-	}
-	return "runbook"
-}
+func (s *session) command() string { return commandFor(s.state) }
 
 func (s *session) observe(r journal.Record) {
 	s.recMu.Lock()
@@ -281,7 +277,8 @@ func (s *session) wait(e *engine.Engine, run func(context.Context) (*engine.Resu
 		for range sigs {
 			n++
 			if n == 1 {
-				fmt.Fprintln(s.io.Err, "\nrunbook: stopping: no new step starts; running steps finish (again to cancel them)")
+				fmt.Fprintf(s.io.Err, "\nrunbook: stopping: no new step starts; running steps finish (again to cancel them); continue later with `%s resume %s`\n",
+					s.command(), e.RunID())
 				e.Stop()
 				continue
 			}
@@ -295,6 +292,24 @@ func (s *session) wait(e *engine.Engine, run func(context.Context) (*engine.Resu
 		if rerr := s.writeRunReports(res.Journal); rerr != nil {
 			fmt.Fprintf(s.io.Err, "runbook: reports: %v\n", rerr)
 		}
+	}
+	return s.withContinue(err)
+}
+
+// withContinue adds to the error of a run that a plain resume continues (an
+// interrupted run, or one halted on an approval it could not ask) the
+// command that does, as this session was called.
+func (s *session) withContinue(err error) error {
+	var re *engine.RunError
+	if !errors.As(err, &re) {
+		return err
+	}
+	var ae *engine.ApprovalError
+	switch {
+	case errors.As(err, &ae) && !ae.Refused:
+		return fmt.Errorf("%w; continue with `%s resume %s --yes`", err, s.command(), re.Result.RunID)
+	case re.Result.Status == journal.RunStatusInterrupted:
+		return fmt.Errorf("%w; continue with `%s resume %s`", err, s.command(), re.Result.RunID)
 	}
 	return err
 }
@@ -312,7 +327,7 @@ func (s *session) writeRunReports(journalPath string) error {
 	if err != nil {
 		return err
 	}
-	return report.WriteRunReports(filepath.Dir(journalPath), recs)
+	return report.WriteRunReports(filepath.Dir(journalPath), recs, s.command())
 }
 
 // journalRecords returns the run's journal: the records this session

@@ -114,13 +114,13 @@ func showRun(g *globalOptions, opts *showOptions, io *IO) error {
 	}
 	switch opts.Format {
 	case "text":
-		err = report.WriteText(w, s, report.TextOptions{Color: color, JournalPath: path, Command: commandName(g)})
+		err = report.WriteText(w, s, report.TextOptions{Color: color, JournalPath: path, Command: commandFor(state)})
 	case "json":
 		err = report.WriteJSON(w, log.Records, s)
 	case "junit":
 		err = report.WriteJUnit(w, s, log.Records)
 	case "html":
-		err = report.WriteHTML(w, s, log.Records)
+		err = report.WriteHTML(w, s, log.Records, report.HTMLOptions{Command: commandFor(state)})
 	}
 	if out != nil {
 		if cerr := out.commit(); err == nil {
@@ -131,11 +131,4 @@ func showRun(g *globalOptions, opts *showOptions, io *IO) error {
 		}
 	}
 	return err
-}
-
-func commandName(g *globalOptions) string {
-	if g.StateDir != "" {
-		return "runbook --state-dir " + g.StateDir
-	}
-	return "runbook"
 }

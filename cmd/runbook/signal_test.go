@@ -92,6 +92,20 @@ func TestInterruptThenResume(t *testing.T) {
 	if !finished {
 		t.Errorf("the running step did not finish:\n%s", text)
 	}
+	// Every command printed, and report.html's, names the state directory
+	// in force: pasted elsewhere, they find the run.
+	resume := "runbook --state-dir " + state + " resume " + ids[0]
+	page, _ := os.ReadFile(filepath.Join(journal.RunDir(state, ids[0]), "report.html"))
+	for what, text := range map[string]string{"the output": out.String(), "report.html": string(page)} {
+		if strings.Contains(text, "`runbook resume") || strings.Contains(text, ": runbook resume") || !strings.Contains(text, resume) {
+			t.Errorf("%s does not say %q:\n%s", what, resume, text)
+		}
+	}
+	for _, want := range []string{"continue later with `" + resume + "`", "; continue with `" + resume + "`"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out.String())
+		}
+	}
 	code, resOut, errOut := runCLI(t, "--state-dir", state, "resume", ids[0])
 	if code != 0 {
 		t.Fatalf("resume: exit %d\n%s\n%s", code, resOut, errOut)

@@ -88,7 +88,7 @@ func (e *ApprovalError) Error() string {
 	if e.Refused {
 		return fmt.Sprintf("approval refused: %q", e.Prompt)
 	}
-	return fmt.Sprintf("approval needed: %q, but %v; continue with `runbook resume %s --yes`", e.Prompt, e.Cause, e.RunID)
+	return fmt.Sprintf("approval needed: %q, but %v", e.Prompt, e.Cause)
 }
 
 // ErrInterrupted says the run was interrupted (exit 130).
@@ -385,7 +385,7 @@ func (e *Engine) finish(ctx context.Context) (*Result, error) {
 	}
 	if interrupted || ctx.Err() != nil && cause == nil {
 		res.Status = journal.RunStatusInterrupted
-		res.Reason = "interrupted; continue with `runbook resume " + e.runID + "`"
+		res.Reason = "interrupted by a signal"
 		e.emit(journal.Record{Type: journal.RunInterrupted, Text: "interrupted by signal"})
 		res.Counts = e.counts()
 		e.emit(journal.Record{Type: journal.RunFinished, Status: res.Status, Counts: res.Counts, Reason: res.Reason})

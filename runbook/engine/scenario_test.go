@@ -377,8 +377,8 @@ phases:
 			if !found {
 				t.Fatal("no approval record")
 			}
-			if !tt.refused && !strings.Contains(re.Error(), "runbook resume") {
-				t.Errorf("message does not say how to continue: %v", re)
+			if !tt.refused && (!strings.Contains(re.Error(), "approval needed") || strings.Contains(re.Error(), "runbook ")) {
+				t.Errorf("message %q: want the approval it needs, and no command (the CLI knows how it was called, the engine does not)", re)
 			}
 		})
 	}

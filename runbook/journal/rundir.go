@@ -27,6 +27,13 @@ func StateDir(flag string) (string, error) {
 	if d := os.Getenv("RUNBOOK_STATE_DIR"); d != "" {
 		return filepath.Abs(d)
 	}
+	return DefaultStateDir()
+}
+
+// DefaultStateDir is the state directory when neither --state-dir nor
+// $RUNBOOK_STATE_DIR says otherwise: $XDG_STATE_HOME/runbook, else
+// ~/.local/state/runbook.
+func DefaultStateDir() (string, error) {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
 		return filepath.Join(d, "runbook"), nil
 	}

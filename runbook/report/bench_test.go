@@ -46,7 +46,7 @@ func BenchmarkWriteHTML500x5(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := WriteHTML(io.Discard, nil, recs); err != nil {
+		if err := WriteHTML(io.Discard, nil, recs, HTMLOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

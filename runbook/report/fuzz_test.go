@@ -50,7 +50,7 @@ func FuzzReports(f *testing.F) {
 		if err := WriteJSON(io.Discard, recs, s); err != nil {
 			t.Fatal(err)
 		}
-		if err := WriteHTML(io.Discard, s, recs); err != nil {
+		if err := WriteHTML(io.Discard, s, recs, HTMLOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		var junit bytes.Buffer

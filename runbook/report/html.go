@@ -38,6 +38,13 @@ func mustAsset(name string) string {
 	return string(b)
 }
 
+// HTMLOptions shape WriteHTML's page.
+type HTMLOptions struct {
+	// Command is how to invoke runbook in the commands the page suggests,
+	// e.g. "runbook --state-dir /srv/rb"; "runbook" when empty.
+	Command string
+}
+
 // WriteHTML writes the run as one self-contained HTML page: no network (CSS
 // and script are inline, and the page's Content-Security-Policy forbids
 // fetching anything). It holds the header, what to do next, a timeline with
@@ -46,11 +53,11 @@ func mustAsset(name string) string {
 // whole page goes through html/template: journal text comes from remote
 // hosts, and its contextual escaping is the page's safety net. s may be nil;
 // it is then computed from recs.
-func WriteHTML(w io.Writer, s *Summary, recs []journal.Record) error {
+func WriteHTML(w io.Writer, s *Summary, recs []journal.Record, opts HTMLOptions) error {
 	if s == nil {
 		s = Summarize(recs)
 	}
-	v := buildHTMLView(s)
+	v := buildHTMLView(s, opts)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if err := htmlTemplate.Execute(bw, v); err != nil {
 		return fmt.Errorf("write HTML report: %w", err)

@@ -111,7 +111,7 @@ func renderReports(t *testing.T, recs []journal.Record) (page, junit string) {
 	t.Helper()
 	s := Summarize(recs)
 	var h, j bytes.Buffer
-	if err := WriteHTML(&h, s, recs); err != nil {
+	if err := WriteHTML(&h, s, recs, HTMLOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteJUnit(&j, s, recs); err != nil {

@@ -15,7 +15,7 @@ import (
 func renderHTML(t testing.TB, recs []journal.Record) string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := WriteHTML(&out, nil, recs); err != nil {
+	if err := WriteHTML(&out, nil, recs, HTMLOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return out.String()

@@ -84,7 +84,7 @@ func (a timeAxis) place(from, to time.Time) (left, width string) {
 	return pctString(l), pctString(max(r-l, 0))
 }
 
-func buildHTMLView(s *Summary) *htmlView {
+func buildHTMLView(s *Summary, opts HTMLOptions) *htmlView {
 	v := &htmlView{
 		S: s, CSS: template.CSS(reportCSS), JS: template.JS(reportJS),
 		Title:    fmt.Sprintf("%s %s — %s", s.Runbook, s.RunID, s.Status),
@@ -92,7 +92,7 @@ func buildHTMLView(s *Summary) *htmlView {
 		Started:  formatTime(s.Started),
 		Ended:    formatTime(s.Ended),
 		Duration: formatDuration(s.Duration),
-		Next:     NextSteps(s, ""),
+		Next:     NextSteps(s, opts.Command),
 	}
 	for _, o := range journal.Outcomes {
 		if n := s.Counts[o]; n > 0 {

@@ -12,12 +12,13 @@ import (
 // WriteRunReports writes report.html and junit.xml into a run's directory
 // (mode 0600, each whole or absent: written to a temporary file, fsynced and
 // renamed). The engine calls it when a run ends, halted or interrupted runs
-// included; `runbook show` can call it again for a crashed run.
-func WriteRunReports(runDir string, recs []journal.Record) error {
+// included; `runbook show` can call it again for a crashed run. command is
+// how to invoke runbook in the commands report.html suggests.
+func WriteRunReports(runDir string, recs []journal.Record, command string) error {
 	s := Summarize(recs)
 	var errs []error
 	if err := journal.WriteFileSyncFunc(filepath.Join(runDir, HTMLFile), func(w io.Writer) error {
-		return WriteHTML(w, s, recs)
+		return WriteHTML(w, s, recs, HTMLOptions{Command: command})
 	}); err != nil {
 		errs = append(errs, fmt.Errorf("write %s: %w", filepath.Join(runDir, HTMLFile), err))
 	}

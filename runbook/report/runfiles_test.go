@@ -11,7 +11,7 @@ import (
 func TestWriteRunReports(t *testing.T) {
 	dir := t.TempDir()
 	recs := loadJournal(t, "crash.jsonl")
-	if err := WriteRunReports(dir, recs); err != nil {
+	if err := WriteRunReports(dir, recs, "runbook"); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{HTMLFile, JUnitFile} {
@@ -44,7 +44,7 @@ func TestWriteRunReports(t *testing.T) {
 
 func TestWriteRunReportsNamesTheFailingPath(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "missing")
-	err := WriteRunReports(dir, loadJournal(t, "journal.jsonl"))
+	err := WriteRunReports(dir, loadJournal(t, "journal.jsonl"), "runbook")
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, HTMLFile)) || !strings.Contains(err.Error(), filepath.Join(dir, JUnitFile)) {
 		t.Errorf("error %v does not name both files", err)
 	}

@@ -121,6 +121,15 @@ func (t *Terminal) Record(r journal.Record) {
 	t.live.record(r, buf.String())
 }
 
+// noteHosts widens the host column for the hosts' names.
+func (t *Terminal) noteHosts(hosts []string) {
+	for _, h := range hosts {
+		if n := len([]rune(h)); n > t.hostWidth && n <= 24 {
+			t.hostWidth = n
+		}
+	}
+}
+
 // awaited reports whether records of type typ are shown at once, with or
 // without a TTY: the start, approvals and waits an operator answers or
 // watches, and an interruption.
@@ -202,11 +211,7 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 	st := t.st
 	switch r.Type {
 	case journal.RunStarted:
-		for _, h := range r.Hosts {
-			if n := len([]rune(h)); n > t.hostWidth && n <= 24 {
-				t.hostWidth = n
-			}
-		}
+		t.noteHosts(r.Hosts)
 		fmt.Fprintf(w, "%s  %s  %d hosts  operator %s\n", st.render(st.title, sanitize(r.Runbook)),
 			st.render(st.bold, "run "+r.RunID), len(r.Hosts), sanitize(joinNonEmpty(" on ", r.Operator, r.Controller)))
 		if len(t.opts.Phases) > 0 {
