@@ -158,7 +158,38 @@ func resumeRun(g *globalOptions, opts *resumeOptions, io *IO) error {
 	}
 	s.conn.useInventory(state, e.Inventory(), io)
 	s.startTerminal(e.Runbook())
+	if err := s.seedTerminal(journal.RunDir(state, e.RunID())); err != nil {
+		return err
+	}
 	return s.wait(e, e.Continue)
+}
+
+// seedTerminal shows a resumed run's terminal the journal so far: the
+// records of the earlier sessions, for the end-of-run summary (the whole
+// run's), then the run_resumed that Resume wrote, printed.
+func (s *session) seedTerminal(runDir string) error {
+	if s.term == nil {
+		return nil
+	}
+	log, err := journal.ReadFile(filepath.Join(runDir, journal.JournalFile))
+	if err != nil {
+		return err
+	}
+	recs := log.Records
+	last := len(recs) - 1
+	for last >= 0 && recs[last].Type != journal.RunResumed {
+		last--
+	}
+	if last < 0 {
+		s.term.Seed(recs)
+		return nil
+	}
+	s.term.Seed(recs[:last])
+	s.term.Record(recs[last])
+	for _, r := range recs[last+1:] {
+		s.term.Record(r)
+	}
+	return nil
 }
 
 // askSecret asks for a secret param on the terminal, never echoing it, so

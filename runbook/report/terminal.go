@@ -121,6 +121,27 @@ func (t *Terminal) Record(r journal.Record) {
 	t.live.record(r, buf.String())
 }
 
+// Seed gives t the records of the run's earlier sessions, before a resume:
+// they are not printed, but the end-of-run summary is the whole run's, as
+// `runbook show` prints it.
+func (t *Terminal) Seed(recs []journal.Record) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, r := range recs {
+		cleanRecord(&r)
+		switch {
+		case r.Type == journal.RunStarted:
+			t.noteHosts(r.Hosts)
+			if t.opts.JournalPath == "" && t.opts.StateDir != "" && journal.ValidRunID(r.RunID) {
+				t.opts.JournalPath = filepath.Join(journal.RunDir(t.opts.StateDir, r.RunID), journal.JournalFile)
+			}
+		case r.Type == journal.PhaseStarted && !isRollbackPhase(&r):
+			t.phase = r
+		}
+		t.keep(r)
+	}
+}
+
 // noteHosts widens the host column for the hosts' names.
 func (t *Terminal) noteHosts(hosts []string) {
 	for _, h := range hosts {
