@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -105,6 +106,18 @@ func TestLabSafeUpgrade(t *testing.T) {
 	if status != journal.RunStatusSucceeded || len(e.runIDs()) != 2 {
 		t.Errorf("second run: status %s, %d runs", status, len(e.runIDs()))
 	}
+	// It changed nothing: no backup written again, every host listed as
+	// skipped with the reason.
+	for _, r := range e.records() {
+		if r.Type == journal.StepFinished && r.Status == journal.StatusChanged {
+			t.Errorf("second run: %s %s %s changed", r.Host, r.Phase, r.Step)
+		}
+	}
+	for _, w := range workers() {
+		if !regexp.MustCompile(`(?m)^` + w + ` +skipped +Check versions +Check versions: skip_host_when regexFind`).MatchString(out) {
+			t.Errorf("second run: %s is not listed as skipped with its reason:\n%s", w, out)
+		}
+	}
 	if again := e.status(); again["worker-1"].BootID != after["worker-1"].BootID || again["worker-1"].Pods[0].SandboxID != after["worker-1"].Pods[0].SandboxID {
 		t.Error("the second run changed worker-1")
 	}
@@ -172,6 +185,50 @@ func TestLabNaiveUpgradeCaught(t *testing.T) {
 			t.Errorf("%s was touched: cri-o %s, %d pods (was %d)", w, a.CrioVersion, len(a.Pods), len(b.Pods))
 		}
 	}
+	checkResumeSummary(t, e, out)
+}
+
+// checkResumeSummary resumes the halted run of e by "last" and checks that
+// its summary is the whole run's, as the run's own and `show` printed it,
+// with the commands that can make progress, complete.
+func checkResumeSummary(t *testing.T, e *labEnv, runOut string) {
+	t.Helper()
+	id := e.runIDs()[0]
+	code, out, errOut := e.run("resume", "last", "--yes")
+	if code != exitFailed {
+		t.Fatalf("resume: exit %d\n%s\n%s", code, out, errOut)
+	}
+	dir := journal.RunDir(e.state, id)
+	for _, want := range []string{
+		"resumed run " + id + " by ",
+		"Run " + id + " HALTED: canary Canary failed on [worker-1]",
+		"Hosts 5: 1 rolled_back, 4 not_started",
+		"Journal  " + filepath.Join(dir, journal.JournalFile),
+		"Reports  " + filepath.Join(dir, "report.html"),
+		"runbook --state-dir " + e.state + " show " + id + ", or report.html",
+		"runbook --state-dir " + e.state + " resume " + id + " --retry-failed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("resume's summary lacks %q:\n%s", want, out)
+		}
+	}
+	for _, bad := range []string{"unfinished", "Continue the run", "resume " + id + "\n", "Hosts 0"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("resume's summary says %q:\n%s", bad, out)
+		}
+	}
+	summary := func(s string) string {
+		_, after, _ := strings.Cut(s, "\nHOST ")
+		before, _, _ := strings.Cut(after, "\nWhat to do next")
+		return before
+	}
+	if summary(out) == "" || summary(out) != summary(runOut) {
+		t.Errorf("resume's summary differs from the run's:\n%s\nrun's:\n%s", summary(out), summary(runOut))
+	}
+	code, shown, errOut := e.run("show", id[:len(id)-2])
+	if code != 0 || summary(shown) != summary(out) {
+		t.Errorf("show by a prefix of the id (exit %d, %s) differs from resume's summary:\n%s", code, errOut, summary(shown))
+	}
 }
 
 // TestLabFaultyWorkerRolledBack: on lab-faulty.yaml crio fails to start on
@@ -213,6 +270,23 @@ func TestLabFaultyWorkerRolledBack(t *testing.T) {
 	if held := e.sh("worker-3", "apt-mark showhold"); held != "cri-o\n" && !strings.Contains(held, "cri-o\n") {
 		t.Errorf("cri-o is not held after the rollback: %q", held)
 	}
+	// The summary says why, below the host table: the error's journal
+	// lines hold the cause, then the failed step's stderr.
+	_, failures, _ := strings.Cut(out, "\nFailures\n")
+	if !regexp.MustCompile(`worker-3  rolled_back  "restart crio" \(steps/\d+, Roll out, batch 2\) failed, rc=1\n`).MatchString(failures) {
+		t.Errorf("the run's failure view does not name worker-3's failed step:\n%s", out)
+	}
+	for _, want := range []string{
+		"failed to initialize storage: mount overlay: invalid argument (lab fault crio_start_fails)",
+		"  stderr (2 lines):\n    Job for crio.service failed because the control process exited with error code.\n",
+	} {
+		if !strings.Contains(failures, want) {
+			t.Errorf("the run's failure view lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Continue the run") || !strings.Contains(out, "resume "+e.runIDs()[0]+" --retry-failed") {
+		t.Errorf("what to do next after a failed run:\n%s", out)
+	}
 
 	// Budget 0: halted at the end of worker-3's batch; its batch-mate
 	// finishes, the last batch never starts.
@@ -229,6 +303,10 @@ func TestLabFaultyWorkerRolledBack(t *testing.T) {
 	}
 	if v := e2.status()["worker-5"].CrioVersion; v != "1.29.9-1.1" {
 		t.Errorf("budget 0: worker-5 was changed to %s", v)
+	}
+	// A plain resume would halt again on the exceeded budget: not offered.
+	if strings.Contains(out, "Continue the run") || !strings.Contains(out, " --retry-failed") {
+		t.Errorf("budget 0: what to do next:\n%s", out)
 	}
 }
 
