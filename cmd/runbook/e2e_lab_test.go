@@ -229,6 +229,14 @@ func checkResumeSummary(t *testing.T, e *labEnv, runOut string) {
 	if code != 0 || summary(shown) != summary(out) {
 		t.Errorf("show by a prefix of the id (exit %d, %s) differs from resume's summary:\n%s", code, errOut, summary(shown))
 	}
+	code, shown, errOut = e.run("show", "last", "--host", "worker-1")
+	if code != 0 || !strings.Contains(shown, "verify/2 no pod was recreated  failed  Canary  rc=0") || !strings.Contains(shown, "  error:\n    compare sandboxes: the output changed: ") ||
+		!strings.Contains(shown, "\n    --- snapshot sandboxes\n    +++ now\n") {
+		t.Errorf("show --host worker-1 (exit %d, %s):\n%s", code, errOut, shown)
+	}
+	if code, _, errOut := e.run("show", "last", "--host", "worker-9"); code != exitUsage || !strings.Contains(errOut, "its hosts: worker-1") {
+		t.Errorf("show --host of an unknown host: exit %d, %s", code, errOut)
+	}
 }
 
 // TestLabFaultyWorkerRolledBack: on lab-faulty.yaml crio fails to start on

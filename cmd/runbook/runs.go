@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	goio "io"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -64,13 +65,14 @@ type showOptions struct {
 	RunID  string
 	Format string
 	Out    string
+	Host   string
 }
 
 func newShowCmd(g *globalOptions, io *IO) *cobra.Command {
 	opts := &showOptions{}
 	cmd := &cobra.Command{
 		Use:   "show RUN_ID",
-		Short: "Show a run from its journal: text, json, junit or html",
+		Short: "Show a run from its journal: text, json, junit or html (RUN_ID: an id, a unique prefix, or last)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.RunID = args[0]
@@ -79,6 +81,7 @@ func newShowCmd(g *globalOptions, io *IO) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "text, json, junit or html")
 	cmd.Flags().StringVarP(&opts.Out, "output-file", "o", "", "write to FILE instead of stdout")
+	cmd.Flags().StringVar(&opts.Host, "host", "", "one host's every step with its command and whole output (text)")
 	return cmd
 }
 
@@ -87,6 +90,9 @@ func showRun(g *globalOptions, opts *showOptions, io *IO) error {
 	case "text", "json", "junit", "html":
 	default:
 		return usage(fmt.Errorf("--format %q: use text, json, junit or html", opts.Format))
+	}
+	if opts.Host != "" && opts.Format != "text" {
+		return usage(fmt.Errorf("--host shows text: it does not go with --format %s", opts.Format))
 	}
 	state, err := g.stateDir()
 	if err != nil {
@@ -102,6 +108,9 @@ func showRun(g *globalOptions, opts *showOptions, io *IO) error {
 		return err
 	}
 	s := report.Summarize(log.Records)
+	if opts.Host != "" && s.Host(opts.Host) == nil {
+		return usage(report.WriteHostText(goio.Discard, s, opts.Host, report.TextOptions{}))
+	}
 	w := io.Out
 	color := io.color(g.NoColor)
 	var out *fileOut
@@ -112,14 +121,20 @@ func showRun(g *globalOptions, opts *showOptions, io *IO) error {
 		}
 		w, color = out, false
 	}
-	switch opts.Format {
-	case "text":
-		err = report.WriteText(w, s, report.TextOptions{Color: color, JournalPath: path, Command: commandFor(state)})
-	case "json":
+	width := 0
+	if out == nil && io.OutTTY {
+		width = io.Width
+	}
+	switch {
+	case opts.Host != "":
+		err = report.WriteHostText(w, s, opts.Host, report.TextOptions{Color: color, Width: width, Command: commandFor(state)})
+	case opts.Format == "text":
+		err = report.WriteText(w, s, report.TextOptions{Color: color, JournalPath: path, Command: commandFor(state), Width: width})
+	case opts.Format == "json":
 		err = report.WriteJSON(w, log.Records, s)
-	case "junit":
+	case opts.Format == "junit":
 		err = report.WriteJUnit(w, s, log.Records)
-	case "html":
+	case opts.Format == "html":
 		err = report.WriteHTML(w, s, log.Records, report.HTMLOptions{Command: commandFor(state)})
 	}
 	if out != nil {

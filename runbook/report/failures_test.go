@@ -124,3 +124,28 @@ func TestFailedCompareShowsItsDiff(t *testing.T) {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// `runbook show RUN_ID --host worker-3` of the faulty lab's run: every step
+// with its command and whole output, then why it failed.
+func TestGoldenHostView(t *testing.T) {
+	s := Summarize(loadJournal(t, "faulty.jsonl"))
+	var out bytes.Buffer
+	if err := WriteHostText(&out, s, "worker-3", TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "faulty.host.golden", out.Bytes())
+	for _, want := range []string{
+		"steps/9 restart crio  failed  Roll out, batch 2  rc=1",
+		"    $ systemctl restart -- crio\n",
+		"  stderr:\n    Job for crio.service failed because the control process exited with error code.\n",
+		"rollback/6 install cri-o 1.29.9-1.1  changed  Rollback, batch 2",
+		"\nFailure\nworker-3  rolled_back",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("worker-3's view lacks %q", want)
+		}
+	}
+	if err := WriteHostText(&out, s, "worker-9", TextOptions{}); err == nil || !strings.Contains(err.Error(), "its hosts: worker-1, worker-2") {
+		t.Errorf("an unknown host: %v", err)
+	}
+}
