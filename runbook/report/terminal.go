@@ -59,7 +59,12 @@ type Terminal struct {
 	live   *liveRegion // TTY only
 	closed bool
 	phase  journal.Record // the last phase_started other than a rollback
-	wrap   int            // the width the summary's failure view wraps to; 0: not wrapped
+	// blocks holds, on a TTY, the finished steps of each host at work,
+	// printed under the host's outcome when it finishes; done marks the
+	// hosts that finished (a fleet-wide verify runs on them after).
+	blocks map[string][]blockStep
+	done   map[string]bool
+	wrap   int // the width the summary's failure view wraps to; 0: not wrapped
 
 	// Without a TTY, lines are gathered and written at most every
 	// pipeFlush (and at once for the records an operator waits on), so a
@@ -86,6 +91,7 @@ func NewTerminal(w io.Writer, opts TerminalOptions) *Terminal {
 	t := &Terminal{w: w, opts: opts, st: newStyles(w, opts.Color), now: time.Now, hostWidth: 8, wrap: wrap}
 	if opts.TTY {
 		t.live = newLiveRegion(t)
+		t.blocks, t.done = map[string][]blockStep{}, map[string]bool{}
 	}
 	return t
 }
@@ -251,6 +257,13 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 			fmt.Fprintf(w, "  %s\n", st.render(st.dim, sanitize(r.Text)))
 		}
 	case journal.PhaseStarted:
+		if isRollbackPhase(&r) && t.live != nil {
+			// On a TTY the rollback's steps go under their host's outcome.
+			for _, h := range r.Hosts {
+				fmt.Fprintf(w, "%s  %s %s\n", t.pad(h), st.render(st.warn, "↺ rolling back"), st.render(st.dim, t.rollbackPlace()))
+			}
+			return
+		}
 		if isRollbackPhase(&r) {
 			fmt.Fprintf(w, "\n%s %s %s %s\n", st.render(st.title, "▸"), st.render(st.bold, "Rollback of"), hostList(r.Hosts),
 				st.render(st.dim, t.rollbackPlace()))
@@ -260,11 +273,14 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 		fmt.Fprintf(w, "\n%s %s %s  %s\n", st.render(st.title, "▸"), st.render(st.bold, sanitize(PhaseLabel(r.Phase, r.Batch))),
 			st.render(st.dim, fmt.Sprintf("(%s, %s)", sanitize(r.PhaseKind), t.phaseNumber(r))), hostList(r.Hosts))
 	case journal.StepFinished:
-		if t.live != nil && !r.Final && r.Status == journal.StatusFailed {
-			return
-		}
-		if t.live != nil && (r.Status == journal.StatusOK || r.Status == journal.StatusChanged || r.Status == journal.StatusSkipped) {
-			return
+		if t.live != nil && !t.done[r.Host] {
+			if r.Final {
+				t.blocks[r.Host] = append(t.blocks[r.Host], blockStep{phase: PhaseLabel(r.Phase, r.Batch), kind: r.PhaseKind,
+					status: r.Status, lines: t.blockLines(r)})
+			}
+			if !r.Final || !failedStatus(r.Status) {
+				return // shown under the host's outcome; a failure at once too
+			}
 		}
 		fmt.Fprintln(w, t.stepLine(r))
 	case journal.HostFinished:
@@ -273,6 +289,11 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 			line += "  " + sanitize(detail)
 		}
 		fmt.Fprintln(w, line)
+		if t.live != nil {
+			t.writeBlock(w, t.blocks[r.Host])
+			delete(t.blocks, r.Host)
+			t.done[r.Host] = true
+		}
 	case journal.WaitStarted:
 		fmt.Fprintf(w, "  %s %s %s\n", st.render(st.dim, "…"), sanitize(r.Text), formatDuration(secs(r.Seconds)))
 	case journal.Approval:
@@ -306,6 +327,99 @@ func approvalText(st *styles, r journal.Record) string {
 		text += " (" + sanitize(r.Via) + ")"
 	}
 	return text
+}
+
+// blockOutputLines is how many lines of a canary's verify step output the
+// TTY shows under the canary (what its approval is about); of a longer
+// output, blockOutputHead lines are shown.
+const (
+	blockOutputLines = 4
+	blockOutputHead  = 2
+)
+
+// blockStep is a finished step of a host at work on a TTY.
+type blockStep struct {
+	phase, kind, status string
+	lines               []string
+}
+
+// writeBlock writes a finished host's steps under its outcome. The steps
+// of a backup, check or verify phase that all went well take one line.
+func (t *Terminal) writeBlock(w io.Writer, steps []blockStep) {
+	for i := 0; i < len(steps); {
+		j := i
+		counts := map[string]int{}
+		for j < len(steps) && steps[j].phase == steps[i].phase && !failedStatus(steps[j].status) {
+			counts[steps[j].status]++
+			j++
+		}
+		shared := steps[i].kind == "backup" || steps[i].kind == "check" || steps[i].kind == "verify"
+		if !shared || j == i || j < len(steps) && steps[j].phase == steps[i].phase {
+			j = max(j, i+1)
+			for _, st := range steps[i:j] {
+				for _, l := range st.lines {
+					fmt.Fprintln(w, l)
+				}
+			}
+			i = j
+			continue
+		}
+		var parts []string
+		for _, status := range []string{journal.StatusOK, journal.StatusChanged, journal.StatusSkipped} {
+			if n := counts[status]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n, status))
+			}
+		}
+		fmt.Fprintf(w, "  %s %s  %s: %s\n", t.st.render(t.st.of(journal.StatusOK), "✓"), sanitize(steps[i].phase), plural(j-i, "step"), strings.Join(parts, ", "))
+		i = j
+	}
+}
+
+// blockLines are the lines of a finished step under its host's outcome on
+// a TTY: "  ✓ verify/1 crio runs the target version  ok  0.2s", a rollback
+// step marked ↺, and for a canary's verify step the first lines of its
+// output.
+func (t *Terminal) blockLines(r journal.Record) []string {
+	st := t.st
+	glyph := statusGlyph(r.Status)
+	if r.Phase == "rollback" && r.PhaseIndex == 0 {
+		glyph = "↺"
+	}
+	name := stepTitle(r.StepID, r.Index, sanitize(r.Step))
+	if r.DelegateTo != "" {
+		name += " (on " + sanitize(r.DelegateTo) + ")"
+	}
+	line := fmt.Sprintf("  %s %s  %s  %s", st.render(st.of(r.Status), glyph), name, st.word(r.Status),
+		formatDuration(time.Duration(r.DurationMS)*time.Millisecond))
+	if failedStatus(r.Status) && r.RC != nil && *r.RC != 0 {
+		line += fmt.Sprintf("  rc=%d", *r.RC)
+	}
+	if why := firstLine(displayError(r.Host, r.Error), 80); why != "" && r.Status != journal.StatusOK {
+		line += "  " + sanitize(why)
+	}
+	lines := []string{line}
+	if r.PhaseKind != "canary" || !strings.Contains(r.StepID, "verify.") {
+		return lines
+	}
+	out := r.Stdout
+	if strings.TrimSpace(out) == "" {
+		out = r.Stderr
+	}
+	if strings.TrimSpace(out) == "" {
+		return lines
+	}
+	head, total := headLines(cleanText(plainOutput(out)), blockOutputLines)
+	if total > blockOutputLines {
+		head, _ = headLines(head, blockOutputHead)
+	}
+	width := max(t.opts.Width-9, 30)
+	for _, l := range strings.Split(head, "\n") {
+		lines = append(lines, st.render(st.dim, "      │ "+clip(l, width)))
+	}
+	if total > blockOutputLines {
+		lines = append(lines, st.render(st.dim, fmt.Sprintf("      │ … %d more lines", total-blockOutputHead)))
+	}
+	return lines
 }
 
 // phaseNumber is "phase 4/5": a phase's place in the runbook.

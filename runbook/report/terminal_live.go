@@ -65,10 +65,16 @@ func (l *liveRegion) record(r journal.Record, text string) {
 	switch r.Type {
 	case journal.PhaseStarted:
 		urgent = true
+		if isRollbackPhase(&r) {
+			break // within the phase or batch at work: its tally goes on
+		}
 		l.phase, l.phaseStart, l.phaseHosts = PhaseLabel(r.Phase, r.Batch), r.Time, len(r.Hosts)
 		l.stepsDone, l.stepsBad = 0, 0
 		l.clearHosts()
 	case journal.PhaseFinished:
+		if isRollbackPhase(&r) {
+			break
+		}
 		l.phase = ""
 		l.clearHosts()
 	case journal.StepStarted:

@@ -85,8 +85,8 @@ func TestTerminalTTY(t *testing.T) {
 					t.Errorf("TTY output lacks %q", want)
 				}
 			}
-			// A TTY shows the steps that went well only in the live block;
-			// they are not appended one by one.
+			// A TTY shows the steps that went well under their host's
+			// outcome once it finished, not one line each as they finish.
 			if strings.Contains(out, "worker-2  steps/1 drain node (on cp-1)  changed") {
 				t.Error("finished steps appended on a TTY")
 			}
