@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runbookhq/runbook/runbook/journal"
 )
 
 // The browser test renders the HTML report in headless Chromium: a
@@ -21,7 +23,9 @@ import (
 // has counted the bars, clicked one and checked that its output showed. It
 // skips when Chromium is missing, unless RUNBOOK_REQUIRE_CHROMIUM=1 (CI).
 
-const screenshotCopy = "/tmp/runbook-report.png"
+// screenshotCopy is where a run's screenshot is kept for a person to look
+// at: /tmp/runbook-report-NAME.png.
+func screenshotCopy(name string) string { return "/tmp/runbook-report-" + name + ".png" }
 
 // chromiumFlags keep headless Chromium off the network and out of the
 // user's profile.
@@ -62,10 +66,20 @@ func runChromium(t *testing.T, bin string, args ...string) string {
 }
 
 type selftestResult struct {
-	Bars   int      `json:"bars"`
-	Keys   []string `json:"keys"`
-	Errors []string `json:"errors"`
-	Click  *struct {
+	Bars           int      `json:"bars"`
+	Keys           []string `json:"keys"`
+	Errors         []string `json:"errors"`
+	FailedBarWidth float64  `json:"failedBarWidth"`
+	Link           *struct {
+		Host          string `json:"host"`
+		Card          string `json:"card"`
+		Target        string `json:"target"`
+		VisibleBefore bool   `json:"visibleBefore"`
+		Visible       bool   `json:"visible"`
+		InView        bool   `json:"inView"`
+		Text          string `json:"text"`
+	} `json:"link"`
+	Click *struct {
 		Host          string `json:"host"`
 		StepID        string `json:"stepId"`
 		VisibleBefore bool   `json:"visibleBefore"`
@@ -78,33 +92,45 @@ type selftestResult struct {
 
 var selftestPre = regexp.MustCompile(`(?s)<pre id="selftest-result">(.*?)</pre>`)
 
+// browserRuns are the runs the browser test renders: journals of the lab
+// (the safe upgrade; the faulty fleet, worker-3 rolled back), the
+// hand-made fixture and a crashed run, and a run of 200 hosts with a
+// canary, a two-minute soak and one failure.
+func browserRuns(t *testing.T) map[string][]journal.Record {
+	return map[string][]journal.Record{
+		"success":  loadJournal(t, "success.jsonl"),
+		"faulty":   loadJournal(t, "faulty.jsonl"),
+		"journal":  loadJournal(t, "journal.jsonl"),
+		"crash":    loadJournal(t, "crash.jsonl"),
+		"fleet200": fleetRun(200, 137),
+	}
+}
+
+// The report in headless Chromium: the page's self-test counts the bars,
+// clicks a failed one and the failed host's link in what to do next, and
+// each run is screenshot at 1× (kept as /tmp/runbook-report-NAME.png).
 func TestBrowserReport(t *testing.T) {
 	bin := chromium(t)
 	for _, tt := range []struct {
-		fixture   string
-		clickHost string
-		clickStep string
-		clickText string
+		run        string
+		failedHost string // whose link and failed step's output the page must show
+		clickStep  string
+		clickText  string // in the failed step's output
 	}{
+		{"success", "", "", ""},
+		{"faulty", "worker-3", "4.steps.8", "Job for crio.service failed because the control process exited with error code."},
 		{"journal", "worker-4", "4.steps.2", "Job for crio.service failed"},
 		{"crash", "", "", ""},
+		{"fleet200", "node-0137", "2.steps.4", "healthz: connection refused"},
 	} {
-		t.Run(tt.fixture, func(t *testing.T) {
-			recs := loadJournal(t, tt.fixture+".jsonl")
+		t.Run(tt.run, func(t *testing.T) {
+			recs := browserRuns(t)[tt.run]
 			page := filepath.Join(t.TempDir(), "report.html")
-			if err := os.WriteFile(page, []byte(renderHTML(t, recs)), 0o600); err != nil {
+			html := renderHTML(t, recs)
+			if err := os.WriteFile(page, []byte(html), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			dom := runChromium(t, bin, "--virtual-time-budget=5000", "--dump-dom", "file://"+page+"#selftest")
-			all := selftestPre.FindAllStringSubmatch(dom, -1)
-			if len(all) != 1 {
-				t.Fatalf("no self-test result in the DOM (did the page's script run?):\n%.2000s", dom)
-			}
-			m := all[0]
-			var res selftestResult
-			if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &res); err != nil {
-				t.Fatalf("self-test result %q: %v", m[1], err)
-			}
+			res := runSelftest(t, bin, page)
 			if len(res.Errors) > 0 {
 				t.Errorf("script errors in the page: %q", res.Errors)
 			}
@@ -121,20 +147,57 @@ func TestBrowserReport(t *testing.T) {
 				t.Errorf("clicking the bar of %s %s: output visible before %v, after: open %v visible %v in view %v",
 					c.Host, c.StepID, c.VisibleBefore, c.Open, c.Visible, c.InView)
 			}
-			if tt.clickHost != "" && (c.Host != tt.clickHost || c.StepID != tt.clickStep || !strings.Contains(c.Text, tt.clickText)) {
-				t.Errorf("clicked %s %s showing %q; want %s %s showing %q", c.Host, c.StepID, c.Text, tt.clickHost, tt.clickStep, tt.clickText)
-			}
-
-			if tt.fixture != "journal" {
-				return
+			if tt.failedHost != "" {
+				checkFailedHost(t, html, res, tt.failedHost, tt.clickStep, tt.clickText)
 			}
 			shot := filepath.Join(t.TempDir(), "report.png")
 			runChromium(t, bin, "--screenshot="+shot, "file://"+page)
 			checkPNG(t, shot)
-			if data, err := os.ReadFile(shot); err == nil && os.WriteFile(screenshotCopy, data, 0o644) == nil {
-				t.Logf("screenshot: %s", screenshotCopy)
+			if data, err := os.ReadFile(shot); err == nil && os.WriteFile(screenshotCopy(tt.run), data, 0o644) == nil {
+				t.Logf("screenshot: %s", screenshotCopy(tt.run))
 			}
 		})
+	}
+}
+
+func runSelftest(t *testing.T, bin, page string) selftestResult {
+	t.Helper()
+	dom := runChromium(t, bin, "--virtual-time-budget=5000", "--dump-dom", "file://"+page+"#selftest")
+	all := selftestPre.FindAllStringSubmatch(dom, -1)
+	if len(all) != 1 {
+		t.Fatalf("no self-test result in the DOM (did the page's script run?):\n%.2000s", dom)
+	}
+	var res selftestResult
+	if err := json.Unmarshal([]byte(html.UnescapeString(all[0][1])), &res); err != nil {
+		t.Fatalf("self-test result %q: %v", all[0][1], err)
+	}
+	return res
+}
+
+// checkFailedHost checks that the page leads to the failed host: its name
+// links to its card at the top, its failed step's link opens the step's
+// output with its stderr, and its failed bar is wide enough to see.
+func checkFailedHost(t *testing.T, page string, res selftestResult, host, stepID, text string) {
+	t.Helper()
+	if !regexp.MustCompile(`<a class="goto host-link" href="#h\d+" data-target="h\d+">` + regexp.QuoteMeta(host) + `</a>`).MatchString(page) {
+		t.Errorf("the page's top has no link to %s's card", host)
+	}
+	if !strings.Contains(page, html.EscapeString(text)) && !strings.Contains(page, strings.ReplaceAll(html.EscapeString(text), "&#34;", "&#34;")) {
+		t.Errorf("the page lacks %s's stderr %q", host, text)
+	}
+	l := res.Link
+	if l == nil || l.Host != host || !strings.HasPrefix(l.Card, "#h") {
+		t.Fatalf("the self-test found no link to %s's failed step: %+v", host, l)
+	}
+	if l.VisibleBefore || !l.Visible || !l.InView || !strings.Contains(l.Text, text) {
+		t.Errorf("following %s's failed-step link: visible before %v, after %v, in view %v, showing %q; want %q",
+			host, l.VisibleBefore, l.Visible, l.InView, l.Text, text)
+	}
+	if c := res.Click; c.Host != host || c.StepID != stepID || !strings.Contains(c.Text, text) {
+		t.Errorf("clicked %s %s showing %q; want %s %s showing %q", c.Host, c.StepID, c.Text, host, stepID, text)
+	}
+	if res.FailedBarWidth < 8 {
+		t.Errorf("the failed bar is %.1f pixels wide at 1×: too thin to see", res.FailedBarWidth)
 	}
 }
 

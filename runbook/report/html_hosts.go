@@ -26,6 +26,7 @@ type rowView struct {
 	Outcome   string
 	Attention bool
 	Bars      []barView
+	Waits     []markView // the soaks and pauses of its canary or batch, on its first host's row
 }
 
 type barView struct {
@@ -45,10 +46,58 @@ type hostView struct {
 	Group      string
 	Phase      string
 	FailedStep string
-	Error      string
+	Error      string // its first line, in the card's summary
 	Duration   string
 	Open       bool
+	Failure    *failureView
 	Steps      []stepView
+}
+
+// failureView is what went wrong on a host, at the top of its card and in
+// what to do next: the whole error, the failed step and the last lines of
+// its output.
+type failureView struct {
+	Host       string
+	Card       string // id of the host's card
+	Advice     string // what to do next about it, without the host's name
+	Error      string
+	Step       string // "restart crio" (steps/9, Roll out, batch 2)
+	StepTarget string // id of the failed step's table row, "" without one
+	OutputName string // "stderr", "stdout"
+	Output     string // its last lines
+	OutputNote string // "last 20 of 45 lines"
+}
+
+// failureViewOf is the failure of host i of s, nil when it has none to
+// explain.
+func failureViewOf(s *Summary, i int) *failureView {
+	h := &s.Hosts[i]
+	if !h.NeedsAttention() {
+		return nil
+	}
+	advice := hostAdvice(h)
+	f := &failureView{Host: h.Name, Card: fmt.Sprintf("h%d", i+1), Advice: strings.TrimPrefix(advice, h.Name+": "),
+		Error: plainOutput(displayError(h.Name, h.Error))}
+	st := FailedStep(h)
+	if st == nil {
+		return f
+	}
+	f.Step, f.StepTarget = stepPlace(st), fmt.Sprintf("s%d", st.Seq)
+	if f.Error == "" {
+		f.Error = plainOutput(displayError(h.Name, st.Error))
+	}
+	name, out := "stderr", st.Stderr
+	if strings.TrimSpace(out) == "" {
+		name, out = "stdout", st.Stdout
+	}
+	if strings.TrimSpace(out) != "" {
+		tail, total := tailLines(plainOutput(out), failureTail)
+		f.OutputName, f.Output = name, tail
+		if total > failureTail {
+			f.OutputNote = fmt.Sprintf("last %d of %d lines", failureTail, total)
+		}
+	}
+	return f
 }
 
 type stepView struct {
@@ -65,9 +114,12 @@ func buildHostViews(v *htmlView, s *Summary, ax timeAxis) {
 		h := &s.Hosts[i]
 		card := fmt.Sprintf("h%d", i+1)
 		row := rowView{Host: h.Name, Card: card, Outcome: outcomeOr(h.Outcome), Attention: h.NeedsAttention()}
-		hv := hostView{ID: card, Name: h.Name, Outcome: outcomeOr(h.Outcome), Group: h.Group, Phase: h.Phase,
-			FailedStep: h.FailedStep, Error: h.Error, Duration: formatDuration(h.Duration),
-			Open: len(s.Hosts) <= openCardsUpTo || h.NeedsAttention()}
+		hv := hostView{ID: card, Name: h.Name, Outcome: outcomeOr(h.Outcome), Group: h.Group, Phase: phaseReached(h),
+			FailedStep: h.FailedStep, Error: firstLine(displayError(h.Name, h.Error), 160), Duration: formatDuration(h.Duration),
+			Open: h.NeedsAttention(), Failure: failureViewOf(s, i)}
+		if hv.Failure != nil && len(v.Attention) < maxAttentionLines {
+			v.Attention = append(v.Attention, *hv.Failure)
+		}
 		for j := range h.Steps {
 			st := &h.Steps[j]
 			id := fmt.Sprintf("s%d", st.Seq)

@@ -238,3 +238,76 @@ func TestAxisTicks(t *testing.T) {
 		t.Errorf("ticks %+v", ticks[:2])
 	}
 }
+
+// The time axis skips, as a marked break, a stretch in which no step ran
+// (a soak, a pause, an approval), so that the work is readable at 1×; the
+// soak is a thin band on the canary's row only.
+func TestHTMLTimeAxisBreaksAndWaits(t *testing.T) {
+	recs := fleetRun(20, 7)
+	s := Summarize(recs)
+	ax := newTimeAxis(s)
+	var gaps, gapWidth float64
+	for _, sg := range ax.segs {
+		if sg.gap {
+			gaps++
+			gapWidth += sg.width
+		}
+	}
+	// A soak of 2m and an approval of 40s, then no pause (20 hosts: one batch).
+	if gaps != 1 || gapWidth > maxGapsWidth {
+		t.Errorf("%v breaks taking %.1f%% of the axis, want 1: %+v", gaps, gapWidth, ax.segs)
+	}
+	// The canary's five steps (about 10 s of a run of 3 minutes) take a
+	// readable share of the axis.
+	h := s.Host("node-0000")
+	first, last := h.Steps[0], h.Steps[len(h.Steps)-1]
+	if share := ax.pct(last.Ended) - ax.pct(first.Started); share < 20 {
+		t.Errorf("the canary's work takes %.1f%% of the axis", share)
+	}
+	page := renderHTML(t, recs)
+	waits := regexp.MustCompile(`<span class="row-wait" style="[^"]*" title="soak 2m00s \(Canary\)[^"]*">`).FindAllString(page, -1)
+	if len(waits) != 1 || strings.Contains(page, `<div class="wait"`) {
+		t.Errorf("the soak is drawn %d times on a row (want once, the canary's), or across every row", len(waits))
+	}
+	if !strings.Contains(page, `<span class="brk-label" style="--l:`) || !strings.Contains(page, `>soak 2m00s</span>`) {
+		t.Error("the axis does not mark its break with the soak")
+	}
+	// Phase labels that would run into each other go on two lines.
+	if !strings.Contains(page, `class="phase-label row0"`) {
+		t.Error("no phase label on the axis's first line")
+	}
+}
+
+// The failed host's card is open with the whole error, line breaks kept,
+// and its failed step's stderr; the cards of the hosts that succeeded are
+// folded.
+func TestHTMLFailedHostCard(t *testing.T) {
+	page := renderHTML(t, loadJournal(t, "faulty.jsonl"))
+	open := regexp.MustCompile(`<details class="host" id="(h\d+)"( open)?>\s*<summary>\s*<span class="hname">([^<]*)</span>`).FindAllStringSubmatch(page, -1)
+	if len(open) != 5 {
+		t.Fatalf("%d host cards", len(open))
+	}
+	for _, m := range open {
+		if (m[2] != "") != (m[3] == "worker-3") {
+			t.Errorf("%s's card open=%v; want only worker-3's open", m[3], m[2] != "")
+		}
+	}
+	box := regexp.MustCompile(`(?s)<div class="failure">(.*?)</div>`).FindStringSubmatch(page)
+	if box == nil {
+		t.Fatal("no failure box in worker-3's card")
+	}
+	for _, want := range []string{
+		`Failed: <a class="goto" href="#s`,
+		"for details.\n× crio.service - Container Runtime Interface for OCI (CRI-O)\n",
+		"(lab fault crio_start_fails)",
+		`<pre class="stderr">Job for crio.service failed because the control process exited with error code.` + "\n",
+	} {
+		if !strings.Contains(box[1], want) {
+			t.Errorf("the failure box lacks %q:\n%s", want, box[1])
+		}
+	}
+	ticks := axisTicks(newTimeAxis(Summarize(loadJournal(t, "faulty.jsonl"))))
+	if len(ticks) < 2 {
+		t.Errorf("ticks %+v", ticks)
+	}
+}

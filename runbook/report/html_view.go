@@ -4,43 +4,45 @@ import (
 	"fmt"
 	"html/template"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/runbookhq/runbook/runbook/journal"
 )
 
-// Above these sizes the page starts folded: host cards open only for hosts
-// needing attention, timeline groups only for groups holding one.
-const (
-	openCardsUpTo  = 12
-	openGroupsUpTo = 150
-)
+// Above this size the page starts with the timeline groups folded but for
+// those holding a host that needs attention. Host cards start folded but
+// for those.
+const openGroupsUpTo = 150
 
 // htmlView is what the template renders: the summary with every position
 // and label worked out.
 type htmlView struct {
-	S          *Summary
-	CSS        template.CSS
-	JS         template.JS
-	Title      string
-	Status     string
-	Started    string
-	Ended      string
-	Duration   string
-	Counts     []countView
-	Params     []paramView
-	Next       Next
-	Ticks      []markView
-	Bands      []markView // phases and batches
-	Waits      []markView
-	Approvals  []markView
-	Groups     []groupView // the timeline's rows, by canary or batch group
-	Hosts      []hostView  // a card per host with its steps
-	Bars       int
-	Events     []eventView
-	HostsCount int
+	S         *Summary
+	CSS       template.CSS
+	JS        template.JS
+	Title     string
+	Status    string
+	Started   string
+	Ended     string
+	Duration  string
+	Counts    []countView
+	Params    []paramView
+	Next      Next
+	Attention []failureView // the hosts needing attention, with links to their cards and failed steps
+	// MoreAttention counts the hosts needing attention past the first
+	// maxAttentionLines.
+	MoreAttention string
+	Ticks         []markView
+	Breaks        []markView // where the axis skips time in which no step ran
+	Bands         []markView // phases and batches
+	Waits         []markView // soaks and pauses without a row of their own
+	Approvals     []markView
+	Groups        []groupView // the timeline's rows, by canary or batch group
+	Hosts         []hostView  // a card per host with its steps
+	Bars          int
+	Events        []eventView
+	HostsCount    int
 }
 
 type countView struct {
@@ -51,37 +53,17 @@ type countView struct {
 type paramView struct{ Key, Value string }
 
 // markView is something placed on the time axis: Left and Width are CSS
-// percentages of the run's span.
+// percentages of the axis.
 type markView struct {
 	Left, Width string
 	Label       string
 	Title       string
 	Class       string
+	Row         int // the line of the axis a phase's label goes on: 0 or 1
 }
 
 type eventView struct {
 	Time, Kind, Text string
-}
-
-// timeAxis maps times to percentages of the run's span.
-type timeAxis struct {
-	start time.Time
-	span  time.Duration
-}
-
-func (a timeAxis) pct(t time.Time) float64 {
-	if t.IsZero() {
-		return 100
-	}
-	p := float64(t.Sub(a.start)) / float64(a.span) * 100
-	return min(max(p, 0), 100)
-}
-
-func pctString(p float64) string { return strconv.FormatFloat(p, 'f', 3, 64) + "%" }
-
-func (a timeAxis) place(from, to time.Time) (left, width string) {
-	l, r := a.pct(from), a.pct(to)
-	return pctString(l), pctString(max(r-l, 0))
 }
 
 func buildHTMLView(s *Summary, opts HTMLOptions) *htmlView {
@@ -105,18 +87,47 @@ func buildHTMLView(s *Summary, opts HTMLOptions) *htmlView {
 	for _, k := range sortedKeys(s.Params) {
 		v.Params = append(v.Params, paramView{k, s.Params[k]})
 	}
-	span := s.Ended.Sub(s.Started)
-	if span < time.Second {
-		span = time.Second
-	}
-	ax := timeAxis{start: s.Started, span: span}
+	ax := newTimeAxis(s)
 	v.Ticks = axisTicks(ax)
+	v.Breaks = axisBreaks(ax, s.Waits)
+	v.Bands = phaseBands(s, ax)
+	for _, a := range s.Approvals {
+		left, _ := ax.place(a.Time, a.Time)
+		v.Approvals = append(v.Approvals, markView{Left: left, Label: a.Decision, Class: "dec-" + a.Decision,
+			Title: fmt.Sprintf("%s approval at %s: %q %s by %s via %s", a.Phase, formatClock(a.Time), a.Prompt, a.Decision, orDash(a.By), orDash(a.Via))})
+	}
+	buildHostViews(v, s, ax)
+	placeWaits(v, s, ax)
+	attention := 0
+	for i := range s.Hosts {
+		if s.Hosts[i].NeedsAttention() {
+			attention++
+		}
+	}
+	if attention > len(v.Attention) {
+		v.MoreAttention = fmt.Sprintf("… and %d more hosts: their cards below", attention-len(v.Attention))
+	}
+	v.Events = buildEvents(s)
+	v.HostsCount = len(s.Hosts)
+	return v
+}
+
+// phaseBands are the shaded phases and batches behind the rows, and their
+// labels: a label goes on the axis's second line when the one before it on
+// the first would run into it. A rollback has no band: it happens within
+// its batch, whose band it shares.
+func phaseBands(s *Summary, ax timeAxis) []markView {
+	var bands []markView
+	var ends [2]float64 // where the last label on each line ends, in percent
 	for i, p := range s.Phases {
+		if p.Kind == "rollback" {
+			continue
+		}
 		end := p.Ended
 		if !p.Finished {
 			end = s.Ended
 		}
-		left, width := ax.place(p.Started, end)
+		l, r := ax.pct(p.Started), ax.pct(end)
 		class := "band"
 		if i%2 == 1 {
 			class += " alt"
@@ -125,9 +136,23 @@ func buildHTMLView(s *Summary, opts HTMLOptions) *htmlView {
 		if p.Batch > 0 {
 			label = fmt.Sprintf("%s #%d", p.Name, p.Batch)
 		}
-		v.Bands = append(v.Bands, markView{Left: left, Width: width, Label: label, Class: class,
+		// About 0.6% of the axis per character at 1×, on a 1400-pixel page.
+		need := float64(len([]rune(label)))*0.6 + 0.5
+		row := 0
+		if ends[0] > l && ends[1] <= l {
+			row = 1
+		}
+		ends[row] = l + max(r-l, need)
+		bands = append(bands, markView{Left: pctString(l), Width: pctString(max(r-l, 0)), Label: label, Class: class, Row: row,
 			Title: fmt.Sprintf("%s (%s): %s – %s, %s", p.Label, p.Kind, formatClock(p.Started), formatClock(end), formatDuration(p.Duration))})
 	}
+	return bands
+}
+
+// placeWaits puts each soak or pause as a thin band on the row of the first
+// host of the canary or batch it belongs to, and the others (a wait of a
+// group with no row) on the axis.
+func placeWaits(v *htmlView, s *Summary, ax timeAxis) {
 	for _, w := range s.Waits {
 		end := w.Ended
 		if !w.Finished {
@@ -135,18 +160,25 @@ func buildHTMLView(s *Summary, opts HTMLOptions) *htmlView {
 		}
 		left, width := ax.place(w.Started, end)
 		label := fmt.Sprintf("%s %s", w.Text, formatDuration(secs(w.Seconds)))
-		v.Waits = append(v.Waits, markView{Left: left, Width: width, Label: label, Class: "wait",
-			Title: fmt.Sprintf("%s (%s) from %s", label, PhaseLabel(w.Phase, w.Batch), formatClock(w.Started))})
+		m := markView{Left: left, Width: width, Label: label, Class: "wait",
+			Title: fmt.Sprintf("%s (%s) from %s", label, PhaseLabel(w.Phase, w.Batch), formatClock(w.Started))}
+		if row := v.groupRow(PhaseLabel(w.Phase, w.Batch)); row != nil {
+			row.Waits = append(row.Waits, m)
+			continue
+		}
+		v.Waits = append(v.Waits, m)
 	}
-	for _, a := range s.Approvals {
-		left, _ := ax.place(a.Time, a.Time)
-		v.Approvals = append(v.Approvals, markView{Left: left, Label: a.Decision, Class: "dec-" + a.Decision,
-			Title: fmt.Sprintf("%s approval at %s: %q %s by %s via %s", a.Phase, formatClock(a.Time), a.Prompt, a.Decision, orDash(a.By), orDash(a.Via))})
+}
+
+// groupRow is the first row of the timeline group labelled label, nil when
+// there is none.
+func (v *htmlView) groupRow(label string) *rowView {
+	for i := range v.Groups {
+		if v.Groups[i].Label == label && len(v.Groups[i].Rows) > 0 {
+			return &v.Groups[i].Rows[0]
+		}
 	}
-	buildHostViews(v, s, ax)
-	v.Events = buildEvents(s)
-	v.HostsCount = len(s.Hosts)
-	return v
+	return nil
 }
 
 func outcomeOr(o string) string {
@@ -154,34 +186,6 @@ func outcomeOr(o string) string {
 		return "unfinished"
 	}
 	return o
-}
-
-// axisTicks places about ten labelled ticks on a round interval.
-func axisTicks(ax timeAxis) []markView {
-	steps := []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second,
-		30 * time.Second, time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute,
-		30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
-	step := ax.span / 10 // a span of days or more: ten plain ticks
-	for _, c := range steps {
-		if ax.span/c <= 10 {
-			step = c
-			break
-		}
-	}
-	step = max(step, time.Second)
-	layout := "15:04"
-	if step < time.Minute {
-		layout = "15:04:05"
-	}
-	var ticks []markView
-	first := ax.start.Truncate(step)
-	if first.Before(ax.start) {
-		first = first.Add(step)
-	}
-	for t := first; !t.After(ax.start.Add(ax.span)) && len(ticks) <= 12; t = t.Add(step) {
-		ticks = append(ticks, markView{Left: pctString(ax.pct(t)), Label: t.UTC().Format(layout), Title: formatTime(t)})
-	}
-	return ticks
 }
 
 func buildEvents(s *Summary) []eventView {

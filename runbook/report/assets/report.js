@@ -5,7 +5,7 @@
   // has the given id, and brings it into view.
   function showStep(id) {
     var row = document.getElementById(id);
-    if (!row) return false;
+    if (!row || !row.classList.contains("step-row")) return false;
     var card = row.closest("details.host");
     if (card) card.open = true;
     var out = row.querySelector("details.out");
@@ -30,6 +30,13 @@
     if (bar) {
       e.preventDefault();
       if (showStep(bar.getAttribute("data-target"))) setHash(bar.getAttribute("data-target"));
+      return;
+    }
+    var go = e.target.closest && e.target.closest("a.goto");
+    if (go) {
+      e.preventDefault();
+      var to = go.getAttribute("data-target");
+      if (showStep(to) || showHost(to)) setHash(to);
       return;
     }
     var lbl = e.target.closest && e.target.closest("a.host-lbl");
@@ -94,7 +101,7 @@
   }
 
   function selftest() {
-    var res = { bars: 0, keys: [], click: null, errors: [] };
+    var res = { bars: 0, keys: [], click: null, link: null, failedBarWidth: 0, errors: [] };
     var bars = document.querySelectorAll(".bar");
     res.bars = bars.length;
     for (var i = 0; i < bars.length; i++) {
@@ -117,6 +124,29 @@
         text: body ? body.innerText.slice(0, 4000) : ""
       };
     }
+    // The first failed host's link in what to do next, on a page whose
+    // outputs are folded again: it must open its card and its failed step.
+    var outs = document.querySelectorAll("details.out");
+    for (var k = 0; k < outs.length; k++) outs[k].open = false;
+    var link = document.querySelector(".next a.step-link");
+    if (link) {
+      var hostLink = link.parentNode.querySelector("a.host-link");
+      var step = document.getElementById(link.getAttribute("data-target"));
+      var stepBody = step && step.querySelector(".outbody");
+      var stepBefore = visible(stepBody);
+      link.click();
+      res.link = {
+        host: hostLink ? hostLink.textContent : "",
+        card: hostLink ? hostLink.getAttribute("href") : "",
+        target: link.getAttribute("data-target"),
+        visibleBefore: stepBefore,
+        visible: visible(stepBody),
+        inView: inView(stepBody),
+        text: stepBody ? stepBody.innerText.slice(0, 4000) : ""
+      };
+    }
+    var failedBar = document.querySelector(".bar.st-failed");
+    res.failedBarWidth = failedBar ? failedBar.getBoundingClientRect().width : 0;
     res.errors = window.__rbErrors ? window.__rbErrors.slice() : [];
     var pre = document.createElement("pre");
     pre.id = "selftest-result";
