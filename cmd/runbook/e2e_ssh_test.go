@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -295,5 +296,58 @@ func TestSSHPlanCheck(t *testing.T) {
 	}
 	if ids, _ := journal.ListRuns(state); len(ids) != 0 {
 		t.Errorf("plan --check left runs: %v", ids)
+	}
+}
+
+// plan --check on a fleet where one host presents another key than
+// known_hosts holds: exit 1, and the reason in full (both fingerprints),
+// in text and in JSON.
+func TestSSHPlanCheckFailsWithTheReason(t *testing.T) {
+	inv, work := sshFleet(t, 3)
+	rb := e2eRunbook(t, work, "")
+	// host2's known_hosts line gets host1's key: host2 now presents a
+	// changed key.
+	khPath := filepath.Join(os.Getenv("HOME"), ".ssh", "known_hosts")
+	kh, err := os.ReadFile(khPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(kh)), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("known_hosts: %q", kh)
+	}
+	f1, f2 := strings.Fields(lines[0]), strings.Fields(lines[1])
+	lines[1] = strings.Join(append([]string{f2[0]}, f1[1:]...), " ")
+	if err := os.WriteFile(khPath, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	code, out, errOut := runCLI(t, "--state-dir", state, "plan", rb, "-i", inv, "--check")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1:\n%s\n%s", code, out, errOut)
+	}
+	_, found, _ := strings.Cut(out, "plan --check: the checks failed on 1 of the hosts")
+	if !regexp.MustCompile(`(?s)host2  \w+ at connect\n    host key for \S+ has CHANGED.*it presented \S+ SHA256:\S+, known_hosts expects \S+ SHA256:\S+ \(`).MatchString(found) {
+		t.Errorf("plan --check does not give host2's reason with both fingerprints:\n%s", out)
+	}
+	if !strings.Contains(errOut, "the checks failed on host2") {
+		t.Errorf("stderr: %s", errOut)
+	}
+	code, out, errOut = runCLI(t, "--state-dir", state, "plan", rb, "-i", inv, "--check", "--output", "json")
+	var doc struct {
+		Runbook string `json:"runbook"`
+		Check   struct {
+			Status string `json:"status"`
+			Failed []struct {
+				Host, Outcome, Step, Error string
+			} `json:"failed"`
+		} `json:"check"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != exitFailed {
+		t.Fatalf("exit %d, %v:\n%s\n%s", code, err, out, errOut)
+	}
+	if f := doc.Check.Failed; doc.Runbook != "e2e" || doc.Check.Status != "halted" || len(f) != 1 || f[0].Host != "host2" || f[0].Step != "connect" ||
+		strings.Count(f[0].Error, "SHA256:") != 2 {
+		t.Errorf("JSON check %+v", doc.Check)
 	}
 }

@@ -55,14 +55,19 @@ func failedOutcome(outcome string) bool {
 	return false
 }
 
-// displayError is err as the failure view shows it: without the "HOST:
-// unreachable: " the transport puts before it, which the view says already.
-func displayError(host, err string) string {
-	err = strings.TrimPrefix(err, "connect: ")
-	if rest, ok := strings.CutPrefix(err, host+": "); ok {
+// DisplayError is a host's error as an operator reads it: without the
+// "HOST: " and "unreachable: " that the transport's layers put before it
+// (the view names the host and its outcome already).
+func DisplayError(host, err string) string {
+	for {
+		rest := strings.TrimPrefix(err, "connect: ")
+		rest = strings.TrimPrefix(rest, host+": ")
+		rest = strings.TrimPrefix(rest, "unreachable: ")
+		if rest == err {
+			return err
+		}
 		err = rest
 	}
-	return strings.TrimPrefix(err, "unreachable: ")
 }
 
 // headLines returns the first n lines of s and how many lines s has.
@@ -132,7 +137,7 @@ func writeHostFailure(w io.Writer, st *styles, h *HostSummary, width int) {
 		errText = failed.Error
 	}
 	if errText != "" {
-		writeWrapped(w, displayError(h.Name, errText), "    ", width)
+		writeWrapped(w, DisplayError(h.Name, errText), "    ", width)
 	}
 	if failed != nil {
 		writeOutputTail(w, st, failed, width)

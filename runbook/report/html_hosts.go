@@ -77,14 +77,14 @@ func failureViewOf(s *Summary, i int) *failureView {
 	}
 	advice := hostAdvice(h)
 	f := &failureView{Host: h.Name, Card: fmt.Sprintf("h%d", i+1), Advice: strings.TrimPrefix(advice, h.Name+": "),
-		Error: plainOutput(displayError(h.Name, h.Error))}
+		Error: plainOutput(DisplayError(h.Name, h.Error))}
 	st := FailedStep(h)
 	if st == nil {
 		return f
 	}
 	f.Step, f.StepTarget = stepPlace(st), fmt.Sprintf("s%d", st.Seq)
 	if f.Error == "" {
-		f.Error = plainOutput(displayError(h.Name, st.Error))
+		f.Error = plainOutput(DisplayError(h.Name, st.Error))
 	}
 	name, out := "stderr", st.Stderr
 	if strings.TrimSpace(out) == "" {
@@ -115,7 +115,7 @@ func buildHostViews(v *htmlView, s *Summary, ax timeAxis) {
 		card := fmt.Sprintf("h%d", i+1)
 		row := rowView{Host: h.Name, Card: card, Outcome: outcomeOr(h.Outcome), Attention: h.NeedsAttention()}
 		hv := hostView{ID: card, Name: h.Name, Outcome: outcomeOr(h.Outcome), Group: h.Group, Phase: phaseReached(h),
-			FailedStep: h.FailedStep, Error: firstLine(displayError(h.Name, h.Error), 160), Duration: formatDuration(h.Duration),
+			FailedStep: h.FailedStep, Error: firstLine(DisplayError(h.Name, h.Error), 160), Duration: formatDuration(h.Duration),
 			Open: h.NeedsAttention(), Failure: failureViewOf(s, i)}
 		if hv.Failure != nil && len(v.Attention) < maxAttentionLines {
 			v.Attention = append(v.Attention, *hv.Failure)

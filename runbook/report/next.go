@@ -82,7 +82,7 @@ func hostAdvice(h *HostSummary) string {
 	}
 	why := ""
 	if h.Error != "" {
-		why = ": " + firstLine(displayError(h.Name, h.Error), 100)
+		why = ": " + firstLine(DisplayError(h.Name, h.Error), 100)
 	}
 	where := ""
 	if h.Phase != "" {

@@ -285,7 +285,7 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 		fmt.Fprintln(w, t.stepLine(r))
 	case journal.HostFinished:
 		line := fmt.Sprintf("%s  %s %s", t.pad(r.Host), st.render(st.dim, "⇒"), st.word(r.Outcome))
-		if detail := joinNonEmpty(": ", r.FailedStep, firstLine(displayError(r.Host, r.Error), 100), r.Reason); detail != "" {
+		if detail := joinNonEmpty(": ", r.FailedStep, firstLine(DisplayError(r.Host, r.Error), 100), r.Reason); detail != "" {
 			line += "  " + sanitize(detail)
 		}
 		fmt.Fprintln(w, line)
@@ -394,7 +394,7 @@ func (t *Terminal) blockLines(r journal.Record) []string {
 	if failedStatus(r.Status) && r.RC != nil && *r.RC != 0 {
 		line += fmt.Sprintf("  rc=%d", *r.RC)
 	}
-	if why := firstLine(displayError(r.Host, r.Error), 80); why != "" && r.Status != journal.StatusOK {
+	if why := firstLine(DisplayError(r.Host, r.Error), 80); why != "" && r.Status != journal.StatusOK {
 		line += "  " + sanitize(why)
 	}
 	lines := []string{line}
@@ -461,7 +461,7 @@ func (t *Terminal) stepLine(r journal.Record) string {
 	if failed && r.RC != nil && *r.RC != 0 {
 		line += fmt.Sprintf("  rc=%d", *r.RC)
 	}
-	errText := displayError(r.Host, r.Error)
+	errText := DisplayError(r.Host, r.Error)
 	why := firstLine(errText, 100)
 	if why == "" && failed {
 		why = firstLine(r.Stderr, 100)

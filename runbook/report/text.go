@@ -364,7 +364,7 @@ func hostDetail(h *HostSummary) string {
 	}
 	detail := h.FailedStep
 	if h.Error != "" {
-		detail = strings.TrimPrefix(strings.TrimSpace(detail+": "+firstLine(displayError(h.Name, h.Error), 60)), ": ")
+		detail = strings.TrimPrefix(strings.TrimSpace(detail+": "+firstLine(DisplayError(h.Name, h.Error), 60)), ": ")
 	}
 	return detail
 }
