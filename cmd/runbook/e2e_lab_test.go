@@ -382,3 +382,23 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// Without a terminal and without --yes the canary's approval cannot be
+// asked: exit 3, and the commands that continue the run carry the state
+// directory in force.
+func TestLabApprovalWithoutTerminal(t *testing.T) {
+	t.Parallel()
+	e := newLabEnv(t, repoFile("inventories/lab.yaml"))
+	rb := copyRunbook(t, "examples/crio-upgrade.yaml", "soak: 5s", "soak: 0s")
+	code, out, errOut := e.run("run", rb, "-i", e.inv)
+	if code != exitApproval {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitApproval, out, errOut)
+	}
+	resume := "runbook --state-dir " + e.state + " resume " + e.runIDs()[0]
+	if !strings.Contains(errOut, "; continue with `"+resume+" --yes`") {
+		t.Errorf("stderr does not say how to continue: %s", errOut)
+	}
+	if !strings.Contains(out, "Or approve it without a prompt: "+resume+" --yes") {
+		t.Errorf("what to do next:\n%s", out)
+	}
+}
