@@ -226,3 +226,36 @@ func TestSchemaCoversEveryKind(t *testing.T) {
 		}
 	}
 }
+
+// A module file validates on its own: its params, its steps, the names and
+// params its expressions read.
+func TestLoadModule(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("drain.yaml", "params:\n  node: {required: true}\nsteps:\n  - shell: kubectl drain {{ quote(params.node) }}\n")
+	m, _, err := runbook.LoadModule(good)
+	if err != nil || len(m.Params) != 1 || len(m.Steps) != 1 {
+		t.Fatalf("LoadModule: %+v, %v", m, err)
+	}
+	data, _ := os.ReadFile(good)
+	if !runbook.IsModule(data) || runbook.IsModule([]byte(minimal)) {
+		t.Error("IsModule cannot tell a module from a runbook")
+	}
+	bad := write("bad.yaml", "params:\n  node: {required: true}\nsteps:\n  - shell: echo {{ quote(params.nod) }}\n  - shell: echo\n    lop: [1]\n")
+	_, _, err = runbook.LoadModule(bad)
+	for _, want := range []string{
+		bad + `:4:12: param "nod" is not declared in the module bad.yaml's params: (did you mean "node"?)`,
+		bad + `:6:5: unknown step key "lop" (did you mean "loop"?)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}

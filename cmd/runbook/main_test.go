@@ -122,6 +122,18 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// Every module of the examples validates on its own, as a module.
+func TestModulesValidateOnTheirOwn(t *testing.T) {
+	modules, _ := filepath.Glob("../../examples/modules/*.yaml")
+	if len(modules) == 0 {
+		t.Fatal("no modules")
+	}
+	code, out, errOut := runCLI(t, append([]string{"validate"}, modules...)...)
+	if code != 0 || strings.Count(out, ": ok (a module: ") != len(modules) {
+		t.Errorf("exit %d:\n%s\n%s", code, out, errOut)
+	}
+}
+
 func TestEveryExampleAndInventoryValidates(t *testing.T) {
 	runbooks, _ := filepath.Glob("../../examples/*.yaml")
 	invs, _ := filepath.Glob("../../inventories/*")

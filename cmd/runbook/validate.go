@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +22,7 @@ func newValidateCmd(g *globalOptions, io *IO) *cobra.Command {
 	opts := &validateOptions{}
 	cmd := &cobra.Command{
 		Use:   "validate RUNBOOK...",
-		Short: "Check runbooks (and with -i, their targets in an inventory)",
+		Short: "Check runbooks and modules (and with -i, the runbooks' targets in an inventory)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Runbooks = args
@@ -50,6 +51,12 @@ func validateRun(opts *validateOptions, io *IO) error {
 		return err
 	}
 	for _, path := range opts.Runbooks {
+		if data, err := os.ReadFile(path); err == nil && runbook.IsModule(data) {
+			if !validateModule(path, io) {
+				failed++
+			}
+			continue
+		}
 		rb, warns, err := runbook.Load(path)
 		for _, w := range warns {
 			fmt.Fprintln(io.Err, w)
@@ -88,4 +95,27 @@ func checkGiven(rb *runbook.Runbook, given map[string]any) error {
 		}
 	}
 	return engine.CheckTemplates(rb, given)
+}
+
+// validateModule checks a module file on its own (params: and steps:, as
+// `use:` includes it) and reports whether it is valid.
+func validateModule(path string, io *IO) bool {
+	m, warns, err := runbook.LoadModule(path)
+	for _, w := range warns {
+		fmt.Fprintln(io.Err, w)
+	}
+	if err != nil {
+		fmt.Fprintln(io.Err, err)
+		return false
+	}
+	fmt.Fprintf(io.Out, "%s: ok (a module: %s, %s)\n", path, count(len(m.Params), "param"), count(len(m.Steps), "step"))
+	return true
+}
+
+// count is "1 step", "3 steps".
+func count(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
