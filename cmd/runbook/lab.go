@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 
@@ -131,14 +132,19 @@ shared simulated Kubernetes cluster. Its state lives in STATE_DIR/lab.`,
 		},
 	}
 	serve.Flags().IntVar(&portBase, "port-base", 0, "listen on consecutive ports from this one (default: free ports)")
+	var archive bool
 	status := &cobra.Command{
 		Use:   "status -i INVENTORY",
-		Short: "Show each node's versions, services and pods",
+		Short: "Show each node's versions, services and pods (--archive: the packages the lab's apt archive offers)",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if archive {
+				return labArchive(io)
+			}
 			return labStatus(g, io, invPath)
 		},
 	}
+	status.Flags().BoolVar(&archive, "archive", false, "list the packages and versions the lab's apt archive offers, and where")
 	reset := &cobra.Command{
 		Use:   "reset -i INVENTORY",
 		Short: "Put every lab node back into its initial state",
@@ -209,6 +215,17 @@ func labServe(g *globalOptions, io *IO, invPath string, portBase int) error {
 	<-sigs
 	fmt.Fprintln(io.Err, "runbook: lab stopped")
 	return nil
+}
+
+// labArchive lists the packages and versions of the lab's apt archive, by
+// repository: what a runbook rehearsed on the lab can install.
+func labArchive(io *IO) error {
+	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REPOSITORY\tPACKAGE\tVERSIONS")
+	for _, p := range lab.Archive() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Repository, p.Name, strings.Join(p.Versions, " "))
+	}
+	return tw.Flush()
 }
 
 func labStatus(g *globalOptions, io *IO, invPath string) error {

@@ -190,3 +190,16 @@ func TestSchemaAndVersion(t *testing.T) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 }
+
+// `lab status --archive` lists the lab's apt archive without an inventory.
+func TestLabArchiveListed(t *testing.T) {
+	code, out, errOut := runCLI(t, "lab", "status", "--archive")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"REPOSITORY", "https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.30/deb /  cri-o", "1.30.4-1.1", "linux-image-5.15.0-122-generic"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lab status --archive lacks %q:\n%s", want, out)
+		}
+	}
+}
