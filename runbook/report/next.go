@@ -85,8 +85,8 @@ func hostAdvice(h *HostSummary) string {
 		why = ": " + firstLine(DisplayError(h.Name, h.Error), 100)
 	}
 	where := ""
-	if h.Phase != "" {
-		where = " in " + h.Phase
+	if p := phaseReached(h); p != "" {
+		where = " in " + p
 	}
 	switch h.Outcome {
 	case journal.OutcomeRollbackFailed:
