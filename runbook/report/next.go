@@ -103,6 +103,9 @@ func hostAdvice(h *HostSummary) string {
 		return fmt.Sprintf("%s: unreachable%s%s — check SSH access to it", h.Name, where, why)
 	case journal.OutcomeNotStarted:
 		return fmt.Sprintf("%s: not started", h.Name)
+	case journal.OutcomeRescued:
+		return fmt.Sprintf("%s: upgraded after a block's rescue made up for %s failing%s%s — check that the host is as it should be",
+			h.Name, orDash(step), where, why)
 	default:
 		for i := len(h.Steps) - 1; i >= 0; i-- {
 			if h.Steps[i].Open() {

@@ -64,3 +64,14 @@ func TestNextStepsOnlyCommandsThatProgress(t *testing.T) {
 		})
 	}
 }
+
+// A rescued host is named with what was rescued, not as unfinished.
+func TestNextStepsRescuedHost(t *testing.T) {
+	recs := newRecords().add(runStart("a"),
+		journal.Record{Type: journal.HostFinished, Host: "a", Outcome: journal.OutcomeRescued, Phase: "Roll out", FailedStep: "restart"},
+		journal.Record{Type: journal.RunFinished, Status: journal.RunStatusSucceeded}).list
+	n := NextSteps(Summarize(recs), "rb")
+	if len(n.Hosts) != 1 || !strings.HasPrefix(n.Hosts[0], `a: upgraded after a block's rescue made up for "restart" failing in Roll out`) {
+		t.Errorf("advice %q", n.Hosts)
+	}
+}
