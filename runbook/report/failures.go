@@ -55,6 +55,12 @@ func failedOutcome(outcome string) bool {
 	return false
 }
 
+// explainedOutcome reports whether the failure view explains a host: one
+// that failed, and one whose failure a rescue made up for (never hidden).
+func explainedOutcome(outcome string) bool {
+	return failedOutcome(outcome) || outcome == journal.OutcomeRescued
+}
+
 // DisplayError is a host's error as an operator reads it: without the
 // "HOST: " and "unreachable: " that the transport's layers put before it
 // (the view names the host and its outcome already).
@@ -98,7 +104,7 @@ func tailLines(s string, n int) (string, int) {
 func writeFailures(w io.Writer, st *styles, s *Summary, width, max int, command string) {
 	var hosts []*HostSummary
 	for i := range s.Hosts {
-		if failedOutcome(s.Hosts[i].Outcome) {
+		if explainedOutcome(s.Hosts[i].Outcome) {
 			hosts = append(hosts, &s.Hosts[i])
 		}
 	}
@@ -127,6 +133,9 @@ func writeHostFailure(w io.Writer, st *styles, h *HostSummary, width int) {
 		}
 		if failed.RC != nil && *failed.RC != 0 {
 			head += fmt.Sprintf(", rc=%d", *failed.RC)
+		}
+		if failed.Rescued {
+			head += ", rescued: its block's rescue steps made up for it and the host carried on"
 		}
 	} else if h.FailedStep != "" {
 		head += fmt.Sprintf("  %q failed", sanitize(h.FailedStep))

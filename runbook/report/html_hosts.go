@@ -103,7 +103,7 @@ func failureViewOf(s *Summary, i int) *failureView {
 type stepView struct {
 	ID, Label, Name, Kind, Phase, Status, RC, Started, Duration, Delegate string
 	Command, Stdout, Stderr, Error                                        string
-	StdoutCut, StderrCut, Open                                            bool
+	StdoutCut, StderrCut, Open, Rescued                                   bool
 	Attempts                                                              []string
 }
 
@@ -170,6 +170,9 @@ func buildHostViews(v *htmlView, s *Summary, ax timeAxis) {
 // changed · 10:15:04 · 1.2s".
 func barTitle(st *StepSummary) string {
 	t := fmt.Sprintf("%s · %s · %s · %s", st.Host, st.PhaseLabel(), st.Title(), st.Status)
+	if st.Rescued {
+		t += " (rescued)"
+	}
 	if st.RC != nil && (st.Status == journal.StatusFailed || st.Status == journal.StatusUnreachable) {
 		t += " rc=" + rcString(st.RC)
 	}
@@ -187,7 +190,7 @@ func stepViewOf(id string, st *StepSummary) stepView {
 	sv := stepView{ID: id, Label: label, Name: st.Step, Kind: st.Kind, Phase: st.PhaseLabel(),
 		Status: st.Status, RC: rcString(st.RC), Started: formatClock(st.Started), Duration: formatDuration(st.Duration),
 		Delegate: st.DelegateTo, Command: st.Command, Stdout: st.Stdout, Stderr: st.Stderr, Error: st.Error,
-		StdoutCut: st.StdoutCut, StderrCut: st.StderrCut, Open: st.Open()}
+		StdoutCut: st.StdoutCut, StderrCut: st.StderrCut, Open: st.Open(), Rescued: st.Rescued}
 	if st.Open() {
 		sv.Duration = "—"
 	}

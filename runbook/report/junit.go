@@ -238,6 +238,9 @@ func junitCase(st *StepSummary) junitTestCase {
 	switch st.Status {
 	case journal.StatusFailed, journal.StatusUnreachable:
 		msg := fmt.Sprintf("%s: rc=%s", st.Status, rcString(st.RC))
+		if st.Rescued {
+			msg = "rescued " + msg
+		}
 		if errText != "" {
 			msg += ": " + firstLine(errText, 200)
 		} else if line := firstLine(stderr, 200); line != "" {

@@ -46,7 +46,7 @@ func newStyles(w io.Writer, color bool) *styles {
 	st.status = map[string]lipgloss.Style{
 		journal.StatusOK: green, journal.StatusChanged: teal, journal.StatusFailed: red,
 		journal.StatusSkipped: grey, journal.StatusUnreachable: magenta, StatusOpen: yellow,
-		journal.OutcomeUpgraded: green, journal.OutcomeRolledBack: yellow.Bold(true),
+		journal.OutcomeUpgraded: green, journal.OutcomeRolledBack: yellow.Bold(true), journal.OutcomeRescued: yellow,
 		journal.OutcomeRollbackFailed: red, journal.OutcomeNotStarted: grey,
 		journal.RunStatusSucceeded: green.Bold(true), journal.RunStatusHalted: yellow.Bold(true),
 		journal.RunStatusInterrupted: yellow.Bold(true), StatusIncomplete: yellow.Bold(true),

@@ -123,6 +123,14 @@ func (b *builder) add(r *journal.Record) {
 		}
 	case journal.Message:
 		b.s.Messages = append(b.s.Messages, MessageSummary{Time: r.Time, Host: r.Host, Text: r.Text})
+	case journal.StepRescued:
+		h := b.host(r.Host)
+		for i := len(h.sum.Steps) - 1; i >= 0; i-- {
+			if h.sum.Steps[i].StepID == r.StepID {
+				h.sum.Steps[i].Rescued = true
+				break
+			}
+		}
 	}
 }
 

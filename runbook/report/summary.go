@@ -130,6 +130,9 @@ type StepSummary struct {
 	Duration   time.Duration  `json:"-"`              // all attempts included
 	DurationMS int64          `json:"duration_ms"`
 	Attempts   []Attempt      `json:"attempts,omitempty"` // finished attempts
+	// Rescued: the step failed and its block's rescue made up for it; it
+	// stays failed, and the host carried on.
+	Rescued bool `json:"rescued,omitempty"`
 
 	phase int // 1 + the index in Summary.Phases of its phase or batch; 0 when the journal has none
 }
