@@ -185,10 +185,16 @@ func (p *pctx) selectSandboxes(cl *cmdline) []*sandbox {
 	return out
 }
 
+// sandboxAnnotations are the annotations kubelet gives a sandbox: where
+// the pod came from (a static pod's manifest file, or the API server).
 func sandboxAnnotations(s *sandbox) map[string]string {
+	source := s.Source
+	if source == "" {
+		source = "api"
+	}
 	return map[string]string{
 		"kubernetes.io/config.seen":   s.Created.UTC().Format(time.RFC3339Nano),
-		"kubernetes.io/config.source": "api",
+		"kubernetes.io/config.source": source,
 	}
 }
 

@@ -108,6 +108,9 @@ func (tx *txn) newSandbox(n *nodeState, p *pod, attempt int) *sandbox {
 		Attempt: attempt, State: sandboxReady, Created: tx.now, IP: ip,
 		Runtime: n.Crio.Runtime, Labels: labels,
 	}
+	if p.OwnerKind == ownerNode {
+		s.Source = "file"
+	}
 	tx.crioLog(n, "info", fmt.Sprintf("Running pod sandbox: %s/%s/POD", p.Namespace, p.Name))
 	tx.crioLog(n, "info", fmt.Sprintf("Ran pod sandbox %s with infra container: %s/%s/POD", s.ID, p.Namespace, p.Name))
 	return s

@@ -70,6 +70,7 @@ type sandbox struct {
 	IP         string       `json:"ip"`
 	Runtime    string       `json:"runtime"` // runtime the infra container runs with
 	Labels     labelMap     `json:"labels"`
+	Source     string       `json:"source,omitempty"` // kubelet's config source: "file" for a static pod, else the API
 	Containers []*container `json:"containers"`
 }
 
