@@ -46,6 +46,9 @@ func (tx *txn) boot(n *nodeState, root *os.Root) error {
 // version file goes with it), and boots again. The node's SSH sessions are
 // dropped after the transaction (Machine.OnReboot).
 func (tx *txn) reboot(n *nodeState, root *os.Root) error {
+	if err := tx.handOverLeases(n); err != nil {
+		return err
+	}
 	tx.systemdLog(n, "", prioInfo, "Stopping Session of User root.")
 	for i := len(unitDefs) - 1; i >= 0; i-- {
 		d := unitDefs[i]

@@ -49,6 +49,9 @@ func (w *World) kubectlProgram(c *shell.Call) int {
 		if (verb == "get" || verb == "delete") && len(args) > 0 && isPDBResource(strings.Split(args[0], "/")[0]) {
 			return p.kubectlPDB(verb, resourceNames(args), cl)
 		}
+		if verb == "get" && len(args) > 0 && isLeaseResource(strings.Split(args[0], "/")[0]) {
+			return p.kubectlLeases(resourceNames(args), cl)
+		}
 		switch verb {
 		case "get":
 			return p.kubectlGet(cl, args)

@@ -164,7 +164,8 @@ type clusterState struct {
 	Created time.Time `json:"created"`
 	NameSeq int       `json:"name_seq"`
 	Pending []*pod    `json:"pending"`
-	PDBs    []*pdb    `json:"pdbs,omitempty"` // PodDisruptionBudgets (kubepdb.go)
+	PDBs    []*pdb    `json:"pdbs,omitempty"`   // PodDisruptionBudgets (kubepdb.go)
+	Leases  []*lease  `json:"leases,omitempty"` // the controllers' Leases once handed over (kubelease.go)
 }
 
 // unit returns the named unit, creating it inactive when absent.
