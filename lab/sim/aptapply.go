@@ -87,6 +87,8 @@ func (p *pctx) applyActions(actions []aptAction, entries []*dpkgEntry, purge, do
 		}
 		if kernelRelease(a.name) != "" {
 			p.kernelInstalled(a.name)
+		} else if a.from != "" && upgradeAsksReboot(a.name) {
+			p.requestReboot(a.name)
 		}
 		if d := unitOfPackage(a.name); d != nil {
 			if a.kind == "install" && !p.n.unit(d.Name).Enabled {

@@ -64,10 +64,11 @@ var labRepos = []labRepo{
 			{Name: "cri-tools", Version: "1.30.1-1.1", Section: "admin", Size: 20_100_000, InstalledSize: 53_000, Maintainer: k8sMaintainer, Description: "Command-line utility for interacting with a container runtime"},
 			{Name: "kubernetes-cni", Version: "1.4.0-1.1", Section: "admin", Size: 37_500_000, InstalledSize: 71_000, Maintainer: k8sMaintainer, Description: "Binaries required to provision kubernetes container networking"},
 		})},
-	// The Ubuntu pockets whose packages the lab simulates (main only, and
-	// only the kernels); the rest of Ubuntu's archive answers but is empty.
-	{Project: "ubuntu", Minor: "jammy-updates", Packages: ubuntuKernels},
-	{Project: "ubuntu", Minor: "jammy-security", Packages: ubuntuKernels},
+	// The Ubuntu pockets whose packages the lab simulates (main only: the
+	// kernels and a few libraries, ubuntu_updates.go); the rest of Ubuntu's
+	// archive answers but is empty.
+	{Project: "ubuntu", Minor: "jammy-updates", Packages: concat(ubuntuKernels, ubuntuUserland)},
+	{Project: "ubuntu", Minor: "jammy-security", Packages: concat(ubuntuKernels, ubuntuUserland)},
 }
 
 // Ubuntu kernels of the lab archive: the one a new node runs, and a

@@ -79,11 +79,7 @@ func (p *pctx) kernelInstalled(pkg string) {
 	release := kernelRelease(pkg)
 	p.printf("I: /boot/vmlinuz is now a symlink to vmlinuz-%s\n", release)
 	p.printf("/etc/kernel/postinst.d/zz-update-grub:\nGenerating grub configuration file ...\nFound linux image: /boot/vmlinuz-%s\ndone\n", release)
-	_ = writeRootFile(p.root, rebootRequired, []byte("*** System restart required ***\n"), 0o644)
-	pkgs, _ := readRootFile(p.root, rebootRequiredPkgs)
-	if !strings.Contains("\n"+string(pkgs), "\n"+pkg+"\n") {
-		_ = writeRootFile(p.root, rebootRequiredPkgs, append(pkgs, []byte(pkg+"\n")...), 0o644)
-	}
+	p.requestReboot(pkg)
 }
 
 // kernelBanner is the kernel's first log line at boot.

@@ -211,7 +211,7 @@ func seedFiles(root *os.Root, cfg NodeConfig, idx int) error {
 	if err := root.Symlink("../run", rel("/var/run")); err != nil {
 		return err
 	}
-	// packages: the Ubuntu base, then the Kubernetes node packages
+	// packages: the Ubuntu base, then those of the lab archive
 	var entries []*dpkgEntry
 	for _, e := range basePackages {
 		e := e
@@ -222,11 +222,11 @@ func seedFiles(root *os.Root, cfg NodeConfig, idx int) error {
 		e.Maintainer = "Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>"
 		entries = append(entries, &e)
 	}
-	for _, pv := range [][2]string{
+	for _, pv := range append([][2]string{
 		{"cri-o", initialCrio}, {"kubelet", initialKubernetes}, {"kubeadm", initialKubernetes},
 		{"kubectl", initialKubernetes}, {"cri-tools", "1.29.0-1.1"}, {"kubernetes-cni", "1.3.0-1.1"},
 		{oldKernelPackage, oldKernelVersion},
-	} {
+	}, ubuntuSeed()...) {
 		p, ok := archivePackage(pv[0], pv[1])
 		if !ok {
 			return fmt.Errorf("package %s=%s missing from the lab archive", pv[0], pv[1])
