@@ -36,7 +36,10 @@ func TestShippedLabInventories(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []NodeSpec{{Name: "cp-1", Role: sim.RoleControlPlane}}
+			var want []NodeSpec
+			for _, cp := range []string{"cp-1", "cp-2", "cp-3"} {
+				want = append(want, NodeSpec{Name: cp, Role: sim.RoleControlPlane})
+			}
 			for _, w := range workers {
 				spec := NodeSpec{Name: w, Role: sim.RoleWorker}
 				if name == "lab-faulty.yaml" && w == "worker-3" {

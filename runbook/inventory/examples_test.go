@@ -38,10 +38,11 @@ func TestLabInventory(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			inv := loadExample(t, name)
 			workers := []string{"worker-1", "worker-2", "worker-3", "worker-4", "worker-5"}
-			checkEqual(t, "all", selectNames(t, inv, "all"), append([]string{"cp-1"}, workers...))
+			cps := []string{"cp-1", "cp-2", "cp-3"}
+			checkEqual(t, "all", selectNames(t, inv, "all"), append(cps, workers...))
 			checkEqual(t, "workers", selectNames(t, inv, "workers"), workers)
-			checkEqual(t, "control_plane", selectNames(t, inv, "control_plane"), []string{"cp-1"})
-			checkEqual(t, "kube_nodes", selectNames(t, inv, "kube_nodes"), append([]string{"cp-1"}, workers...))
+			checkEqual(t, "control_plane", selectNames(t, inv, "control_plane"), cps)
+			checkEqual(t, "kube_nodes", selectNames(t, inv, "kube_nodes"), append(cps, workers...))
 			checkEqual(t, "children of kube_nodes", inv.Groups["kube_nodes"].Children, []string{"control_plane", "workers"})
 			if inv.Host("cp-1") == nil || inv.Host(inv.Host("worker-1").Vars["kubectl_host"].(string)) == nil {
 				t.Errorf("kubectl_host does not name a host of the inventory")
