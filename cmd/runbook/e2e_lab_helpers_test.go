@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -134,7 +135,35 @@ func (e *labEnv) outcomes() (map[string]string, string) {
 	return out, status
 }
 
+// phaseHosts lists the canaries and batches of a journal in the order they
+// started, as "PHASE: HOST...".
+func phaseHosts(recs []journal.Record) []string {
+	var out []string
+	for _, r := range recs {
+		if r.Type == journal.PhaseStarted && (r.PhaseKind == "canary" || r.PhaseKind == "batch") {
+			out = append(out, r.Phase+": "+strings.Join(r.Hosts, " "))
+		}
+	}
+	return out
+}
+
 func workers() []string { return []string{"worker-1", "worker-2", "worker-3", "worker-4", "worker-5"} }
+
+func controlPlane() []string { return []string{"cp-1", "cp-2", "cp-3"} }
+
+// kubeNodes are the lab's nodes, control plane first.
+func kubeNodes() []string { return append(controlPlane(), workers()...) }
+
+// staticPods are the pods (namespace/name) kubelet runs from manifest
+// files: their mirror pods are owned by their node.
+func (e *labEnv) staticPods() map[string]bool {
+	out := e.sh("cp-1", `kubectl get pods -A -o json | jq -r '.items[] | select(.metadata.ownerReferences[0].kind == "Node") | "\(.metadata.namespace)/\(.metadata.name)"'`)
+	set := map[string]bool{}
+	for _, l := range strings.Fields(out) {
+		set[l] = true
+	}
+	return set
+}
 
 // daemonSetPods are the pods (namespace/name) a DaemonSet owns.
 func (e *labEnv) daemonSetPods() map[string]bool {
@@ -190,11 +219,12 @@ func evictedPods(recs []journal.Record) map[string]bool {
 	return out
 }
 
-// workloadPods are the pods of node that no DaemonSet owns.
-func workloadPods(n sim.NodeStatus, ds map[string]bool) []sim.PodStatus {
+// workloadPods are the pods of node that are in none of the sets given
+// (daemonset pods, static pods).
+func workloadPods(n sim.NodeStatus, leave ...map[string]bool) []sim.PodStatus {
 	var out []sim.PodStatus
 	for _, p := range n.Pods {
-		if !ds[p.Namespace+"/"+p.Name] {
+		if !slices.ContainsFunc(leave, func(set map[string]bool) bool { return set[p.Namespace+"/"+p.Name] }) {
 			out = append(out, p)
 		}
 	}
@@ -241,8 +271,8 @@ func copyRunbook(t *testing.T, example string, replacements ...string) string {
 	return out
 }
 
-// checkUpgraded checks that every worker runs CRI-O version, healthy and
-// back in service.
+// checkUpgraded checks that every node of nodes runs CRI-O version,
+// healthy and back in service.
 func checkUpgraded(t *testing.T, st map[string]sim.NodeStatus, nodes []string, pkg, running string) {
 	t.Helper()
 	for _, name := range nodes {

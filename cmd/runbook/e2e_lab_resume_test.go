@@ -49,9 +49,9 @@ func has(typ, phase, host string) func([]journal.Record) bool {
 }
 
 // TestLabKilledRunResumes SIGKILLs `runbook run` of the CRI-O upgrade at
-// several points, mid-step included, and resumes it: the run succeeds, the
-// fleet is upgraded without a workload pod wiped, and no step that had
-// finished ran again (the cut-off one does, once).
+// several points, mid-step and mid-handler included, and resumes it: the
+// run succeeds, the fleet is upgraded without a workload pod wiped, and no
+// step that had finished ran again (the cut-off one does, once).
 func TestLabKilledRunResumes(t *testing.T) {
 	t.Parallel()
 	bin := sigtestBinary(t)
@@ -73,8 +73,8 @@ func TestLabKilledRunResumes(t *testing.T) {
 	points := []killPoint{
 		{name: "after the backups", when: has(journal.PhaseStarted, "Check versions", "")},
 		{name: "installing on the canary", when: lastIs(journal.StepStarted, "worker-1", "install cri-o"), midStep: true},
-		{name: "restarting crio on the canary", when: lastIs(journal.StepStarted, "worker-1", "restart crio"), midStep: true},
-		{name: "in a batch", when: has(journal.StepStarted, "Roll out", "worker-3")},
+		{name: "in the canary's crio restart handler", when: lastIs(journal.StepStarted, "worker-1", "restart crio"), midStep: true},
+		{name: "in a batch", when: has(journal.StepStarted, "Workers", "worker-3")},
 		{name: "lab served apart, mid-step", when: lastIs(journal.StepStarted, "worker-1", "stop kubelet"), midStep: true, served: true},
 	}
 	for _, kp := range points {
@@ -119,12 +119,12 @@ func TestLabKilledRunResumes(t *testing.T) {
 			if status != journal.RunStatusSucceeded {
 				t.Errorf("status %s, outcomes %v", status, outcomes)
 			}
-			checkUpgraded(t, e.status(), workers(), "1.30.4-1.1", "1.30.4")
-			ds := e.daemonSetPods()
-			for _, w := range workers() {
+			checkUpgraded(t, e.status(), kubeNodes(), "1.30.4-1.1", "1.30.4")
+			ds, static := e.daemonSetPods(), e.staticPods()
+			for _, w := range kubeNodes() {
 				for _, p := range e.wipedPods(w) {
-					if !ds[p] {
-						t.Errorf("%s: crio wiped the sandbox of %s, which is not a daemonset pod", w, p)
+					if !ds[p] && !static[p] {
+						t.Errorf("%s: crio wiped the sandbox of %s, which is neither a daemonset nor a static pod", w, p)
 					}
 				}
 			}

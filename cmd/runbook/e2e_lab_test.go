@@ -12,9 +12,10 @@ import (
 )
 
 // TestLabSafeUpgrade runs examples/crio-upgrade.yaml as the README's first
-// command does: every worker ends on CRI-O 1.30, and no pod that the drain
-// did not evict was recreated (crio's own journal on each node shows that
-// its wipe took daemonset pods only). A second run skips every host.
+// command does: the control plane, then the workers, end on CRI-O 1.30, and
+// no pod that the drain did not evict was recreated (crio's own journal on
+// each node shows that its wipe took daemonset and static pods only). A
+// second run skips every host.
 func TestLabSafeUpgrade(t *testing.T) {
 	t.Parallel()
 	e := newLabEnv(t, repoFile("inventories/lab.yaml"))
@@ -24,7 +25,7 @@ func TestLabSafeUpgrade(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	after := e.status()
-	checkUpgraded(t, after, workers(), "1.30.4-1.1", "1.30.4")
+	checkUpgraded(t, after, kubeNodes(), "1.30.4-1.1", "1.30.4")
 	// The reports written at the end of the run (from the records it
 	// showed) are those `show` makes from the journal on disk.
 	id := e.runIDs()[0]
@@ -37,52 +38,48 @@ func TestLabSafeUpgrade(t *testing.T) {
 			t.Errorf("%s differs from `show --format %s` (exit %d, %s): %d and %d bytes", file, format, code, errOut, len(written), len(shown))
 		}
 	}
-	if cp := after["cp-1"]; cp.CrioVersion != "1.29.9-1.1" {
-		t.Errorf("cp-1 is not a target, yet runs cri-o %s", cp.CrioVersion)
+	// The control plane went first, one node at a time, its canary alone.
+	if got := phaseHosts(e.records()); !slices.Equal(got, []string{
+		"Control plane canary: cp-1", "Control plane: cp-2", "Control plane: cp-3",
+		"Workers canary: worker-1", "Workers: worker-2", "Workers: worker-3 worker-4", "Workers: worker-5"}) {
+		t.Errorf("phases and batches:\n%s", strings.Join(got, "\n"))
 	}
 
-	ds := e.daemonSetPods()
-	// Pods that lived through the run kept their sandbox (cp-1's all do).
-	afterByUID := map[string]bool{}
-	for _, n := range after {
-		for _, p := range n.Pods {
-			afterByUID[p.UID] = true
-		}
-	}
+	ds, static := e.daemonSetPods(), e.staticPods()
+	// Every node was drained, so every workload pod there was before the
+	// run was evicted (none merely vanished), and every workload pod after
+	// it runs in the sandbox it started in, never restarted: none was
+	// recreated in place by crio's wipe.
 	evicted := evictedPods(e.records())
-	kept := 0
 	for name, n := range before {
-		for _, p := range workloadPods(n, ds) {
-			if !afterByUID[p.UID] {
-				if !evicted[p.Namespace+"/"+p.Name] {
-					t.Errorf("%s: pod %s/%s is gone but no drain evicted it", name, p.Namespace, p.Name)
-				}
-				continue
-			}
-			for _, q := range after[name].Pods {
-				if q.UID == p.UID {
-					kept++
-					if q.SandboxID != p.SandboxID || !q.Created.Equal(p.Created) || q.Restarts != p.Restarts {
-						t.Errorf("%s: pod %s/%s was recreated: sandbox %s %v restarts %d -> %s %v restarts %d",
-							name, p.Namespace, p.Name, p.SandboxID, p.Created, p.Restarts, q.SandboxID, q.Created, q.Restarts)
-					}
-				}
+		for _, p := range workloadPods(n, ds, static) {
+			if !evicted[p.Namespace+"/"+p.Name] {
+				t.Errorf("%s: pod %s/%s was not evicted by a drain", name, p.Namespace, p.Name)
 			}
 		}
 	}
-	if kept == 0 || len(evicted) == 0 {
-		t.Errorf("%d pods lived through the run and %d were evicted: the check above checked nothing", kept, len(evicted))
+	running := 0
+	for name, n := range after {
+		for _, p := range workloadPods(n, ds, static) {
+			running++
+			if p.Restarts != 0 || !p.Ready {
+				t.Errorf("%s: pod %s/%s has %d restarts, ready %v: it was recreated in place", name, p.Namespace, p.Name, p.Restarts, p.Ready)
+			}
+		}
+	}
+	if running == 0 || len(evicted) == 0 {
+		t.Errorf("%d workload pods run after the run and %d were evicted: the checks above checked nothing", running, len(evicted))
 	}
 	// The upgrade did wipe each node's sandboxes (the minor changed), and
-	// only daemonset pods were still there to be wiped.
-	for _, w := range workers() {
+	// only daemonset and static pods were still there to be wiped.
+	for _, w := range kubeNodes() {
 		wiped := e.wipedPods(w)
 		if len(wiped) == 0 {
 			t.Errorf("%s: crio never wiped its sandboxes: the lab did not reproduce the minor-version wipe", w)
 		}
 		for _, p := range wiped {
-			if !ds[p] {
-				t.Errorf("%s: crio wiped the sandbox of %s, which is not a daemonset pod (wiped: %v)", w, p, wiped)
+			if !ds[p] && !static[p] {
+				t.Errorf("%s: crio wiped the sandbox of %s, which is neither a daemonset nor a static pod (wiped: %v)", w, p, wiped)
 			}
 		}
 	}
@@ -93,13 +90,13 @@ func TestLabSafeUpgrade(t *testing.T) {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	outcomes, status := e.outcomes()
-	for _, w := range workers() {
+	for _, w := range kubeNodes() {
 		if outcomes[w] != journal.OutcomeSkipped {
 			t.Errorf("second run: %s is %s, want skipped", w, outcomes[w])
 		}
 	}
 	for _, r := range e.records() {
-		if r.Type == journal.Approval || r.Type == journal.StepStarted && (r.Phase == "Canary" || r.Phase == "Roll out") {
+		if r.Type == journal.Approval || r.Type == journal.StepStarted && r.Phase != "Back up CRI-O config" && r.Phase != "Check versions" && r.Phase != "Fleet check" {
 			t.Errorf("second run did more than check: %s %s %s", r.Type, r.Phase, r.Step)
 		}
 	}
@@ -265,13 +262,14 @@ func TestLabFaultyWorkerRolledBack(t *testing.T) {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitFailed, out, errOut)
 	}
 	outcomes, status := e.outcomes()
-	wantOutcomes := map[string]string{"worker-1": "upgraded", "worker-2": "upgraded", "worker-3": "rolled_back", "worker-4": "upgraded", "worker-5": "upgraded"}
+	wantOutcomes := map[string]string{"cp-1": "upgraded", "cp-2": "upgraded", "cp-3": "upgraded",
+		"worker-1": "upgraded", "worker-2": "upgraded", "worker-3": "rolled_back", "worker-4": "upgraded", "worker-5": "upgraded"}
 	if status != journal.RunStatusFailed || !mapsEqual(outcomes, wantOutcomes) {
 		t.Errorf("status %s, outcomes %v, want failed and %v", status, outcomes, wantOutcomes)
 	}
 	st := e.status()
 	checkUpgraded(t, st, []string{"worker-3"}, "1.29.9-1.1", "1.29.9")
-	checkUpgraded(t, st, []string{"worker-1", "worker-2", "worker-4", "worker-5"}, "1.30.4-1.1", "1.30.4")
+	checkUpgraded(t, st, []string{"cp-1", "cp-2", "cp-3", "worker-1", "worker-2", "worker-4", "worker-5"}, "1.30.4-1.1", "1.30.4")
 	if got := files(); got != want {
 		t.Errorf("worker-3's configuration after the rollback:\n%s\nwant:\n%s", got, want)
 	}
@@ -281,7 +279,7 @@ func TestLabFaultyWorkerRolledBack(t *testing.T) {
 	// The summary says why, below the host table: the error's journal
 	// lines hold the cause, then the failed step's stderr.
 	_, failures, _ := strings.Cut(out, "\nFailures\n")
-	if !regexp.MustCompile(`worker-3  rolled_back  "restart crio" \(steps/\d+, Roll out, batch 2\) failed, rc=1\n`).MatchString(failures) {
+	if !regexp.MustCompile(`worker-3  rolled_back  "restart crio" \([a-z]+/\d+, Workers, batch 2\) failed, rc=1\n`).MatchString(failures) {
 		t.Errorf("the run's failure view does not name worker-3's failed step:\n%s", out)
 	}
 	for _, want := range []string{
@@ -305,7 +303,8 @@ func TestLabFaultyWorkerRolledBack(t *testing.T) {
 		t.Fatalf("budget 0: exit %d\n%s\n%s", code, out, errOut)
 	}
 	outcomes, status = e2.outcomes()
-	wantOutcomes = map[string]string{"worker-1": "upgraded", "worker-2": "upgraded", "worker-3": "rolled_back", "worker-4": "upgraded", "worker-5": "not_started"}
+	wantOutcomes = map[string]string{"cp-1": "upgraded", "cp-2": "upgraded", "cp-3": "upgraded",
+		"worker-1": "upgraded", "worker-2": "upgraded", "worker-3": "rolled_back", "worker-4": "upgraded", "worker-5": "not_started"}
 	if status != journal.RunStatusHalted || !mapsEqual(outcomes, wantOutcomes) {
 		t.Errorf("budget 0: status %s, outcomes %v, want halted and %v", status, outcomes, wantOutcomes)
 	}
