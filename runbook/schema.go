@@ -28,6 +28,8 @@ func Schema() ([]byte, error) {
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	root["$id"] = "https://github.com/runbookhq/runbook/schema/runbook.json"
 	root["title"] = "runbook"
+	root["description"] = "A phased upgrade. Expressions (when, until, changed_when, failed_when, order_by, set, assert, loop and every {{ }}) see " +
+		strings.Join(BuiltinNames, ", ") + ", the names register: and set: define, and in a loop its item and " + NameLoopIndex + "."
 	root["$defs"] = g.defs
 	return json.MarshalIndent(root, "", "  ")
 }
