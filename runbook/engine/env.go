@@ -59,10 +59,10 @@ func CheckGiven(rb *runbook.Runbook, given map[string]any) error {
 }
 
 // typedGiven returns given with each -e text that sets a param whose
-// default is a bool, an integer or a float read as that type, as YAML
-// reads it (`-e n=5` for `n: {default: 3}` is 5, not "5"), so that an
-// expression like `params.n + 1` works alike with the default and with -e.
-// A text that does not read as the default's type is an error.
+// default is a bool, a number, a list or a mapping read as that type, as
+// YAML reads it (`-e n=5` for `n: {default: 3}` is 5, not "5"; `-e
+// pkgs=[a,b]` a list), so that expressions work alike with the default and
+// with -e. A text that does not read as the default's type is an error.
 func typedGiven(rb *runbook.Runbook, given map[string]any) (map[string]any, error) {
 	var out map[string]any
 	for _, p := range rb.Params {
@@ -74,8 +74,13 @@ func typedGiven(rb *runbook.Runbook, given map[string]any) (map[string]any, erro
 		if want == "" {
 			continue
 		}
+		var node yaml.Node
 		var v any
-		if err := yaml.Unmarshal([]byte(text), &v); err != nil || (scalarKind(v) != want && !(want == "a float" && scalarKind(v) == "an integer")) {
+		err := yaml.Unmarshal([]byte(text), &node)
+		if err == nil && node.Kind != 0 {
+			v, err = runbook.DecodeValue(&node)
+		}
+		if err != nil || (scalarKind(v) != want && !(want == "a float" && scalarKind(v) == "an integer")) {
 			return nil, &ParamError{fmt.Sprintf("-e %s=%s: not %s, as the param's default %s is", p.Name, shownParam(p, text), want, shownParam(p, runbook.Stringify(p.Default)))}
 		}
 		if want == "a float" {
@@ -99,7 +104,8 @@ func shownParam(p *runbook.Param, text string) string {
 	return text
 }
 
-// scalarKind names the type of a bool or number, "" for anything else.
+// scalarKind names the type of a bool, a number, a list or a mapping, ""
+// for anything else (text).
 func scalarKind(v any) string {
 	switch v.(type) {
 	case bool:
@@ -108,6 +114,10 @@ func scalarKind(v any) string {
 		return "an integer"
 	case float64:
 		return "a float"
+	case []any:
+		return "a list (like [a, b])"
+	case map[string]any:
+		return "a mapping (like {k: v})"
 	}
 	return ""
 }

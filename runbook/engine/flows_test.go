@@ -524,3 +524,26 @@ func TestFlowPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestSetMappingWithoutTextKeys: a set: value whose mapping keys are not
+// text (fromPairs makes them) is journaled with text keys and read alike
+// by later steps, rather than stopping the run at the journal.
+func TestSetMappingWithoutTextKeys(t *testing.T) {
+	src := `runbook: pairs
+targets: worker-1
+phases:
+  - name: Roll out
+    kind: batch
+    steps:
+      - set: {versions: 'fromPairs([["libc6", "2.35"], ["openssl", "3.0"]])'}
+      - shell: 'use {{ versions.libc6 }} {{ versions["openssl"] }}'
+`
+	f := newFakeFleet(okReply)
+	r := runFake(t, src, f, nil)
+	if r.err != nil {
+		t.Fatalf("run: %v", r.err)
+	}
+	if f.count("use 2.35 3.0") != 1 {
+		t.Errorf("ran %v", f.ran("worker-1"))
+	}
+}

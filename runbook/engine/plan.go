@@ -188,10 +188,7 @@ func runtimeNames(rb *runbook.Runbook) map[string]string {
 func (e *Engine) planSteps(list []*runbook.Step, hosts []string, origin map[string]string) []PlanStep {
 	out := []PlanStep{}
 	for _, st := range list {
-		ps := PlanStep{Name: st.Title(), Kind: st.Kind, When: st.When, Flags: stepFlags(st), Notify: st.Notify}
-		if len(hosts) > 0 {
-			ps.Name = e.stepTitle(e.hosts[hosts[0]], st)
-		}
+		ps := PlanStep{Name: e.planTitle(hosts, st), Kind: st.Kind, When: st.When, Flags: stepFlags(st), Notify: st.Notify}
 		if st.IsBlock() {
 			ps.Kind = "block"
 			ps.Block = e.planSteps(st.Block, hosts, origin)
@@ -214,6 +211,24 @@ func (e *Engine) planSteps(list []*runbook.Step, hosts []string, origin map[stri
 		out = append(out, ps)
 	}
 	return out
+}
+
+// planTitle is a step's name as a plan shows it: rendered for the first
+// host (or with the params alone when the phase has no host), a loop's
+// item shown as <item>.
+func (e *Engine) planTitle(hosts []string, st *runbook.Step) string {
+	t := st.Title()
+	if !runbook.HasTemplate(t) {
+		return t
+	}
+	env := e.templateEnv()
+	if len(hosts) > 0 {
+		env = e.envFor(e.hosts[hosts[0]], st)
+	}
+	if st.Loop != nil {
+		env = (&loopIter{name: st.LoopVarName(), item: "<item>"}).addTo(env)
+	}
+	return titleIn(st, env)
 }
 
 func loopText(st *runbook.Step) string {

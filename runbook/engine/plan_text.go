@@ -111,12 +111,21 @@ func writeStepList(w io.Writer, indent string, steps []PlanStep, nHosts int) {
 			}
 			continue
 		}
+		write := writeIndented
+		if s.Loop != "" {
+			write = writeLines // one line per item, all alike
+		}
 		if len(s.Rendered) == 1 && len(s.Rendered[0].Hosts) == nHosts {
-			writeIndented(w, indent+"   ", s.Rendered[0].Text)
+			write(w, indent+"   ", s.Rendered[0].Text)
 			continue
 		}
 		for _, r := range s.Rendered {
-			writeIndented(w, indent+"   ", strings.Join(r.Hosts, ",")+": "+r.Text)
+			if s.Loop == "" {
+				writeIndented(w, indent+"   ", strings.Join(r.Hosts, ",")+": "+r.Text)
+				continue
+			}
+			writeLines(w, indent+"   ", strings.Join(r.Hosts, ",")+":")
+			writeLines(w, indent+"     ", r.Text)
 		}
 	}
 }
@@ -126,6 +135,13 @@ func writeIndented(w io.Writer, indent, text string) {
 		if i == 1 {
 			indent += "  " // continuation lines of a multi-line command
 		}
+		fmt.Fprintf(w, "%s%s\n", indent, line)
+	}
+}
+
+// writeLines writes each line of text with indent.
+func writeLines(w io.Writer, indent, text string) {
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		fmt.Fprintf(w, "%s%s\n", indent, line)
 	}
 }

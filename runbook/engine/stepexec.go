@@ -309,17 +309,48 @@ func (e *Engine) recordData(res steps.Result) map[string]any {
 }
 
 // normalizeJSON round-trips v through JSON so that replayed and live values
-// look the same to expressions.
+// look the same to expressions. Mappings whose keys are not text (expr's
+// fromPairs makes them) take their keys as text, as JSON must; a value
+// JSON cannot hold at all (a function, a channel) becomes its text.
 func normalizeJSON(v any) any {
+	v = textKeys(v, 0)
 	b, err := json.Marshal(v)
 	if err != nil {
-		return v
+		return runbook.Stringify(v)
 	}
 	var out any
 	if json.Unmarshal(b, &out) != nil {
 		return v
 	}
 	return out
+}
+
+// textKeys returns v with every mapping's keys as text.
+func textKeys(v any, depth int) any {
+	if depth > 100 {
+		return v
+	}
+	switch x := v.(type) {
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[runbook.Stringify(k)] = textKeys(e, depth+1)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = textKeys(e, depth+1)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = textKeys(e, depth+1)
+		}
+		return out
+	}
+	return v
 }
 
 // apply makes a finished step's result visible to later steps.

@@ -79,6 +79,8 @@ func TestGivenTextTakesTheDefaultsType(t *testing.T) {
 		{map[string]any{"n": "seven"}, nil, "-e n=seven: not an integer"},
 		{map[string]any{"flag": "maybe"}, nil, "not a bool"},
 		{map[string]any{"n": 9}, 9, ""},
+		{map[string]any{"pkgs": "[c, d]"}, nil, ""},
+		{map[string]any{"pkgs": "c"}, nil, "not a list"},
 	} {
 		got, err := typedGiven(rb, tc.given)
 		if tc.err != "" {
@@ -91,7 +93,13 @@ func TestGivenTextTakesTheDefaultsType(t *testing.T) {
 			t.Errorf("%v: %v", tc.given, err)
 			continue
 		}
-		for _, v := range got {
+		for k, v := range got {
+			if k == "pkgs" {
+				if l, ok := v.([]any); !ok || len(l) != 2 || l[0] != "c" {
+					t.Errorf("%v: got %#v, want [c d]", tc.given, v)
+				}
+				continue
+			}
 			if v != tc.want {
 				t.Errorf("%v: got %#v, want %#v", tc.given, v, tc.want)
 			}
