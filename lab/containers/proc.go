@@ -84,7 +84,16 @@ func (l *lineWriter) line(s string) {
 	if l.w != nil {
 		fmt.Fprintf(l.w, "%s%s\n", l.prefix, s)
 	}
-	l.tail.add(s)
+	if !isNspawnNoise(s) {
+		l.tail.add(s)
+	}
+}
+
+// isNspawnNoise says a line is systemd-nspawn refusing to clean up under
+// a /run that is not a tmpfs: true of every container here, so it says
+// nothing about the one that failed.
+func isNspawnNoise(s string) bool {
+	return strings.HasPrefix(s, `Attempted to remove disk file system under "/run/systemd/nspawn/`)
 }
 
 // Flush writes a last line without its newline.
