@@ -50,5 +50,5 @@ func Leftovers(dir string) []string {
 			}
 		}
 	}
-	return out
+	return append(out, leftoverCgroups(prefix)...)
 }

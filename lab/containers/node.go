@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -69,6 +70,9 @@ func (n *node) machineName() string {
 // when the node is restarted after a reboot, so the mount is retried.
 const bootScript = `lower=$1 upper=$2 work=$3 root=$4
 shift 4
+for cg in $RB_CGROUPS; do
+  echo $$ > "$cg/cgroup.procs" || { echo "container lab: cannot enter cgroup $cg" >&2; exit 96; }
+done
 i=0
 until mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work" "$root"; do
   i=$((i+1))
@@ -121,6 +125,7 @@ func (n *node) supervise(started chan<- error) {
 		// A container killed rather than powered off leaves its
 		// directory here (it is empty).
 		os.Remove(filepath.Join(nspawnPropagateDir, n.machineName()))
+		removeCgroups(n.machineName())
 		if exitCode(err) == exitReboot && !stopping {
 			n.lab.logf("%s rebooted; booting it again", n.name)
 			continue
@@ -144,6 +149,13 @@ func (n *node) spawnAndWait(started func(error)) error {
 	// The command is not bound to a context: the node outlives the call
 	// that started it, until Close.
 	cmd := isolatedShell(context.Background(), bootScript, args...)
+	cgroups, err := nodeCgroups(n.machineName())
+	if err != nil {
+		err = fmt.Errorf("container lab: %s: cgroups: %w", n.name, err)
+		started(err)
+		return err
+	}
+	cmd.Env = append(os.Environ(), "RB_CGROUPS="+strings.Join(cgroups, " "))
 	log, err := os.OpenFile(filepath.Join(n.dir, "console.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		err = fmt.Errorf("container lab: %s: %w", n.name, err)
