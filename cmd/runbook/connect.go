@@ -102,6 +102,7 @@ func (c *fleetConnector) dialLab(ctx context.Context, h *inventory.Host) (transp
 		c.lab, c.labErr = c.labStart()
 		if c.labErr == nil {
 			c.labSSH = rbssh.NewDialer(rbssh.Options{
+				BecomePassword:    c.becomePass,
 				KnownHostsFiles:   []string{c.lab.KnownHostsFile()},
 				SSHConfigFile:     "none",
 				AgentSocket:       "none",

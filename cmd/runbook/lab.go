@@ -71,6 +71,9 @@ func splitAddr(addr, node string) (string, int, error) {
 // them all, else a lab started in this process.
 func labStarter(state string, inv *inventory.Inventory, io *IO) func() (labFleet, error) {
 	return func() (labFleet, error) {
+		if usesContainerLab(inv) {
+			return startContainerLab(state, inv, io)
+		}
 		specs, err := labNodes(inv)
 		if err != nil {
 			return nil, err
@@ -163,6 +166,7 @@ shared simulated Kubernetes cluster. Its state lives in STATE_DIR/lab.`,
 	}
 	for _, c := range []*cobra.Command{serve, status, reset} {
 		c.Flags().StringVarP(&invPath, "inventory", "i", "", "inventory whose transport: lab hosts make the lab")
+		c.RunE = newContainerLabRunE(c.Name(), g, io, &invPath, &portBase, c.RunE)
 		cmd.AddCommand(c)
 	}
 	return cmd
