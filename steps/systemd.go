@@ -17,7 +17,9 @@ func init() { register[Systemd]("systemd") }
 // it, and waits until it is in the state asked: `systemd: {name, state,
 // enabled, daemon_reload, timeout}`. started and stopped change nothing
 // when the unit is already so; restarted and reloaded always act (reloaded
-// starts a unit that is not running). After acting it polls `systemctl
+// starts a unit that is not running). daemon_reload runs systemctl
+// daemon-reload first, a change only when the unit's file had changed on
+// disk since systemd read it. After acting it polls `systemctl
 // is-active` until the unit is active (started, restarted, reloaded) or
 // inactive (stopped; failed counts as stopped too) within timeout; a unit
 // that turns failed while it should run fails the step at once, with the
@@ -91,10 +93,9 @@ func (s *Systemd) Run(ctx context.Context, x *Exec) Result {
 	}
 	r := &systemdRun{x: x, s: s, data: map[string]any{"unit": s.Name}}
 	if s.DaemonReload {
-		if res, ok := r.run(ctx, "daemon-reload"); !ok {
+		if res, ok := r.daemonReload(ctx); !ok {
 			return res
 		}
-		r.changed = true
 	}
 	if s.Enabled != nil {
 		if res, ok := r.enable(ctx); !ok {
@@ -139,6 +140,23 @@ func (r *systemdRun) run(ctx context.Context, verb string) (Result, bool) {
 	if rc != 0 {
 		return r.result(Failed, fmt.Errorf("systemd: %s: exit %d%s%s", line, rc, stderrTail(errOut), r.status(ctx))), false
 	}
+	return Result{}, true
+}
+
+// daemonReload runs systemctl daemon-reload. It is a change only when
+// systemd had not read the unit's file as it is on disk (NeedDaemonReload):
+// reloading what systemd already has changes nothing.
+func (r *systemdRun) daemonReload(ctx context.Context) (Result, bool) {
+	out, _, _, err := r.x.Output(ctx, transport.Command{Argv: []string{"systemctl", "show", "-p", "NeedDaemonReload", "--value", "--", r.s.Name}})
+	if err != nil {
+		return r.result(Failed, fmt.Errorf("systemd: systemctl show %s: %w", r.s.Name, err)), false
+	}
+	stale := strings.TrimSpace(out) == "yes"
+	r.data["needed_daemon_reload"] = stale
+	if res, ok := r.run(ctx, "daemon-reload"); !ok {
+		return res, false
+	}
+	r.changed = r.changed || stale
 	return Result{}, true
 }
 

@@ -21,6 +21,9 @@ type fakeUnit struct {
 	settle   int
 	endState string // what an activation ends in: active or failed
 	startRC  int    // exit status of start/restart
+	// needReload is `systemctl show -p NeedDaemonReload`: its unit file
+	// changed on disk since systemd read it ("yes"); daemon-reload clears it.
+	needReload string
 }
 
 func (u *fakeUnit) reply(_ int, c transport.Command) (string, int, error) {
@@ -43,6 +46,11 @@ func (u *fakeUnit) reply(_ int, c transport.Command) (string, int, error) {
 		return u.active + "\n", map[bool]int{true: 0, false: 3}[u.active == "active"], nil
 	case "is-enabled":
 		return u.enabled + "\n", 0, nil
+	case "show":
+		if u.needReload == "" {
+			return "no\n", 0, nil
+		}
+		return u.needReload + "\n", 0, nil
 	case "start", "restart":
 		if u.startRC != 0 {
 			return "", u.startRC, nil
@@ -56,6 +64,7 @@ func (u *fakeUnit) reply(_ int, c transport.Command) (string, int, error) {
 	case "disable":
 		u.enabled = "disabled"
 	case "daemon-reload":
+		u.needReload = "no"
 	default:
 		return "", 1, errors.New("unexpected verb " + verb)
 	}
@@ -93,6 +102,12 @@ func TestSystemd(t *testing.T) {
 			status: Changed, cmds: []string{"systemctl reload -- crio"}, after: "active"},
 		{name: "reload stopped starts", step: `systemd: {name: crio, state: reloaded}`, unit: &fakeUnit{active: "inactive", endState: "active"},
 			status: Changed, cmds: []string{"systemctl start -- crio"}, after: "active"},
+		{name: "daemon-reload, unit already as asked", step: `systemd: {name: crio, state: started, daemon_reload: true}`,
+			unit: &fakeUnit{active: "active"}, status: OK, cmds: []string{"systemctl daemon-reload"}, after: "active"},
+		{name: "daemon-reload alone, nothing to reload", step: `systemd: {name: crio, daemon_reload: true}`,
+			unit: &fakeUnit{active: "active"}, status: OK, cmds: []string{"systemctl daemon-reload"}},
+		{name: "daemon-reload of a changed unit file", step: `systemd: {name: crio, state: started, daemon_reload: true}`,
+			unit: &fakeUnit{active: "active", needReload: "yes"}, status: Changed, cmds: []string{"systemctl daemon-reload"}, after: "active"},
 		{name: "enable and start", step: `systemd: {name: crio, state: started, enabled: true, daemon_reload: true}`,
 			unit:   &fakeUnit{active: "inactive", enabled: "disabled", endState: "active"},
 			status: Changed, cmds: []string{"systemctl daemon-reload", "systemctl enable -- crio", "systemctl start -- crio"}, after: "active"},
@@ -115,7 +130,7 @@ func TestSystemd(t *testing.T) {
 			}
 			var acted []string
 			for _, l := range f.lines() {
-				if !strings.Contains(l, "is-active") && !strings.Contains(l, "is-enabled") && !strings.HasPrefix(l, "systemctl status") {
+				if !strings.Contains(l, "is-active") && !strings.Contains(l, "is-enabled") && !strings.HasPrefix(l, "systemctl status") && !strings.HasPrefix(l, "systemctl show") {
 					acted = append(acted, l)
 				}
 			}
