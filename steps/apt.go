@@ -2,311 +2,296 @@ package steps
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/runbookhq/runbook/runbook"
-	"github.com/runbookhq/runbook/runbook/transport"
 )
 
 func init() { register[Apt]("apt") }
 
-// Apt installs, pins or removes a Debian package: `apt: {name, version,
-// state: present|absent, hold, allow_downgrade, update_cache}`.
+// Apt installs, upgrades, pins, holds or removes Debian packages, or
+// upgrades the whole system: `apt: {name, version, state:
+// present|absent|latest, hold, allow_downgrade, update_cache,
+// cache_valid_time, upgrade: safe|full|dist, autoremove, only_upgrade,
+// dpkg_options}`.
 //
-// It reads the installed version and hold first (dpkg-query) and changes
-// nothing when they are already as asked. apt-get runs with
-// DEBIAN_FRONTEND=noninteractive, keeps changed conffiles
-// (--force-confold, --force-confdef), waits for the dpkg lock up to the
-// step's timeout (DPkg::Lock::Timeout), and with NEEDRESTART_SUSPEND=1, so
-// that Ubuntu's needrestart does not restart services behind the
-// runbook's back. A held package is unheld for the change. hold: true
-// holds it afterwards, hold: false leaves it unheld, and without hold:
-// a package that was held is held again. update_cache runs apt-get update
-// first; it does not count as a change. The data records the version
-// before and after and the hold.
+// name is one package or a list; NAME=VERSION pins one (version: does the
+// same for a single name). It reads every package's status first
+// (dpkg-query) and changes nothing when the named packages are already as
+// asked: installed (present), at the candidate (latest), gone (absent),
+// held or not. apt-get runs non-interactively (DEBIAN_FRONTEND=
+// noninteractive, NEEDRESTART_MODE=a for Ubuntu's needrestart, the C
+// locale), keeps a locally changed conffile (dpkg_options, by default
+// force-confdef,force-confold), and waits for the dpkg lock up to the
+// step's timeout (DPkg::Lock::Timeout), as when unattended-upgrades holds
+// it. A held package is unheld for the change; hold: true holds the named
+// packages afterwards, hold: false leaves them unheld, and without hold: a
+// package that was held is held again. only_upgrade changes only packages
+// already installed. upgrade: runs apt-get upgrade (safe), full-upgrade
+// (full) or dist-upgrade (dist), which never changes held packages.
+// autoremove removes the packages nothing needs any more, after the rest.
+// update_cache runs apt-get update first, cache_valid_time only when the
+// last successful update is older than that; an update alone is not a
+// change. The data records every package whose version changed, and the
+// named ones, with their versions before and after ("packages"), each
+// conffile dpkg kept or replaced ("conffiles"), and for a single name its
+// version and hold before and after.
 type Apt struct {
-	Name           string `yaml:"name" desc:"Package name." required:"true"`
-	Version        string `yaml:"version" desc:"Exact version to install, e.g. 1.30.4-1.1 (default: any installed version, else the candidate)."`
-	State          string `yaml:"state" desc:"present (default) or absent." enum:"present,absent"`
-	Hold           *bool  `yaml:"hold" desc:"Hold the package (apt-mark hold) after installing; false unholds it."`
-	AllowDowngrade bool   `yaml:"allow_downgrade" desc:"Allow installing a lower version than the installed one."`
-	UpdateCache    bool   `yaml:"update_cache" desc:"Run apt-get update first."`
+	Name           PackageNames   `yaml:"name" desc:"Package name, or a list of them; NAME=VERSION pins a version."`
+	Version        string         `yaml:"version" desc:"Exact version to install, e.g. 1.30.4-1.1, for a single name (default: any installed version, else the candidate)."`
+	State          string         `yaml:"state" desc:"present (default), absent or latest (the candidate version)." enum:"present,absent,latest"`
+	Hold           *bool          `yaml:"hold" desc:"Hold the named packages (apt-mark hold) after installing; false unholds them."`
+	AllowDowngrade bool           `yaml:"allow_downgrade" desc:"Allow installing a lower version than the installed one."`
+	UpdateCache    bool           `yaml:"update_cache" desc:"Run apt-get update first."`
+	CacheValidTime CacheValidTime `yaml:"cache_valid_time" desc:"Update the cache only when its last update is older than this: seconds, or a duration like 1h (implies update_cache)."`
+	Upgrade        string         `yaml:"upgrade" desc:"Upgrade the system: safe (apt-get upgrade), full (full-upgrade) or dist (dist-upgrade)." enum:"safe,full,dist"`
+	Autoremove     bool           `yaml:"autoremove" desc:"Remove the packages nothing depends on any more (apt-get autoremove)."`
+	OnlyUpgrade    bool           `yaml:"only_upgrade" desc:"Only upgrade packages already installed; install nothing new."`
+	DpkgOptions    string         `yaml:"dpkg_options" desc:"dpkg options, comma-separated (default force-confdef,force-confold)."`
+}
+
+// PackageNames is one package name or a list of them.
+type PackageNames []string
+
+// DecodeYAML implements runbook.YAMLDecoder.
+func (p *PackageNames) DecodeYAML(d *runbook.Decoder, n *yaml.Node) {
+	n = runbook.Resolve(n)
+	if n == nil || runbook.IsNull(n) {
+		return
+	}
+	if n.Kind == yaml.SequenceNode {
+		for _, e := range n.Content {
+			if s, ok := d.Scalar(e, "a package name"); ok {
+				*p = append(*p, s)
+			}
+		}
+		return
+	}
+	if s, ok := d.Scalar(n, "a package name or a list of them"); ok && s != "" {
+		*p = PackageNames{s}
+	}
+}
+
+// JSONSchema implements runbook.SchemaProvider.
+func (*PackageNames) JSONSchema(*runbook.SchemaGen) map[string]any {
+	return map[string]any{"oneOf": []any{
+		map[string]any{"type": "string"},
+		map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+	}}
+}
+
+// CacheValidTime is a number of seconds (as Ansible writes it) or a
+// duration.
+type CacheValidTime time.Duration
+
+// DecodeYAML implements runbook.YAMLDecoder.
+func (c *CacheValidTime) DecodeYAML(d *runbook.Decoder, n *yaml.Node) {
+	s, ok := d.Scalar(n, "seconds or a duration")
+	if !ok || s == "" {
+		return
+	}
+	if secs, err := strconv.ParseUint(s, 10, 32); err == nil {
+		*c = CacheValidTime(time.Duration(secs) * time.Second)
+		return
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		d.Errorf(n, "cache_valid_time %q: give seconds (3600) or a duration like 1h", s)
+		return
+	}
+	*c = CacheValidTime(v)
+}
+
+// JSONSchema implements runbook.SchemaProvider.
+func (*CacheValidTime) JSONSchema(*runbook.SchemaGen) map[string]any {
+	return map[string]any{"oneOf": []any{
+		map[string]any{"type": "integer", "minimum": 0},
+		map[string]any{"type": "string"},
+	}}
 }
 
 var (
 	debNameRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$`)
 	debVersionRe = regexp.MustCompile(`^[A-Za-z0-9.+~:*-]+$`)
+	dpkgOptionRe = regexp.MustCompile(`^[a-z][a-z0-9-]*(=[A-Za-z0-9_./:-]+)?$`)
 )
+
+// aptTarget is one named package and the version asked for it.
+type aptTarget struct{ Name, Version string }
+
+// targets splits the names into packages and pinned versions.
+func (a *Apt) targets() []aptTarget {
+	out := make([]aptTarget, 0, len(a.Name))
+	for _, n := range a.Name {
+		name, version, _ := strings.Cut(strings.TrimSpace(n), "=")
+		out = append(out, aptTarget{Name: name, Version: version})
+	}
+	if len(out) == 1 && a.Version != "" {
+		out[0].Version = a.Version
+	}
+	return out
+}
+
+// checkTargets reports the first name or version that is not one.
+func checkTargets(ts []aptTarget) (field, msg string) {
+	for _, t := range ts {
+		if runbook.HasTemplate(t.Name) || runbook.HasTemplate(t.Version) {
+			continue
+		}
+		if !debNameRe.MatchString(t.Name) {
+			return "name", strconv.Quote(t.Name) + " is not a Debian package name"
+		}
+		if t.Version != "" && !debVersionRe.MatchString(t.Version) {
+			return "version", strconv.Quote(t.Version) + " is not a Debian version"
+		}
+	}
+	return "", ""
+}
+
+// dpkgOptions are the -o Dpkg::Options arguments.
+func (a *Apt) dpkgOptions() []string {
+	opts := a.DpkgOptions
+	if strings.TrimSpace(opts) == "" {
+		opts = "force-confdef,force-confold"
+	}
+	var out []string
+	for _, o := range strings.Split(opts, ",") {
+		if o = strings.TrimPrefix(strings.TrimSpace(o), "--"); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
 
 // Validate implements runbook.StepSpec.
 func (a *Apt) Validate(c *runbook.Check) {
-	if a.Name == "" {
-		c.Errorf("", "apt: needs name: (the package)")
-	} else if !runbook.HasTemplate(a.Name) && !debNameRe.MatchString(a.Name) {
-		c.Errorf("name", "apt: %q is not a Debian package name", a.Name)
+	ts := a.targets()
+	if field, msg := checkTargets(ts); msg != "" {
+		c.Errorf(field, "apt: %s", msg)
 	}
-	if a.Version != "" && !runbook.HasTemplate(a.Version) && !debVersionRe.MatchString(a.Version) {
-		c.Errorf("version", "apt: %q is not a Debian version", a.Version)
+	if len(a.Name) > 1 && a.Version != "" {
+		c.Errorf("version", "apt: version: goes with a single name; pin each of several with NAME=VERSION")
 	}
 	switch a.State {
 	case "", "present":
 	case "absent":
-		if a.Version != "" || a.Hold != nil || a.AllowDowngrade {
-			c.Errorf("state", "apt: state: absent takes no version, hold or allow_downgrade")
+		if a.Version != "" || a.Hold != nil || a.AllowDowngrade || a.OnlyUpgrade || pinned(ts) {
+			c.Errorf("state", "apt: state: absent takes no version, hold, allow_downgrade or only_upgrade")
+		}
+	case "latest":
+		if a.Version != "" || pinned(ts) {
+			c.Errorf("state", "apt: state: latest installs the candidate version; drop the version, or use state: present")
 		}
 	default:
-		c.Errorf("state", "apt: state %q: use present or absent", a.State)
+		c.Errorf("state", "apt: state %q: use present, absent or latest", a.State)
 	}
+	switch a.Upgrade {
+	case "":
+	case "safe", "full", "dist":
+		if len(a.Name) > 0 || a.State != "" || a.Hold != nil || a.OnlyUpgrade {
+			c.Errorf("upgrade", "apt: upgrade: upgrades the whole system; it takes no name, state, hold or only_upgrade (use a step of its own)")
+		}
+	default:
+		c.Errorf("upgrade", "apt: upgrade %q: use safe, full or dist", a.Upgrade)
+	}
+	if len(a.Name) == 0 && a.Upgrade == "" && !a.Autoremove && !a.UpdateCache && a.CacheValidTime == 0 {
+		c.Errorf("", "apt: needs name: (a package or a list), upgrade:, autoremove: or update_cache:")
+	}
+	for _, o := range a.dpkgOptions() {
+		if !dpkgOptionRe.MatchString(o) {
+			c.Errorf("dpkg_options", "apt: dpkg_options: %q is not a dpkg option like force-confold", o)
+		}
+	}
+}
+
+func pinned(ts []aptTarget) bool {
+	for _, t := range ts {
+		if t.Version != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Describe implements Kind.
 func (a *Apt) Describe() string {
-	var b strings.Builder
-	b.WriteString("apt: ")
-	if a.UpdateCache {
-		b.WriteString("update cache, ")
+	var parts []string
+	switch {
+	case a.CacheValidTime > 0:
+		parts = append(parts, "update cache if older than "+time.Duration(a.CacheValidTime).String())
+	case a.UpdateCache:
+		parts = append(parts, "update cache")
 	}
-	if a.State == "absent" {
-		b.WriteString("remove " + a.Name)
-		return b.String()
-	}
-	b.WriteString(a.Name)
-	if a.Version != "" {
-		b.WriteString(" = " + a.Version)
-	}
-	if a.Hold != nil {
-		b.WriteString(map[bool]string{true: ", hold", false: ", unhold"}[*a.Hold])
-	}
-	if a.AllowDowngrade {
-		b.WriteString(", allow downgrade")
-	}
-	return b.String()
-}
-
-// aptEnv is the environment of every apt command.
-var aptEnv = map[string]string{"DEBIAN_FRONTEND": "noninteractive", "NEEDRESTART_SUSPEND": "1"}
-
-// lockWait is how long apt waits for the dpkg lock: the step's timeout,
-// less a margin so that apt's own message comes before the timeout.
-func lockWait(timeout time.Duration) int {
-	if timeout <= 0 {
-		return 600
-	}
-	return int(max((timeout - min(timeout/10, 30*time.Second)).Seconds(), 1))
-}
-
-func lockOpt(timeout time.Duration) string {
-	return "-o DPkg::Lock::Timeout=" + strconv.Itoa(lockWait(timeout))
-}
-
-// aptQueryScript prints the package's dpkg status and version, or nothing
-// when dpkg does not know it.
-func aptQueryScript(name string) string {
-	return "dpkg-query -W -f='${Status}|${Version}\\n' -- " + quote(name) + " 2>/dev/null || true"
-}
-
-// pkgState is what dpkg says about a package.
-type pkgState struct {
-	Installed bool
-	Held      bool
-	Version   string // "" when not installed
-}
-
-// parsePkgState reads aptQueryScript's output: "want ok status|version".
-func parsePkgState(out string) pkgState {
-	line, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
-	status, version, ok := strings.Cut(line, "|")
-	if !ok {
-		return pkgState{}
-	}
-	f := strings.Fields(status)
-	var s pkgState
-	s.Held = len(f) > 0 && f[0] == "hold"
-	s.Installed = len(f) == 3 && f[2] == "installed"
-	if s.Installed {
-		s.Version = strings.TrimSpace(version)
-	}
-	return s
-}
-
-func (a *Apt) installCommand(timeout time.Duration) string {
-	cmd := "apt-get install -y -q " + lockOpt(timeout) +
-		" -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef"
-	if a.AllowDowngrade {
-		cmd += " --allow-downgrades"
-	}
-	target := a.Name
-	if a.Version != "" {
-		target += "=" + a.Version
-	}
-	return cmd + " -- " + quote(target)
-}
-
-func (a *Apt) removeCommand(timeout time.Duration) string {
-	return "apt-get remove -y -q " + lockOpt(timeout) + " -- " + quote(a.Name)
-}
-
-func aptUpdateCommand(timeout time.Duration) string {
-	return "apt-get update -q " + lockOpt(timeout)
-}
-
-func aptMarkCommand(op, name string) string { return "apt-mark " + op + " -- " + quote(name) }
-
-// aptError sums up a failed apt command: its E: lines, else its last
-// stderr lines.
-func aptError(rc int, stdout, stderr string) error {
-	var es []string
-	for _, l := range strings.Split(stderr+"\n"+stdout, "\n") {
-		if l = strings.TrimSpace(l); strings.HasPrefix(l, "E: ") {
-			es = append(es, l)
+	var names []string
+	for _, t := range a.targets() {
+		if t.Version != "" {
+			names = append(names, t.Name+" = "+t.Version)
+		} else {
+			names = append(names, t.Name)
 		}
 	}
-	if len(es) > 0 {
-		return fmt.Errorf("apt: exit %d: %s", rc, strings.Join(es, "; "))
+	switch {
+	case a.Upgrade != "":
+		parts = append(parts, "upgrade ("+a.Upgrade+")")
+	case a.State == "absent" && len(names) > 0:
+		parts = append(parts, "remove "+strings.Join(names, ", "))
+	case a.State == "latest" && len(names) > 0:
+		parts = append(parts, strings.Join(names, ", ")+" at the latest version")
+	case len(names) > 0:
+		parts = append(parts, strings.Join(names, ", "))
 	}
-	return fmt.Errorf("apt: exit %d%s", rc, stderrTail(stderr))
+	if a.OnlyUpgrade {
+		parts = append(parts, "only upgrade")
+	}
+	if a.Hold != nil {
+		parts = append(parts, map[bool]string{true: "hold", false: "unhold"}[*a.Hold])
+	}
+	if a.AllowDowngrade {
+		parts = append(parts, "allow downgrade")
+	}
+	if a.Autoremove {
+		parts = append(parts, "autoremove")
+	}
+	if a.DpkgOptions != "" {
+		parts = append(parts, "dpkg "+strings.Join(a.dpkgOptions(), ","))
+	}
+	return "apt: " + strings.Join(parts, ", ")
 }
 
 // Run implements Kind.
 func (a *Apt) Run(ctx context.Context, x *Exec) Result {
-	if !debNameRe.MatchString(a.Name) {
-		return Fail("", "apt: %q is not a Debian package name", a.Name)
+	ts := a.targets()
+	if _, msg := checkTargets(ts); msg != "" {
+		return Fail("", "apt: %s", msg)
 	}
-	if a.Version != "" && !debVersionRe.MatchString(a.Version) {
-		return Fail("", "apt: %q is not a Debian version", a.Version)
+	for _, t := range ts {
+		if runbook.HasTemplate(t.Name) || runbook.HasTemplate(t.Version) {
+			return Fail("", "apt: %q was not rendered", t.Name+"="+t.Version)
+		}
 	}
-	r := &aptRun{x: x, a: a, data: map[string]any{"package": a.Name}}
-	if a.UpdateCache {
-		if res, ok := r.apt(ctx, aptUpdateCommand(x.Timeout)); !ok {
+	r := newAptRun(x, a)
+	if a.UpdateCache || a.CacheValidTime > 0 {
+		if res, ok := r.updateCache(ctx); !ok {
 			return res
 		}
 	}
-	before, err := r.query(ctx)
+	before, err := r.queryAll(ctx)
 	if err != nil {
-		return Broken(aptQueryScript(a.Name), err)
+		return r.failed(err)
 	}
-	r.data["version_before"], r.data["held_before"] = before.Version, before.Held
-	if a.State == "absent" {
-		return r.remove(ctx, before)
-	}
-	return r.install(ctx, before)
-}
-
-// aptRun is one run of an apt step: what it ran and found so far.
-type aptRun struct {
-	x    *Exec
-	a    *Apt
-	data map[string]any
-	cmds []string // apt commands run, for the journal
-	rc   *int     // exit status of the last one
-}
-
-func (r *aptRun) query(ctx context.Context) (pkgState, error) {
-	out, _, _, err := r.x.Output(ctx, transport.Command{Shell: aptQueryScript(r.a.Name)})
-	if err != nil {
-		return pkgState{}, fmt.Errorf("apt: querying %s: %w", r.a.Name, err)
-	}
-	return parsePkgState(out), nil
-}
-
-// apt runs one apt command with its output going to the step's; when it
-// fails, ok is false and res is the step's result.
-func (r *aptRun) apt(ctx context.Context, cmd string) (res Result, ok bool) {
-	out, errOut, rc, _, err := r.x.capture(ctx, transport.Command{Shell: cmd, Env: aptEnv}, 1<<20)
-	r.cmds = append(r.cmds, cmd)
-	if err != nil {
-		return Result{Status: Failed, Command: r.command(), Data: r.data, Err: fmt.Errorf("apt: %w", err)}, false
-	}
-	r.rc = &rc
-	if rc != 0 {
-		return Result{Status: Failed, RC: r.rc, Command: r.command(), Data: r.data, Err: aptError(rc, out, errOut)}, false
-	}
-	return Result{}, true
-}
-
-func (r *aptRun) command() string { return strings.Join(r.cmds, "\n") }
-
-func (r *aptRun) done(status string, after pkgState) Result {
-	r.data["version_after"], r.data["held"] = after.Version, after.Held
-	cmd := r.command()
-	if cmd == "" {
-		cmd = aptQueryScript(r.a.Name)
-	}
-	return Result{Status: status, RC: r.rc, Command: cmd, Data: r.data}
-}
-
-func (r *aptRun) install(ctx context.Context, before pkgState) Result {
-	a := r.a
-	wantHold := before.Held
-	if a.Hold != nil {
-		wantHold = *a.Hold
-	}
-	atVersion := before.Installed && (a.Version == "" || before.Version == a.Version)
-	if atVersion && before.Held == wantHold {
-		return r.done(OK, before)
-	}
-	held := before.Held
-	if !atVersion {
-		if held {
-			if res, ok := r.apt(ctx, aptMarkCommand("unhold", a.Name)); !ok {
-				return res
-			}
-			held = false
-		}
-		if res, ok := r.apt(ctx, a.installCommand(r.x.Timeout)); !ok {
-			if before.Held { // leave the hold as it was found
-				cctx, cancel := cleanupCtx(ctx)
-				r.x.Output(cctx, transport.Command{Shell: aptMarkCommand("hold", a.Name), Env: aptEnv})
-				cancel()
-			}
-			return res
-		}
-	}
-	if held != wantHold {
-		op := map[bool]string{true: "hold", false: "unhold"}[wantHold]
-		if res, ok := r.apt(ctx, aptMarkCommand(op, a.Name)); !ok {
-			return res
-		}
-	}
-	after, err := r.query(ctx)
-	if err != nil {
-		return Result{Status: Failed, RC: r.rc, Command: r.command(), Data: r.data, Err: err}
-	}
-	res := r.done(Changed, after)
 	switch {
-	case !after.Installed:
-		res.Status, res.Err = Failed, fmt.Errorf("apt: %s is not installed after apt-get install", a.Name)
-	case a.Version != "" && after.Version != a.Version:
-		res.Status, res.Err = Failed, fmt.Errorf("apt: %s is at %s after apt-get install, not %s", a.Name, after.Version, a.Version)
-	case after.Held != wantHold:
-		res.Status, res.Err = Failed, fmt.Errorf("apt: %s hold is %v after apt-mark, want %v", a.Name, after.Held, wantHold)
+	case a.Upgrade != "":
+		return r.upgrade(ctx, before)
+	case len(ts) == 0:
+		return r.finish(ctx, before, false)
+	case a.State == "absent":
+		return r.remove(ctx, ts, before)
+	default:
+		return r.install(ctx, ts, before)
 	}
-	return res
-}
-
-func (r *aptRun) remove(ctx context.Context, before pkgState) Result {
-	if !before.Installed {
-		return r.done(OK, before)
-	}
-	if before.Held {
-		if res, ok := r.apt(ctx, aptMarkCommand("unhold", r.a.Name)); !ok {
-			return res
-		}
-	}
-	if res, ok := r.apt(ctx, r.a.removeCommand(r.x.Timeout)); !ok {
-		return res
-	}
-	after, err := r.query(ctx)
-	if err != nil {
-		return Result{Status: Failed, RC: r.rc, Command: r.command(), Data: r.data, Err: err}
-	}
-	res := r.done(Changed, after)
-	if after.Installed {
-		res.Status, res.Err = Failed, fmt.Errorf("apt: %s is still installed (%s) after apt-get remove", r.a.Name, after.Version)
-	}
-	return res
 }

@@ -11,24 +11,31 @@ import (
 )
 
 func TestAptCommands(t *testing.T) {
+	five, ten := 5*time.Minute, 10*time.Minute
 	for _, tc := range []struct {
 		step string
+		got  func(a *Apt) string
 		want string
 	}{
-		{`apt: {name: cri-o, version: 1.30.4-1.1}`,
-			"apt-get install -y -q -o DPkg::Lock::Timeout=270 -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef -- 'cri-o=1.30.4-1.1'"},
-		{`apt: {name: cri-o, version: "1:1.29.9~rc1-1.1", allow_downgrade: true}`,
-			"apt-get install -y -q -o DPkg::Lock::Timeout=270 -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef --allow-downgrades -- 'cri-o=1:1.29.9~rc1-1.1'"},
-		{`apt: {name: kubelet}`,
-			"apt-get install -y -q -o DPkg::Lock::Timeout=270 -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef -- kubelet"},
+		{`apt: {name: cri-o, version: 1.30.4-1.1}`, func(a *Apt) string { return a.installCommand(a.targets(), five) },
+			"apt-get install -y -q -o DPkg::Lock::Timeout=270 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -- 'cri-o=1.30.4-1.1'"},
+		{`apt: {name: cri-o, version: "1:1.29.9~rc1-1.1", allow_downgrade: true}`, func(a *Apt) string { return a.installCommand(a.targets(), five) },
+			"apt-get install -y -q -o DPkg::Lock::Timeout=270 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold --allow-downgrades -- 'cri-o=1:1.29.9~rc1-1.1'"},
+		{`apt: {name: [kubelet, "kubeadm=1.29.9-1.1"], only_upgrade: true, dpkg_options: "--force-confnew"}`, func(a *Apt) string { return a.installCommand(a.targets(), five) },
+			"apt-get install -y -q -o DPkg::Lock::Timeout=270 -o Dpkg::Options::=--force-confnew --only-upgrade -- kubelet 'kubeadm=1.29.9-1.1'"},
+		{`apt: {name: [cri-o, kubelet], state: absent}`, func(a *Apt) string { return a.removeCommand([]string{"cri-o", "kubelet"}, ten) },
+			"apt-get remove -y -q -o DPkg::Lock::Timeout=570 -- cri-o kubelet"},
+		{`apt: {upgrade: dist}`, func(a *Apt) string { return a.changeCommand(upgradeVerb[a.Upgrade], ten) },
+			"apt-get dist-upgrade -y -q -o DPkg::Lock::Timeout=570 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"},
+		{`apt: {upgrade: safe, dpkg_options: "force-confdef, force-confnew"}`, func(a *Apt) string { return a.changeCommand(upgradeVerb[a.Upgrade], ten) },
+			"apt-get upgrade -y -q -o DPkg::Lock::Timeout=570 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confnew"},
 	} {
-		if got := mustKind(t, tc.step).(*Apt).installCommand(5 * time.Minute); got != tc.want {
+		if got := tc.got(mustKind(t, tc.step).(*Apt)); got != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.step, got, tc.want)
 		}
 	}
-	a := mustKind(t, `apt: {name: cri-o, state: absent}`).(*Apt)
-	if got, want := a.removeCommand(10*time.Minute), "apt-get remove -y -q -o DPkg::Lock::Timeout=570 -- cri-o"; got != want {
-		t.Errorf("remove: %s, want %s", got, want)
+	if got, want := aptMarkCommand("hold", []string{"cri-o", "kubelet"}), "apt-mark hold -- cri-o kubelet"; got != want {
+		t.Errorf("mark: %s, want %s", got, want)
 	}
 	for _, tc := range []struct {
 		timeout time.Duration
@@ -38,37 +45,141 @@ func TestAptCommands(t *testing.T) {
 			t.Errorf("lockWait(%v) = %d, want %d", tc.timeout, got, tc.want)
 		}
 	}
-	if got := aptQueryScript("cri-o"); got != `dpkg-query -W -f='${Status}|${Version}\n' -- cri-o 2>/dev/null || true` {
-		t.Errorf("query: %s", got)
+}
+
+func TestAptValidate(t *testing.T) {
+	for _, tc := range []struct{ step, err string }{
+		{`apt: {}`, "needs name: (a package or a list), upgrade:, autoremove: or update_cache:"},
+		{`apt: {name: Bad_Name}`, `"Bad_Name" is not a Debian package name`},
+		{`apt: {name: [ok, "x=1 2"]}`, `"1 2" is not a Debian version`},
+		{`apt: {name: [a, b], version: "1.0"}`, "version: goes with a single name"},
+		{`apt: {name: a, state: absent, hold: true}`, "state: absent takes no version"},
+		{`apt: {name: "a=1.0", state: absent}`, "state: absent takes no version"},
+		{`apt: {name: a, state: latest, version: "1.0"}`, "state: latest installs the candidate version"},
+		{`apt: {name: a, state: newest}`, `state "newest": use present, absent or latest`},
+		{`apt: {upgrade: yes}`, `upgrade "yes": use safe, full or dist`},
+		{`apt: {upgrade: dist, name: a}`, "upgrade: upgrades the whole system"},
+		{`apt: {name: a, dpkg_options: "force-confold,rm -rf /"}`, `"rm -rf /" is not a dpkg option`},
+		{`apt: {name: a, cache_valid_time: soon}`, `cache_valid_time "soon": give seconds (3600) or a duration like 1h`},
+		{`apt: {name: {a: b}}`, "expected a package name or a list of them, got a mapping"},
+	} {
+		_, err := parseStep(t, tc.step)
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: error %v, want %q", tc.step, err, tc.err)
+		}
+	}
+	for _, ok := range []string{
+		`apt: {name: rbdemo}`, `apt: {name: [rbdemo, "rbprompt=1.0-1"], hold: true}`, `apt: {upgrade: full, autoremove: true}`,
+		`apt: {update_cache: true}`, `apt: {cache_valid_time: 3600}`, `apt: {name: "{{ host.name }}", version: "{{ host.name }}"}`,
+		`apt: {name: a, state: latest, only_upgrade: true, cache_valid_time: 1h}`, `apt: {autoremove: true}`,
+	} {
+		if _, err := parseStep(t, ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	a := mustKind(t, `apt: {name: a, cache_valid_time: 90}`).(*Apt)
+	if time.Duration(a.CacheValidTime) != 90*time.Second {
+		t.Errorf("cache_valid_time: 90 is %v", time.Duration(a.CacheValidTime))
 	}
 }
 
-func TestParsePkgState(t *testing.T) {
-	for _, tc := range []struct {
-		out  string
-		want pkgState
-	}{
-		{"", pkgState{}},
-		{"install ok installed|1.30.4-1.1\n", pkgState{Installed: true, Version: "1.30.4-1.1"}},
-		{"hold ok installed|1.29.9-1.1\n", pkgState{Installed: true, Held: true, Version: "1.29.9-1.1"}},
-		{"deinstall ok config-files|1.29.9-1.1\n", pkgState{}},
-		{"install ok half-configured|1.30.4-1.1\n", pkgState{}},
-		{"hold ok not-installed|\n", pkgState{Held: true}},
-		{"garbage", pkgState{}},
+func TestAptDescribe(t *testing.T) {
+	for _, tc := range []struct{ step, want string }{
+		{`apt: {name: cri-o, version: 1.30.4-1.1, hold: true, update_cache: true}`, "apt: update cache, cri-o = 1.30.4-1.1, hold"},
+		{`apt: {name: [a, b], state: latest, only_upgrade: true, cache_valid_time: 1h}`, "apt: update cache if older than 1h0m0s, a, b at the latest version, only upgrade"},
+		{`apt: {name: [a, b], state: absent, autoremove: true}`, "apt: remove a, b, autoremove"},
+		{`apt: {upgrade: safe, dpkg_options: force-confnew}`, "apt: upgrade (safe), dpkg force-confnew"},
 	} {
-		if got := parsePkgState(tc.out); got != tc.want {
-			t.Errorf("%q: %+v, want %+v", tc.out, got, tc.want)
+		if got := mustKind(t, tc.step).(*Apt).Describe(); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.step, got, tc.want)
+		}
+	}
+}
+
+func TestParsePkgStates(t *testing.T) {
+	out := "rbdemo|install ok installed|1.0-1\nkubelet|hold ok installed|1.29.9-1.1\nold|deinstall ok config-files|0.9\n" +
+		"half|install ok half-configured|2.0\ngone|hold ok not-installed|\ngarbage\n"
+	want := map[string]pkgState{
+		"rbdemo": {Installed: true, Version: "1.0-1"}, "kubelet": {Installed: true, Held: true, Version: "1.29.9-1.1"},
+		"old": {}, "half": {}, "gone": {Held: true},
+	}
+	got := parsePkgStates(out)
+	if len(got) != len(want) {
+		t.Errorf("got %v", got)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %+v, want %+v", k, got[k], w)
+		}
+	}
+}
+
+// The lines dpkg 1.21 writes (Debian 12, Ubuntu 22.04) about conffiles.
+func TestParseConffiles(t *testing.T) {
+	out := `Preparing to unpack .../rbdemo_2.0-1_all.deb ...
+Unpacking rbdemo (2.0-1) over (1.0-1) ...
+Setting up rbdemo (2.0-1) ...
+
+Configuration file '/etc/rbdemo/rbdemo.conf'
+ ==> Modified (by you or by a script) since installation.
+ ==> Package distributor has shipped an updated version.
+ ==> Keeping old config file as default.
+Configuration file '/etc/other.conf'
+ ==> Modified (by you or by a script) since installation.
+ ==> Package distributor has shipped an updated version.
+ ==> Using new config file as default.
+Installing new version of config file /etc/default/rbdemo ...
+Replacing config file /etc/third.conf with new version
+`
+	got := parseConffiles(out)
+	want := map[string]string{"/etc/rbdemo/rbdemo.conf": "kept", "/etc/other.conf": "replaced", "/etc/default/rbdemo": "replaced", "/etc/third.conf": "replaced"}
+	if len(got) != len(want) {
+		t.Errorf("got %v", got)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q", k, got[k], w)
+		}
+	}
+	if got := parseConffiles("Setting up rbdemo (2.0-1) ...\n"); len(got) != 0 {
+		t.Errorf("no conffile news: %v", got)
+	}
+}
+
+func TestParseCandidatesAndCacheAge(t *testing.T) {
+	policy := "rbdemo:\n  Installed: 1.0-1\n  Candidate: 2.1-1\n  Version table:\n     2.1-1 500\nnone:\n  Installed: (none)\n  Candidate: (none)\n"
+	if got := parseCandidates(policy); got["rbdemo"] != "2.1-1" || got["none"] != "(none)" {
+		t.Errorf("candidates %v", got)
+	}
+	if age, ok := parseCacheAge("now=1000\nstamp=400\n"); !ok || age != 600*time.Second {
+		t.Errorf("age %v %v", age, ok)
+	}
+	for _, out := range []string{"now=1000\n", "now=1000\nstamp=2000\n", "date: invalid\n"} {
+		if _, ok := parseCacheAge(out); ok {
+			t.Errorf("%q reads as a valid cache age", out)
 		}
 	}
 }
 
 func TestAptError(t *testing.T) {
-	stderr := "W: Some warning\nE: Version '1.30.9' for 'cri-o' was not found\n"
-	if got, want := aptError(100, "Reading package lists...\n", stderr).Error(), "apt: exit 100: E: Version '1.30.9' for 'cri-o' was not found"; got != want {
-		t.Errorf("got %s, want %s", got, want)
-	}
-	if got := aptError(1, "", "dpkg: error: something\n").Error(); got != "apt: exit 1: dpkg: error: something" {
-		t.Errorf("got %s", got)
+	for _, tc := range []struct {
+		stdout, stderr, want string
+	}{
+		{"Reading package lists...\n", "W: Some warning\nE: Version '1.30.9' for 'cri-o' was not found\n",
+			"apt: exit 100: E: Version '1.30.9' for 'cri-o' was not found"},
+		{"", "dpkg: error: something\n", "apt: exit 100: dpkg: error: something"},
+		// A maintainer script that fails: its own message comes with dpkg's.
+		{"Setting up rbbroken (1.0-1) ...\n",
+			"rbbroken: cannot configure: /etc/rbbroken/license.key is missing\ndpkg: error processing package rbbroken (--configure):\n" +
+				" installed rbbroken package post-installation script subprocess returned error exit status 1\n" +
+				"Errors were encountered while processing:\n rbbroken\nE: Sub-process /usr/bin/dpkg returned an error code (1)\n",
+			"apt: exit 100: E: Sub-process /usr/bin/dpkg returned an error code (1); dpkg: error processing package rbbroken (--configure): " +
+				"installed rbbroken package post-installation script subprocess returned error exit status 1; " +
+				"rbbroken: cannot configure: /etc/rbbroken/license.key is missing"},
+	} {
+		if got := aptError(100, tc.stdout, tc.stderr).Error(); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
 	}
 }
 
@@ -156,8 +267,8 @@ func purgeTestPkg(t *testing.T) {
 // dpkgState asks dpkg directly, apart from the step.
 func dpkgState(t *testing.T) pkgState {
 	t.Helper()
-	out, _ := exec.Command("sh", "-c", aptQueryScript(testPkg)).Output()
-	return parsePkgState(string(out))
+	out, _ := exec.Command("sh", "-c", aptQueryAllScript).Output()
+	return parsePkgStates(string(out))[testPkg]
 }
 
 // TestAptReal installs, upgrades, holds, downgrades and removes a real
