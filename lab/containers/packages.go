@@ -139,33 +139,40 @@ func rbdemoPackage(version string) debPackage {
 	}
 }
 
-// rbprompt asks a debconf question in its config script (run again by its
-// postinst), marked unseen every time, so that an apt not driven
-// non-interactively stops at it.
+// rbprompt asks a debconf question (a string, with no default) in its
+// config script, run again by its postinst, and asks again until it gets
+// an answer: an apt not driven non-interactively waits there for ever,
+// whatever its standard input, while with DEBIAN_FRONTEND=noninteractive
+// debconf skips the question.
 func rbpromptPackage() debPackage {
 	return debPackage{
 		Name: "rbprompt", Version: "1.0-1", Depends: "debconf",
 		Description: "runbook container lab package that asks a question",
 		Files:       map[string]debFile{"/usr/share/doc/rbprompt/README": {0o644, "Asks a debconf question on install.\n"}},
 		Scripts: map[string]string{
-			"templates": `Template: rbprompt/continue
-Type: boolean
-Default: true
-Description: Continue installing rbprompt?
+			"templates": `Template: rbprompt/site
+Type: string
+Description: Which site is this machine in?
  This question stops any apt that is not driven non-interactively.
 `,
 			"config": `#!/bin/sh
 set -e
 . /usr/share/debconf/confmodule
-db_fset rbprompt/continue seen false || true
-db_input critical rbprompt/continue || true
-db_go || true
+while :; do
+  db_fset rbprompt/site seen false || true
+  # 30: the frontend skipped the question (noninteractive).
+  db_input critical rbprompt/site || break
+  db_go || true
+  db_get rbprompt/site || true
+  [ -n "$RET" ] && break
+  sleep 1
+done
 `,
 			"postinst": `#!/bin/sh
 set -e
 . /usr/share/debconf/confmodule
-db_get rbprompt/continue || true
-echo "rbprompt: continue=$RET"
+db_get rbprompt/site || true
+echo "rbprompt: site=$RET"
 db_stop
 `,
 		},
