@@ -35,6 +35,8 @@ func init() { register[Apt]("apt") }
 // already installed. upgrade: runs apt-get upgrade (safe), full-upgrade
 // (full) or dist-upgrade (dist), which never changes held packages.
 // autoremove removes the packages nothing needs any more, after the rest.
+// When an earlier dpkg was cut off (apt says to run dpkg --configure -a),
+// it finishes that first with the same dpkg options and tries again.
 // update_cache runs apt-get update first, cache_valid_time only when the
 // last successful update is older than that; an update alone is not a
 // change. The data records every package whose version changed, and the

@@ -15,15 +15,18 @@ import (
 // package archive would: installed versions and holds, candidates,
 // packages nothing needs any more (orphans).
 type fakeDpkg struct {
-	mu         sync.Mutex
-	installed  map[string]string // name -> version
-	held       map[string]bool
-	candidate  map[string]string
-	orphans    map[string]bool
-	stampAge   int // seconds since the last update; -1: none
-	updates    int
-	failOn     string // a package whose installation fails
-	configKept string // a conffile the next install keeps
+	mu        sync.Mutex
+	installed map[string]string // name -> version
+	held      map[string]bool
+	candidate map[string]string
+	orphans   map[string]bool
+	stampAge  int // seconds since the last update; -1: none
+	updates   int
+	failOn    string // a package whose installation fails
+	// interrupted says an earlier dpkg was cut off: apt refuses to
+	// change anything until dpkg --configure -a runs.
+	interrupted bool
+	configKept  string // a conffile the next install keeps
 }
 
 func (f *fakeDpkg) reply(_ int, c transport.Command) (string, int, error) {
@@ -58,6 +61,14 @@ func (f *fakeDpkg) reply(_ int, c transport.Command) (string, int, error) {
 			f.held[n] = words[1] == "hold"
 		}
 		return "", 0, nil
+	case strings.HasPrefix(c.Shell, "dpkg --configure -a"):
+		f.interrupted = false
+		return "", 0, nil
+	case f.interrupted && strings.HasPrefix(c.Shell, "apt-get install"):
+		if c.Stderr != nil {
+			fmt.Fprint(c.Stderr, "E: dpkg was interrupted, you must manually run 'dpkg --configure -a' to correct the problem. \n")
+		}
+		return "", 100, nil
 	case strings.HasPrefix(c.Shell, "apt-get install"):
 		return f.install(words)
 	case strings.HasPrefix(c.Shell, "apt-get remove"):
@@ -228,6 +239,13 @@ func TestAptDecides(t *testing.T) {
 			check: func(t *testing.T, f *fakeDpkg, r Result) {
 				if c, _ := r.Data["conffiles"].(map[string]string); c["/etc/rbdemo/rbdemo.conf"] != "kept" {
 					t.Errorf("conffiles %v", r.Data["conffiles"])
+				}
+			}},
+		{name: "an interrupted dpkg is finished first", step: `apt: {name: rbprompt}`, status: Changed,
+			setup: func(f *fakeDpkg) { f.interrupted = true }, cmds: []string{"apt-get install", "dpkg --configure", "apt-get install"},
+			check: func(t *testing.T, f *fakeDpkg, r Result) {
+				if r.Data["configured_interrupted"] != true || f.installed["rbprompt"] != "1.0-1" {
+					t.Errorf("data %v, installed %v", r.Data, f.installed)
 				}
 			}},
 		{name: "a failed install puts the hold back", step: `apt: {name: kubelet, version: 1.29.9}`, status: Failed,

@@ -120,27 +120,27 @@ func parseConffiles(out string) map[string]string {
 }
 
 // aptError sums up a failed apt command: its E: lines, dpkg's account of
-// the package that failed, and the failing package's own last words (a
-// maintainer script's message); else its last stderr lines.
+// each package that failed, and what that package's maintainer script
+// said just before (on the stream dpkg wrote to: apt gives dpkg a
+// terminal of its own and copies it to stdout); else its last stderr
+// lines.
 func aptError(rc int, stdout, stderr string) error {
 	var es, dpkg, own []string
-	lines := strings.Split(stderr+"\n"+stdout, "\n")
-	for i, l := range lines {
-		t := strings.TrimSpace(l)
-		switch {
-		case strings.HasPrefix(t, "E: "):
-			es = append(es, t)
-		case strings.HasPrefix(t, "dpkg: error processing"):
-			if i+1 < len(lines) && strings.HasPrefix(lines[i+1], " ") {
-				t += " " + strings.TrimSpace(lines[i+1])
+	for _, stream := range []string{stderr, stdout} {
+		lines := strings.Split(stream, "\n")
+		for i, l := range lines {
+			t := strings.TrimSpace(l)
+			switch {
+			case strings.HasPrefix(t, "E: "):
+				es = append(es, t)
+			case strings.HasPrefix(t, "dpkg: error processing"):
+				if i+1 < len(lines) && strings.HasPrefix(lines[i+1], " ") {
+					t += " " + strings.TrimSpace(lines[i+1])
+				}
+				dpkg = append(dpkg, t)
+				own = append(own, scriptMessages(lines[:i])...)
 			}
-			dpkg = append(dpkg, t)
-		case i < strings.Count(stderr+"\n", "\n") && isPackageMessage(l):
-			own = append(own, t)
 		}
-	}
-	if len(own) > 3 {
-		own = own[len(own)-3:]
 	}
 	if len(es)+len(dpkg) > 0 {
 		return fmt.Errorf("apt: exit %d: %s", rc, strings.Join(append(append(es, dpkg...), own...), "; "))
@@ -148,18 +148,42 @@ func aptError(rc int, stdout, stderr string) error {
 	return fmt.Errorf("apt: exit %d%s", rc, stderrTail(stderr))
 }
 
-// isPackageMessage says a line of apt's stderr is neither apt's nor
+// scriptMessages returns what a maintainer script printed before dpkg's
+// error: going back from it, the last lines (up to three) that are
+// neither apt's nor dpkg's, as far as the line where dpkg began the
+// package's step.
+func scriptMessages(before []string) []string {
+	var out []string
+	for j := len(before) - 1; j >= 0 && len(out) < 3; j-- {
+		t := strings.TrimSpace(before[j])
+		if startsWithAny(t, "Setting up ", "Preparing to unpack ", "Unpacking ", "Removing ", "Processing triggers ", "dpkg: error processing") {
+			break
+		}
+		if isPackageMessage(before[j]) {
+			out = append([]string{t}, out...)
+		}
+	}
+	return out
+}
+
+func startsWithAny(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// isPackageMessage says a line of apt's output is neither apt's nor
 // dpkg's own: what a maintainer script printed.
 func isPackageMessage(l string) bool {
 	t := strings.TrimSpace(l)
 	if t == "" || strings.HasPrefix(l, " ") {
 		return false
 	}
-	for _, p := range []string{"E: ", "W: ", "N: ", "dpkg:", "debconf:", "Errors were encountered", "Extracting templates",
-		"Preconfiguring packages", "WARNING: apt does not have a stable CLI", "Reading ", "Building ", "update-alternatives:"} {
-		if strings.HasPrefix(t, p) {
-			return false
-		}
-	}
-	return true
+	return !startsWithAny(t, "E: ", "W: ", "N: ", "dpkg:", "debconf:", "Errors were encountered", "Extracting templates",
+		"Preconfiguring packages", "WARNING: apt does not have a stable CLI", "Reading ", "Building ", "update-alternatives:",
+		"(Reading database", "Selecting previously unselected", "Get:", "Need to get", "After this operation", "The following",
+		"0 upgraded", "1 upgraded", "Hit:", "Ign:", "Fetched ")
 }

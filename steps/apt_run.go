@@ -90,6 +90,8 @@ type aptRun struct {
 	cmds      []string          // apt commands run, for the journal
 	rc        *int              // exit status of the last one
 	conffiles map[string]string // path -> kept or replaced
+	// configured says dpkg --configure -a ran for an interrupted dpkg.
+	configured bool
 }
 
 func newAptRun(x *Exec, a *Apt) *aptRun {
@@ -122,10 +124,33 @@ func (r *aptRun) apt(ctx context.Context, cmd string) (res Result, ok bool) {
 		return r.failed(fmt.Errorf("apt: %w", err)), false
 	}
 	r.rc = &rc
+	if rc != 0 && !r.configured && strings.Contains(errOut+out, dpkgInterrupted) {
+		// An earlier dpkg was cut off (a killed apt, a power cut): apt
+		// refuses to do anything until its packages are configured.
+		r.configured = true
+		if res, ok := r.apt(ctx, r.a.configurePendingCommand()); !ok {
+			return res, false
+		}
+		r.data["configured_interrupted"] = true
+		return r.apt(ctx, cmd)
+	}
 	if rc != 0 {
 		return r.failed(aptError(rc, out, errOut)), false
 	}
 	return Result{}, true
+}
+
+// dpkgInterrupted is how apt says an earlier dpkg was cut off.
+const dpkgInterrupted = "dpkg was interrupted, you must manually run"
+
+// configurePendingCommand finishes what an interrupted dpkg left, as apt
+// asks, with the step's dpkg options.
+func (a *Apt) configurePendingCommand() string {
+	cmd := "dpkg --configure -a"
+	for _, o := range a.dpkgOptions() {
+		cmd += " --" + o
+	}
+	return cmd
 }
 
 func (r *aptRun) queryAll(ctx context.Context) (map[string]pkgState, error) {

@@ -176,6 +176,15 @@ func TestAptError(t *testing.T) {
 			"apt: exit 100: E: Sub-process /usr/bin/dpkg returned an error code (1); dpkg: error processing package rbbroken (--configure): " +
 				"installed rbbroken package post-installation script subprocess returned error exit status 1; " +
 				"rbbroken: cannot configure: /etc/rbbroken/license.key is missing"},
+		// The same with apt giving dpkg a terminal: dpkg's words on stdout.
+		{"Selecting previously unselected package rbbroken.\nPreparing to unpack .../rbbroken_1.0-1_all.deb ...\nUnpacking rbbroken (1.0-1) ...\n" +
+			"Setting up rbbroken (1.0-1) ...\r\nrbbroken: cannot configure: /etc/rbbroken/license.key is missing\r\n" +
+			"dpkg: error processing package rbbroken (--configure):\r\n installed rbbroken package post-installation script subprocess returned error exit status 1\r\n" +
+			"Errors were encountered while processing:\n rbbroken\n",
+			"E: Sub-process /usr/bin/dpkg returned an error code (1)\n",
+			"apt: exit 100: E: Sub-process /usr/bin/dpkg returned an error code (1); dpkg: error processing package rbbroken (--configure): " +
+				"installed rbbroken package post-installation script subprocess returned error exit status 1; " +
+				"rbbroken: cannot configure: /etc/rbbroken/license.key is missing"},
 	} {
 		if got := aptError(100, tc.stdout, tc.stderr).Error(); got != tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
