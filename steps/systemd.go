@@ -18,8 +18,8 @@ func init() { register[Systemd]("systemd") }
 // enabled, daemon_reload, timeout}`. started and stopped change nothing
 // when the unit is already so; restarted and reloaded always act (reloaded
 // starts a unit that is not running). daemon_reload runs systemctl
-// daemon-reload first, a change only when the unit's file had changed on
-// disk since systemd read it. After acting it polls `systemctl
+// daemon-reload first, a change only when systemd's view of the unit was
+// stale (its file or drop-ins changed on disk since systemd read them). After acting it polls `systemctl
 // is-active` until the unit is active (started, restarted, reloaded) or
 // inactive (stopped; failed counts as stopped too) within timeout; a unit
 // that turns failed while it should run fails the step at once, with the
@@ -144,20 +144,39 @@ func (r *systemdRun) run(ctx context.Context, verb string) (Result, bool) {
 }
 
 // daemonReload runs systemctl daemon-reload. It is a change only when
-// systemd had not read the unit's file as it is on disk (NeedDaemonReload):
-// reloading what systemd already has changes nothing.
+// systemd's view of the unit was stale: a unit file changed on disk since
+// systemd read it (NeedDaemonReload), or the reload found drop-ins or a
+// unit file other than the ones it had (systemd 249 and 252, Ubuntu
+// 22.04's and Debian 12's, do not count a new drop-in as a reason to
+// reload). Reloading what systemd already has changes nothing.
 func (r *systemdRun) daemonReload(ctx context.Context) (Result, bool) {
-	out, _, _, err := r.x.Output(ctx, transport.Command{Argv: []string{"systemctl", "show", "-p", "NeedDaemonReload", "--value", "--", r.s.Name}})
+	before, err := r.unitFiles(ctx)
 	if err != nil {
-		return r.result(Failed, fmt.Errorf("systemd: systemctl show %s: %w", r.s.Name, err)), false
+		return r.result(Failed, err), false
 	}
-	stale := strings.TrimSpace(out) == "yes"
-	r.data["needed_daemon_reload"] = stale
 	if res, ok := r.run(ctx, "daemon-reload"); !ok {
 		return res, false
 	}
+	after, err := r.unitFiles(ctx)
+	if err != nil {
+		return r.result(Failed, err), false
+	}
+	stale := before["NeedDaemonReload"] == "yes" || before["FragmentPath"] != after["FragmentPath"] ||
+		before["DropInPaths"] != after["DropInPaths"]
+	r.data["needed_daemon_reload"] = stale
 	r.changed = r.changed || stale
 	return Result{}, true
+}
+
+// unitFiles reads what systemd has loaded of the unit: its file, its
+// drop-ins, and whether they changed on disk since.
+func (r *systemdRun) unitFiles(ctx context.Context) (map[string]string, error) {
+	out, _, _, err := r.x.Output(ctx, transport.Command{Argv: []string{"systemctl", "show",
+		"-p", "NeedDaemonReload", "-p", "FragmentPath", "-p", "DropInPaths", "--", r.s.Name}})
+	if err != nil {
+		return nil, fmt.Errorf("systemd: systemctl show %s: %w", r.s.Name, err)
+	}
+	return keyValues(out), nil
 }
 
 // query returns the one-word answer of `systemctl QUERY NAME` (is-active,

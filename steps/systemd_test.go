@@ -24,6 +24,9 @@ type fakeUnit struct {
 	// needReload is `systemctl show -p NeedDaemonReload`: its unit file
 	// changed on disk since systemd read it ("yes"); daemon-reload clears it.
 	needReload string
+	// dropIns are the drop-ins systemd loaded, diskDropIns those on disk;
+	// daemon-reload loads them.
+	dropIns, diskDropIns string
 }
 
 func (u *fakeUnit) reply(_ int, c transport.Command) (string, int, error) {
@@ -47,10 +50,11 @@ func (u *fakeUnit) reply(_ int, c transport.Command) (string, int, error) {
 	case "is-enabled":
 		return u.enabled + "\n", 0, nil
 	case "show":
-		if u.needReload == "" {
-			return "no\n", 0, nil
+		need := u.needReload
+		if need == "" {
+			need = "no"
 		}
-		return u.needReload + "\n", 0, nil
+		return "NeedDaemonReload=" + need + "\nFragmentPath=/lib/systemd/system/crio.service\nDropInPaths=" + u.dropIns + "\n", 0, nil
 	case "start", "restart":
 		if u.startRC != 0 {
 			return "", u.startRC, nil
@@ -64,7 +68,7 @@ func (u *fakeUnit) reply(_ int, c transport.Command) (string, int, error) {
 	case "disable":
 		u.enabled = "disabled"
 	case "daemon-reload":
-		u.needReload = "no"
+		u.needReload, u.dropIns = "no", u.diskDropIns
 	default:
 		return "", 1, errors.New("unexpected verb " + verb)
 	}
@@ -108,6 +112,9 @@ func TestSystemd(t *testing.T) {
 			unit: &fakeUnit{active: "active"}, status: OK, cmds: []string{"systemctl daemon-reload"}},
 		{name: "daemon-reload of a changed unit file", step: `systemd: {name: crio, state: started, daemon_reload: true}`,
 			unit: &fakeUnit{active: "active", needReload: "yes"}, status: Changed, cmds: []string{"systemctl daemon-reload"}, after: "active"},
+		{name: "daemon-reload after a new drop-in", step: `systemd: {name: crio, daemon_reload: true}`,
+			unit: &fakeUnit{active: "active", diskDropIns: "/etc/systemd/system/crio.service.d/10-rb.conf"}, status: Changed,
+			cmds: []string{"systemctl daemon-reload"}},
 		{name: "enable and start", step: `systemd: {name: crio, state: started, enabled: true, daemon_reload: true}`,
 			unit:   &fakeUnit{active: "inactive", enabled: "disabled", endState: "active"},
 			status: Changed, cmds: []string{"systemctl daemon-reload", "systemctl enable -- crio", "systemctl start -- crio"}, after: "active"},
