@@ -221,7 +221,8 @@ func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Trans
 	path := lockPath(h)
 	script := fmt.Sprintf(`L=%s
 if mkdir "$L" 2>/dev/null || { mkdir -p "$(dirname "$L")" 2>/dev/null; mkdir "$L" 2>/dev/null; }; then printf '%%s\n' %s > "$L/owner" && echo "lock=acquired" || echo "lock=error"
-else echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "owner=$o"; fi
+elif [ -d "$L" ]; then echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "owner=$o"
+else echo "lock=error"; mkdir "$L"; fi
 `, runbook.ShellQuote(path), runbook.ShellQuote(string(owner))) + factsScript
 	if e.opts.CheckOnly {
 		script = "echo lock=none\n" + factsScript // read-only: plan --check takes no lock
