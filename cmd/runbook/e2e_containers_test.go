@@ -79,10 +79,13 @@ var containerNodes = []string{"node-1", "node-2", "node-3"}
 // serveContainerLab starts the inventory's nodes as `runbook lab serve`
 // would, for the CLI of the same state directory to use; it is stopped,
 // and checked for leftovers, at the end of the test.
-func serveContainerLab(t *testing.T, state, base string) *containers.Lab {
+func serveContainerLab(t *testing.T, state, base string, nodes ...string) *containers.Lab {
 	t.Helper()
+	if len(nodes) == 0 {
+		nodes = containerNodes
+	}
 	var specs []containers.NodeSpec
-	for i, n := range containerNodes {
+	for i, n := range nodes {
 		specs = append(specs, containers.NodeSpec{Name: n, Address: fmt.Sprintf("%s%d", base, i+1)})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
