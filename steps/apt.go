@@ -266,7 +266,10 @@ func (a *Apt) Describe() string {
 }
 
 // Run implements Kind.
-func (a *Apt) Run(ctx context.Context, x *Exec) Result {
+func (a *Apt) Run(ctx context.Context, x *Exec) Result { return a.run(ctx, x, false) }
+
+// run is Run, or Predict when check is set.
+func (a *Apt) run(ctx context.Context, x *Exec, check bool) Result {
 	ts := a.targets()
 	if _, msg := checkTargets(ts); msg != "" {
 		return Fail("", "apt: %s", msg)
@@ -276,7 +279,7 @@ func (a *Apt) Run(ctx context.Context, x *Exec) Result {
 			return Fail("", "apt: %q was not rendered", t.Name+"="+t.Version)
 		}
 	}
-	r := newAptRun(x, a)
+	r := newAptRun(x, a, check)
 	if a.UpdateCache || a.CacheValidTime > 0 {
 		if res, ok := r.updateCache(ctx); !ok {
 			return res

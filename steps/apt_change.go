@@ -87,7 +87,7 @@ func installedOnly(names []string, before map[string]pkgState) []string {
 
 // rehold puts back the holds taken off for a change that failed.
 func (r *aptRun) rehold(ctx context.Context, names []string) {
-	if len(names) == 0 {
+	if len(names) == 0 || r.check {
 		return
 	}
 	cctx, cancel := cleanupCtx(ctx)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/runbookhq/runbook/runbook/transport"
 )
@@ -29,10 +30,14 @@ type fakeDpkg struct {
 	configKept  string // a conffile the next install keeps
 }
 
-func (f *fakeDpkg) reply(_ int, c transport.Command) (string, int, error) {
+func (f *fakeDpkg) reply(n int, c transport.Command) (string, int, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	words := shellWords(c.Shell)
+	if len(words) > 2 && words[0] == "apt-get" && words[2] == "-s" {
+		f.mu.Unlock()
+		return f.simulate(n, c)
+	}
+	defer f.mu.Unlock()
 	switch {
 	case strings.HasPrefix(c.Shell, "dpkg-query -W"):
 		var b strings.Builder
@@ -99,7 +104,7 @@ func (f *fakeDpkg) install(words []string) (string, int, error) {
 		if n == f.failOn {
 			return "", 100, nil
 		}
-		if f.held[n] {
+		if f.held[n] && !slices.Contains(words, "--allow-change-held-packages") {
 			return "", 100, nil // apt refuses to change a held package
 		}
 		if _, ok := f.installed[n]; !ok && only {
@@ -116,6 +121,38 @@ func (f *fakeDpkg) install(words []string) (string, int, error) {
 		return out, 0, nil
 	}
 	return "", 0, nil
+}
+
+// simulate answers apt-get -s: the command run on a copy of the host,
+// told as the Inst and Remv lines of apt's plan.
+func (f *fakeDpkg) simulate(n int, c transport.Command) (string, int, error) {
+	f.mu.Lock()
+	cp := &fakeDpkg{installed: map[string]string{}, held: map[string]bool{}, candidate: f.candidate, orphans: f.orphans,
+		failOn: f.failOn, interrupted: f.interrupted}
+	for k, v := range f.installed {
+		cp.installed[k] = v
+	}
+	for k, v := range f.held {
+		cp.held[k] = v
+	}
+	f.mu.Unlock()
+	c.Shell = strings.Replace(c.Shell, " -s ", " ", 1)
+	c.Stdout = nil
+	if _, rc, err := cp.reply(n, c); rc != 0 || err != nil {
+		return "", rc, err
+	}
+	var b strings.Builder
+	for _, name := range sortedKeys(f.installed) {
+		if _, ok := cp.installed[name]; !ok {
+			fmt.Fprintf(&b, "Remv %s [%s]\n", name, f.installed[name])
+		}
+	}
+	for _, name := range sortedKeys(cp.installed) {
+		if old, ok := f.installed[name]; !ok || old != cp.installed[name] {
+			fmt.Fprintf(&b, "Inst %s [%s] (%s Debian:12/stable [all])\n", name, old, cp.installed[name])
+		}
+	}
+	return b.String(), 0, nil
 }
 
 // shellWords splits a command the step wrote (words, single quotes).
@@ -272,6 +309,57 @@ func TestAptDecides(t *testing.T) {
 			}
 			if tc.check != nil {
 				tc.check(t, d, r)
+			}
+		})
+	}
+}
+
+// TestAptPredicts runs each case of TestAptDecides in check mode on a
+// host of its own: the prediction must match what the run did, and the
+// host must not change.
+func TestAptPredicts(t *testing.T) {
+	for _, tc := range []struct{ step, status string }{
+		{`apt: {name: rbdemo}`, OK},
+		{`apt: {name: [rbdemo, rbprompt]}`, Changed},
+		{`apt: {name: rbdemo, state: latest}`, Changed},
+		{`apt: {name: kubelet, state: latest}`, Changed},
+		{`apt: {name: libold, state: latest}`, OK},
+		{`apt: {name: [rbprompt, rbdemo], state: latest, only_upgrade: true}`, Changed},
+		{`apt: {name: rbdemo, hold: true}`, Changed},
+		{`apt: {name: [kubelet, rbprompt], state: absent}`, Changed},
+		{`apt: {upgrade: dist}`, Changed},
+		{`apt: {autoremove: true}`, Changed},
+		{`apt: {name: rbdemo, update_cache: true}`, OK},
+		{`apt: {name: rbdemo, version: 9.9}`, Failed},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			k := mustKind(t, tc.step)
+			if !CanPredict(k) {
+				t.Fatal("apt cannot predict")
+			}
+			ran, predicted := newFakeDpkg(), newFakeDpkg()
+			if strings.Contains(tc.step, "9.9") {
+				ran.failOn, predicted.failOn = "rbdemo", "rbdemo"
+			}
+			want := run(t, k, newExec(t, &fakeT{reply: ran.reply}, true))
+			f := &fakeT{reply: predicted.reply}
+			ctx, cancel := contextWithTimeout(time.Minute)
+			defer cancel()
+			got := k.(Predictor).Predict(ctx, newExec(t, f, true))
+			if got.Status != tc.status || want.Status != tc.status {
+				t.Fatalf("predicted %s (%v), ran %s (%v), want %s", got.Status, got.Err, want.Status, want.Err, tc.status)
+			}
+			if fmt.Sprint(got.Data["packages"]) != fmt.Sprint(want.Data["packages"]) {
+				t.Errorf("predicted packages %v\nran %v", got.Data["packages"], want.Data["packages"])
+			}
+			fresh := newFakeDpkg()
+			if fmt.Sprint(predicted.installed, predicted.held) != fmt.Sprint(fresh.installed, fresh.held) || predicted.updates != 0 {
+				t.Errorf("the prediction changed the host: %v %v, %d updates", predicted.installed, predicted.held, predicted.updates)
+			}
+			for _, l := range f.lines() {
+				if (strings.HasPrefix(l, "apt-get") && !strings.Contains(l, " -s ")) || strings.HasPrefix(l, "apt-mark") {
+					t.Errorf("the prediction ran %s", l)
+				}
 			}
 		})
 	}

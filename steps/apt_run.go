@@ -92,10 +92,19 @@ type aptRun struct {
 	conffiles map[string]string // path -> kept or replaced
 	// configured says dpkg --configure -a ran for an interrupted dpkg.
 	configured bool
+	// check withholds every change (Predict): simVersions and simHolds
+	// are what the withheld commands would have done.
+	check       bool
+	simVersions map[string]string
+	simHolds    map[string]bool
+	// simUnknown says a simulation could not say what would change, only
+	// that something would (an interrupted dpkg to finish first).
+	simUnknown bool
 }
 
-func newAptRun(x *Exec, a *Apt) *aptRun {
-	return &aptRun{x: x, a: a, data: map[string]any{}, conffiles: map[string]string{}}
+func newAptRun(x *Exec, a *Apt, check bool) *aptRun {
+	return &aptRun{x: x, a: a, data: map[string]any{}, conffiles: map[string]string{},
+		check: check, simVersions: map[string]string{}, simHolds: map[string]bool{}}
 }
 
 func (r *aptRun) command() string {
@@ -115,6 +124,9 @@ func (r *aptRun) failed(err error) Result {
 // apt runs one apt command with its output going to the step's; when it
 // fails, ok is false and res is the step's result.
 func (r *aptRun) apt(ctx context.Context, cmd string) (res Result, ok bool) {
+	if r.check {
+		return r.withheld(ctx, cmd)
+	}
 	out, errOut, rc, _, err := r.x.capture(ctx, transport.Command{Shell: cmd, Env: aptEnv}, 1<<20)
 	r.cmds = append(r.cmds, cmd)
 	for path, what := range parseConffiles(out) {
@@ -181,7 +193,7 @@ func (r *aptRun) updateCache(ctx context.Context) (Result, bool) {
 	if res, ok := r.apt(ctx, cmd); !ok {
 		return res, false
 	}
-	r.data["cache_updated"] = true
+	r.data["cache_updated"] = !r.check
 	return Result{}, true
 }
 
@@ -225,13 +237,16 @@ func (r *aptRun) finish(ctx context.Context, before map[string]pkgState, ran boo
 		ran = true
 	}
 	after := before
-	if ran {
+	switch {
+	case r.check:
+		after = r.predictedAfter(before)
+	case ran:
 		var err error
 		if after, err = r.queryAll(ctx); err != nil {
 			return r.failed(err)
 		}
 	}
-	changed := r.record(before, after, named)
+	changed := r.record(before, after, named) || r.simUnknown
 	if len(r.conffiles) > 0 {
 		r.data["conffiles"] = r.conffiles
 		changed = true
