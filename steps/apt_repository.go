@@ -138,7 +138,14 @@ func aptUpdateOneCommand(name string, x *Exec) string {
 }
 
 // Run implements Kind.
-func (a *AptRepository) Run(ctx context.Context, x *Exec) Result {
+func (a *AptRepository) Run(ctx context.Context, x *Exec) Result { return a.run(ctx, x, false) }
+
+// Predict implements Predictor: the file is read and compared, and
+// nothing is fetched, written, removed or updated.
+func (a *AptRepository) Predict(ctx context.Context, x *Exec) Result { return a.run(ctx, x, true) }
+
+// run is Run, or Predict when check is set.
+func (a *AptRepository) run(ctx context.Context, x *Exec, check bool) Result {
 	if !repoNameRe.MatchString(a.Name) {
 		return Fail("", "apt_repository: name %q: use letters, digits, '.', '_' and '-'", a.Name)
 	}
@@ -170,31 +177,47 @@ func (a *AptRepository) Run(ctx context.Context, x *Exec) Result {
 	data := map[string]any{"path": a.path(), "previous_exists": existed, "previous_content": content}
 	var cmds []string
 	changed := false
+	var diff string
 	if key != "" && head != "key=present" {
 		script := keyFetchScript(a.KeyURL, key)
 		cmds = append(cmds, script)
-		if _, err := runScript(ctx, x, "apt_repository: fetching the key "+a.KeyURL+" into "+key, script); err != nil {
-			return Result{Status: Failed, Command: script, Data: data, Err: err}
+		if !check {
+			if _, err := runScript(ctx, x, "apt_repository: fetching the key "+a.KeyURL+" into "+key, script); err != nil {
+				return Result{Status: Failed, Command: script, Data: data, Err: err}
+			}
 		}
-		data["key_path"], data["key_fetched"] = key, true
+		data["key_path"], data["key_fetched"] = key, !check
 		changed = true
 	}
 	if present {
 		data["content"] = a.Line + "\n"
-		res := putFile(ctx, x, "apt_repository", []byte(a.Line+"\n"), a.path(), fileAttrs{Mode: "0644"})
+		res := putFileWith(ctx, x, "apt_repository", []byte(a.Line+"\n"), a.path(), fileAttrs{Mode: "0644"}, writeOpts{check: check})
 		cmds = append(cmds, res.Command)
 		if res.Status == Failed {
 			res.Data, res.Command = data, strings.Join(cmds, "\n")
 			return res
 		}
 		changed = changed || res.Status == Changed
+		diff = res.Diff
 	} else if existed {
 		script := "rm -f -- " + quote(a.path())
 		cmds = append(cmds, script)
-		if _, err := runScript(ctx, x, "apt_repository: removing "+a.path(), script); err != nil {
-			return Result{Status: Failed, Command: script, Data: data, Err: err}
+		if !check {
+			if _, err := runScript(ctx, x, "apt_repository: removing "+a.path(), script); err != nil {
+				return Result{Status: Failed, Command: script, Data: data, Err: err}
+			}
+		}
+		if x.Diff {
+			diff = fileDiff(x, a.path(), []byte(content), nil, true, false)
 		}
 		changed = true
+	}
+	if check {
+		status := map[bool]string{true: Changed, false: OK}[changed]
+		if changed && a.UpdateCache {
+			data["cache_update_withheld"] = true
+		}
+		return Result{Status: status, Command: read, Data: data, Diff: diff}
 	}
 	if changed && a.UpdateCache {
 		if r := a.update(ctx, x); r.Status == Failed {
@@ -206,7 +229,7 @@ func (a *AptRepository) Run(ctx context.Context, x *Exec) Result {
 	if !changed {
 		return Result{Status: OK, Command: read, Data: data}
 	}
-	return Result{Status: Changed, Command: strings.Join(cmds, "\n"), Data: data}
+	return Result{Status: Changed, Command: strings.Join(cmds, "\n"), Data: data, Diff: diff}
 }
 
 func (a *AptRepository) update(ctx context.Context, x *Exec) Result {

@@ -84,8 +84,29 @@ func TestAptRepositoryReal(t *testing.T) {
 		return mustKind(t, `apt_repository: {name: `+name+`, line: "`+l+`", key_url: "`+srv.URL+`/Release.key", key_path: "`+keyPath+`"`+extra+`}`)
 	}
 
+	predict := func(k Kind) Result {
+		t.Helper()
+		ctx, cancel := contextWithTimeout(time.Minute)
+		defer cancel()
+		return k.(Predictor).Predict(ctx, x)
+	}
+	// Check mode: the change is told, with its diff, and not made.
+	x.Diff = true
+	p := predict(step(line, ", update_cache: true"))
+	wantStatus(t, p, Changed)
+	if !strings.Contains(p.Diff, "+"+line) || p.Data["key_fetched"] != false || p.Data["cache_update_withheld"] != true {
+		t.Errorf("prediction: diff %q, data %v", p.Diff, p.Data)
+	}
+	for _, f := range []string{list, keyPath} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("the prediction made %s", f)
+		}
+	}
+	x.Diff = false
+
 	r := run(t, step(line, ", update_cache: true"), x)
 	wantStatus(t, r, Changed)
+	wantStatus(t, predict(step(line, ", update_cache: true")), OK)
 	if got := readFile(t, list); got != line+"\n" {
 		t.Errorf("%s holds %q", list, got)
 	}
@@ -122,6 +143,11 @@ func TestAptRepositoryReal(t *testing.T) {
 	}
 
 	absent := mustKind(t, `apt_repository: {name: `+name+`, state: absent}`)
+	x.Diff = true
+	if p := predict(absent); p.Status != Changed || !strings.Contains(p.Diff, "-"+line) || readFile(t, list) != line+"\n" {
+		t.Errorf("predicting the removal: %s, diff %q", p.Status, p.Diff)
+	}
+	x.Diff = false
 	r = run(t, absent, x)
 	wantStatus(t, r, Changed)
 	if _, err := os.Stat(list); !os.IsNotExist(err) {
