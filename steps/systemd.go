@@ -87,11 +87,19 @@ func (s *Systemd) wait() time.Duration {
 }
 
 // Run implements Kind.
-func (s *Systemd) Run(ctx context.Context, x *Exec) Result {
+func (s *Systemd) Run(ctx context.Context, x *Exec) Result { return s.run(ctx, x, false) }
+
+// Predict implements Predictor: the unit's state is read, and no
+// systemctl that changes anything runs. A daemon-reload is predicted from
+// NeedDaemonReload alone (a new drop-in shows only once reloaded).
+func (s *Systemd) Predict(ctx context.Context, x *Exec) Result { return s.run(ctx, x, true) }
+
+// run is Run, or Predict when check is set.
+func (s *Systemd) run(ctx context.Context, x *Exec, check bool) Result {
 	if !unitNameRe.MatchString(s.Name) {
 		return Fail("", "systemd: %q is not a unit name", s.Name)
 	}
-	r := &systemdRun{x: x, s: s, data: map[string]any{"unit": s.Name}}
+	r := &systemdRun{x: x, s: s, data: map[string]any{"unit": s.Name}, check: check}
 	if s.DaemonReload {
 		if res, ok := r.daemonReload(ctx); !ok {
 			return res
@@ -110,8 +118,10 @@ func (s *Systemd) Run(ctx context.Context, x *Exec) Result {
 	return r.result(map[bool]string{true: Changed, false: OK}[r.changed], nil)
 }
 
-// systemdRun is one run of a systemd step.
+// systemdRun is one run of a systemd step; check withholds every
+// systemctl that changes something.
 type systemdRun struct {
+	check   bool
 	x       *Exec
 	s       *Systemd
 	data    map[string]any
@@ -132,6 +142,9 @@ func (r *systemdRun) run(ctx context.Context, verb string) (Result, bool) {
 	}
 	line := argvLine(argv)
 	r.cmds = append(r.cmds, line)
+	if r.check {
+		return Result{}, true
+	}
 	_, errOut, rc, _, err := r.x.capture(ctx, transport.Command{Argv: argv}, 64<<10)
 	if err != nil {
 		return r.result(Failed, fmt.Errorf("systemd: %s: %w", line, err)), false
@@ -156,6 +169,11 @@ func (r *systemdRun) daemonReload(ctx context.Context) (Result, bool) {
 	}
 	if res, ok := r.run(ctx, "daemon-reload"); !ok {
 		return res, false
+	}
+	if r.check {
+		stale := before["NeedDaemonReload"] == "yes"
+		r.data["needed_daemon_reload"], r.changed = stale, r.changed || stale
+		return Result{}, true
 	}
 	after, err := r.unitFiles(ctx)
 	if err != nil {
@@ -219,6 +237,10 @@ func (r *systemdRun) enable(ctx context.Context) (Result, bool) {
 		return res, false
 	}
 	r.changed = true
+	if r.check {
+		r.data["enabled_after"] = map[bool]string{true: "enabled", false: "disabled"}[want]
+		return Result{}, true
+	}
 	after, err := r.query(ctx, "is-enabled")
 	if err != nil {
 		return r.result(Failed, err), false
@@ -257,6 +279,10 @@ func (r *systemdRun) state(ctx context.Context) (Result, bool) {
 		return res, false
 	}
 	r.changed = true
+	if r.check {
+		r.data["active_after"] = map[bool]string{true: "inactive", false: "active"}[r.s.State == "stopped"]
+		return Result{}, true
+	}
 	return r.waitFor(ctx)
 }
 

@@ -159,6 +159,47 @@ func TestSystemd(t *testing.T) {
 	}
 }
 
+// TestSystemdPredicts runs each case of TestSystemd that succeeds in
+// check mode: the same status and the same commands withheld, and the
+// unit untouched.
+func TestSystemdPredicts(t *testing.T) {
+	for _, tc := range []struct {
+		step   string
+		unit   func() *fakeUnit
+		status string
+		after  string
+	}{
+		{`systemd: {name: crio, state: started}`, func() *fakeUnit { return &fakeUnit{active: "inactive"} }, Changed, "active"},
+		{`systemd: {name: crio, state: started}`, func() *fakeUnit { return &fakeUnit{active: "active"} }, OK, "active"},
+		{`systemd: {name: kubelet, state: stopped}`, func() *fakeUnit { return &fakeUnit{active: "active"} }, Changed, "inactive"},
+		{`systemd: {name: crio, state: restarted}`, func() *fakeUnit { return &fakeUnit{active: "active"} }, Changed, "active"},
+		{`systemd: {name: crio, enabled: true}`, func() *fakeUnit { return &fakeUnit{enabled: "enabled"} }, OK, ""},
+		{`systemd: {name: crio, enabled: false}`, func() *fakeUnit { return &fakeUnit{enabled: "enabled"} }, Changed, ""},
+		{`systemd: {name: crio, daemon_reload: true}`, func() *fakeUnit { return &fakeUnit{needReload: "yes"} }, Changed, ""},
+		{`systemd: {name: crio, daemon_reload: true, state: started}`, func() *fakeUnit { return &fakeUnit{active: "active"} }, OK, "active"},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			u := tc.unit()
+			x, f := systemdExec(t, u)
+			k := mustKind(t, tc.step)
+			ctx, cancel := contextWithTimeout(time.Minute)
+			defer cancel()
+			r := k.(Predictor).Predict(ctx, x)
+			if r.Status != tc.status || (tc.after != "" && r.Data["active_after"] != tc.after) {
+				t.Errorf("predicted %s (%v), data %v; want %s, active_after %q", r.Status, r.Err, r.Data, tc.status, tc.after)
+			}
+			if fresh := tc.unit(); u.active != fresh.active || u.enabled != fresh.enabled || u.needReload != fresh.needReload {
+				t.Errorf("the prediction changed the unit: %s %s %s", u.active, u.enabled, u.needReload)
+			}
+			for _, l := range f.lines() {
+				if !strings.Contains(l, "is-active") && !strings.Contains(l, "is-enabled") && !strings.HasPrefix(l, "systemctl show") {
+					t.Errorf("the prediction ran %s", l)
+				}
+			}
+		})
+	}
+}
+
 // TestSystemdIdempotent runs the same step twice on one unit: changed,
 // then ok.
 func TestSystemdIdempotent(t *testing.T) {
