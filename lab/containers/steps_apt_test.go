@@ -180,3 +180,31 @@ open(my $o, ">", "/tmp/lock-released"); printf $o "%.3f\n", time; close($o);'`
 		t.Errorf("apt did not say it waited for the lock:\n%s", h.out.tail(2000))
 	}
 }
+
+// TestAptPredictsOnDebian predicts an apt step in check mode (apt-get
+// simulates), checks that the node did not change, then runs it: the
+// versions it reports are the ones predicted.
+func TestAptPredictsOnDebian(t *testing.T) {
+	h := dialStepHost(t, sharedLab(t), "apt", LoginUser, nil)
+	h.sh("apt-get remove -y rbprompt >/dev/null 2>&1 || true; apt-mark unhold rbdemo >/dev/null")
+	stateBefore := h.sh("dpkg -l; md5sum /var/lib/dpkg/status")
+	step := `apt: {name: [rbprompt, "rbdemo=2.0-1"], allow_downgrade: true, hold: true, update_cache: true}`
+	predicted := h.predict(step)
+	if predicted.Status != steps.Changed || predicted.Data["cache_update_withheld"] != true {
+		t.Fatalf("prediction: %s %v, data %v", predicted.Status, predicted.Err, predicted.Data)
+	}
+	if got := h.sh("dpkg -l; md5sum /var/lib/dpkg/status"); got != stateBefore {
+		t.Fatal("the prediction changed dpkg's state")
+	}
+	ran := h.step(step, steps.Changed)
+	for _, pkg := range []string{"rbprompt", "rbdemo"} {
+		p, _ := predicted.Data["packages"].(map[string]any)
+		r, _ := ran.Data["packages"].(map[string]any)
+		if fmtAny(p[pkg]) != fmtAny(r[pkg]) {
+			t.Errorf("%s: predicted %v, ran %v", pkg, p[pkg], r[pkg])
+		}
+	}
+	if p := h.predict(step); p.Status != steps.OK {
+		t.Errorf("predicted again after the run: %s %v", p.Status, p.Data)
+	}
+}

@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -104,7 +105,12 @@ func (h *stepHost) step(src, want string) steps.Result {
 }
 
 // try runs one step and returns its result, whatever it is.
-func (h *stepHost) try(src string) steps.Result {
+func (h *stepHost) try(src string) steps.Result { return h.exec(src, false) }
+
+// predict runs one step in check mode.
+func (h *stepHost) predict(src string) steps.Result { return h.exec(src, true) }
+
+func (h *stepHost) exec(src string, check bool) steps.Result {
 	h.t.Helper()
 	doc := "runbook: t\ntargets: all\nphases:\n  - name: p\n    kind: verify\n    steps:\n      - " + src + "\n"
 	rb, _, err := runbook.Parse("t.yaml", []byte(doc), nil)
@@ -117,7 +123,16 @@ func (h *stepHost) try(src string) steps.Result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res := spec.(steps.Kind).Run(ctx, h.x)
+	var res steps.Result
+	if check {
+		p, ok := spec.(steps.Predictor)
+		if !ok {
+			h.t.Fatalf("%s cannot predict", src)
+		}
+		res = p.Predict(ctx, h.x)
+	} else {
+		res = spec.(steps.Kind).Run(ctx, h.x)
+	}
 	if name, rec, ok := steps.BackupFromData(res.Data); ok {
 		h.backups[name] = rec
 	}
@@ -159,3 +174,5 @@ func (l *lockedBuilder) tail(n int) string {
 	}
 	return s
 }
+
+func fmtAny(v any) string { return fmt.Sprint(v) }
