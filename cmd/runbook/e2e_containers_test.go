@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -165,7 +166,7 @@ func TestRbdemoUpgradeOnContainerLab(t *testing.T) {
 		}
 	}
 	code, out, errOut = runCLI(t, "--state-dir", state, "--no-color", "lab", "status", "-i", inv)
-	if code != 0 || strings.Count(out, "stopped  -        2.0-1   true") != 3 {
+	if code != 0 || len(regexp.MustCompile(`(?m)^node-\d\s+stopped\s+-\s+2\.0-1\s+true\s+-$`).FindAllString(out, -1)) != 3 {
 		t.Errorf("lab status: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "--state-dir", state, "--no-color", "run", rb, "-i", inv, "--yes")
@@ -213,6 +214,14 @@ func TestRbdemoRollbackLeavesNodeAsItWas(t *testing.T) {
 	}
 	if after := nodeShell(t, l, "node-1", nodeState); after != before {
 		t.Errorf("node-1 after the rollback:\n%s\nbefore:\n%s", after, before)
+	}
+	code, out, errOut = runCLI(t, "--state-dir", state, "--no-color", "lab", "status", "-i", inv)
+	if code != 0 || !regexp.MustCompile(`node-1\s+running\s+`+regexp.QuoteMeta(base)+`1:22\s+1\.0-1\s+true\s+active`).MatchString(out) {
+		t.Errorf("lab status of the served nodes: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, "--state-dir", state, "--no-color", "lab", "reset", "-i", inv)
+	if code == 0 || !strings.Contains(errOut, "are already running") {
+		t.Errorf("lab reset of running nodes: exit %d: %s", code, errOut)
 	}
 }
 

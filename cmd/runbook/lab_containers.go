@@ -193,15 +193,11 @@ func containerLabStatus(io *IO, dir string, specs []containers.NodeSpec) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATE\tADDRESS\tRBDEMO\tHELD\tSERVICE\tCHANGES")
+	fmt.Fprintln(tw, "NODE\tSTATE\tADDRESS\tRBDEMO\tHELD\tSERVICE")
 	for _, n := range st {
 		state, addr, service := "stopped", "-", "-"
 		if n.Running {
 			state, addr, service = "running", fmt.Sprintf("%s:%d", n.Address, n.Port), n.Service
-		}
-		changes := "own changes"
-		if n.Fresh {
-			changes = "none (as the image)"
 		}
 		p := n.Packages["rbdemo"]
 		version := p.Version
@@ -211,7 +207,7 @@ func containerLabStatus(io *IO, dir string, specs []containers.NodeSpec) error {
 		if n.Err != "" {
 			version, service = "?", "? "+n.Err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", n.Name, state, addr, version, p.Held, service, changes)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", n.Name, state, addr, version, p.Held, service)
 	}
 	tw.Flush()
 	var other []string

@@ -31,8 +31,6 @@ type NodeStatus struct {
 	Running bool
 	Address string
 	Port    int
-	// Fresh says the node has no changes of its own (as the image is).
-	Fresh bool
 	// Packages are the lab's test packages, by name.
 	Packages map[string]Package
 	// Service is rbdemo's `systemctl is-active` on a running node.
@@ -63,7 +61,6 @@ func Status(dir string, names []string) ([]NodeStatus, error) {
 		}
 		st := NodeStatus{Name: name, Packages: map[string]Package{}}
 		upper := filepath.Join(dir, "nodes", name, "upper")
-		st.Fresh = isEmptyDir(upper)
 		if info, ok := served[name]; ok {
 			st.Running, st.Address, st.Port = true, info.Address, info.Port
 			if err := askNode(dir, info, &st); err != nil {
@@ -94,11 +91,6 @@ func cachedImage() (*Image, error) {
 		return nil, errors.New("the node image is not built yet")
 	}
 	return &Image{Rootfs: filepath.Join(dir, "rootfs"), Key: labKey()}, nil
-}
-
-func isEmptyDir(dir string) bool {
-	entries, err := os.ReadDir(dir)
-	return err != nil || len(entries) == 0
 }
 
 // readOverlay reads a file as the node sees it: its own copy, else the
