@@ -32,8 +32,9 @@ package steps
 //     diff that says only that the content differs.
 //
 // Predicting kinds: copy, template, file, lineinfile, ini, toml, stat,
-// uri, kube_node, notify_webhook. Kinds that edit files and fill Diff:
-// copy, template, file (its attributes), lineinfile, ini, toml.
+// uri, kube_node, notify_webhook, apt, apt_repository, systemd. Kinds
+// that edit files and fill Diff: copy, template, file (its attributes),
+// lineinfile, ini, toml, apt_repository.
 
 import "context"
 
