@@ -29,6 +29,9 @@ func simulated(out string) map[string]string {
 			continue
 		}
 		name := baseName(sub[2])
+		if name == "" {
+			continue
+		}
 		if sub[1] == "Inst" {
 			m[name] = sub[4]
 		} else {
