@@ -279,7 +279,7 @@ func TestLabFaultyWorkerRolledBack(t *testing.T) {
 	// The summary says why, below the host table: the error's journal
 	// lines hold the cause, then the failed step's stderr.
 	_, failures, _ := strings.Cut(out, "\nFailures\n")
-	if !regexp.MustCompile(`worker-3  rolled_back  "restart crio" \([a-z]+/\d+, Workers, batch 2\) failed, rc=1\n`).MatchString(failures) {
+	if !regexp.MustCompile(`worker-3  rolled_back  "restart crio" \(handlers/1, Workers, batch 2\) failed, rc=1\n`).MatchString(failures) {
 		t.Errorf("the run's failure view does not name worker-3's failed step:\n%s", out)
 	}
 	for _, want := range []string{

@@ -8,8 +8,9 @@ import (
 // stepLabelParts returns the list name and the 1-based index that stepLabel
 // prints as "list/index". Step ids look like "4.steps.2", "4.verify.0" or
 // "rollback.steps.1": the list is the part before the last, "rollback" for
-// any rollback step, "step" when the id says none; the index is index, or
-// the id's last part plus one.
+// any rollback step, "handlers" for a handler's step (ids PREFIX.handlers.
+// HANDLER.STEP: the step's name says which handler), "step" when the id
+// says none; the index is index, or the id's last part plus one.
 func stepLabelParts(stepID string, index int) (string, int) {
 	parts := strings.Split(stepID, ".")
 	list := "step"
@@ -19,6 +20,9 @@ func stepLabelParts(stepID string, index int) (string, int) {
 				list = cand
 			}
 		}
+	}
+	if len(parts) >= 3 && parts[len(parts)-3] == "handlers" && list == "step" {
+		list = "handlers"
 	}
 	if parts[0] == "rollback" && len(parts) >= 2 {
 		list = "rollback"

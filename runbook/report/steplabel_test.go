@@ -12,6 +12,7 @@ func TestStepLabelParts(t *testing.T) {
 		{"3.soak-verify.4", 5, "soak-verify/5"}, {"rollback.steps.5", 6, "rollback/6"}, {"rollback.1", 0, "rollback/2"},
 		{"rollback", 0, "step/0"}, {"", 0, "step/0"}, {"odd", 5, "step/5"}, {"1.2.3", 0, "step/4"}, {".steps.", 2, "steps/2"},
 		{"a.99999999999999999999.x", 1, "99999999999999999999/1"}, {"é.ü.1", 0, "ü/2"},
+		{"4.steps.handlers.1.0", 1, "handlers/1"}, {"4.steps.2.rescue.0", 0, "rescue/1"}, {"handlers.0.2", 0, "handlers/3"},
 	} {
 		if got := stepLabel(tt.id, tt.index); got != tt.want {
 			t.Errorf("stepLabel(%q, %d) = %q, want %q", tt.id, tt.index, got, tt.want)
