@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/runbookhq/runbook/lab"
@@ -185,14 +186,24 @@ func passphrasePrompt(io *IO) func(string) ([]byte, error) {
 }
 
 // readSecret reads a line without echo from the controlling terminal.
+// Echo is off before the prompt shows: an answer typed (or pasted) as
+// soon as the prompt appears would otherwise be echoed.
 func readSecret(io *IO, prompt string) ([]byte, error) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("no terminal to ask %q", strings.TrimSpace(prompt))
 	}
 	defer tty.Close()
+	fd := int(tty.Fd())
+	if saved, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil {
+		quiet := *saved
+		quiet.Lflag &^= unix.ECHO
+		if err := unix.IoctlSetTermios(fd, unix.TCSETS, &quiet); err == nil {
+			defer unix.IoctlSetTermios(fd, unix.TCSETS, saved)
+		}
+	}
 	fmt.Fprint(tty, prompt)
-	b, err := term.ReadPassword(int(tty.Fd()))
+	b, err := term.ReadPassword(fd)
 	fmt.Fprintln(tty)
 	return b, err
 }
