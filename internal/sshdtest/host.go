@@ -46,7 +46,7 @@ func (h *Host) start(newPort bool) error {
 	defer h.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		if newPort {
-			port, err := freePort()
+			port, err := freePort(h.Address)
 			if err != nil {
 				return err
 			}
@@ -70,8 +70,8 @@ func (h *Host) start(newPort bool) error {
 
 func (h *Host) cfgPath() string { return filepath.Join(h.dir, "sshd_config") }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", Address+":0")
+func freePort(addr string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
 	if err != nil {
 		return 0, err
 	}
@@ -82,7 +82,7 @@ func freePort() (int, error) {
 func (h *Host) config() string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	line("ListenAddress %s:%d", Address, h.Port)
+	line("ListenAddress %s:%d", h.Address, h.Port)
 	for _, k := range h.keys {
 		line("HostKey %s", k)
 	}
@@ -130,7 +130,7 @@ func (h *Host) config() string {
 	return b.String()
 }
 
-// Addr returns "127.0.0.1:PORT".
+// Addr returns "ADDRESS:PORT".
 func (h *Host) Addr() string { return net.JoinHostPort(h.Address, strconv.Itoa(h.Port)) }
 
 // Kill kills the host's sshd and every process it forked, connections and

@@ -18,6 +18,7 @@ package sshdtest
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -30,7 +31,8 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// Address is where every test host listens.
+// Address is where every test host listens unless WithAddresses says
+// otherwise.
 const Address = "127.0.0.1"
 
 // Option changes what Start builds.
@@ -43,6 +45,7 @@ type settings struct {
 	rsa          bool
 	maxSessions  int
 	forceCommand string
+	addresses    []string
 }
 
 // Hosts sets how many hosts Start runs (default 1).
@@ -72,6 +75,12 @@ func WithMaxSessions(n int) Option { return func(s *settings) { s.maxSessions = 
 // instead of what the client asked, as a host that vets or logs commands
 // does.
 func WithForceCommand(cmd string) Option { return func(s *settings) { s.forceCommand = cmd } }
+
+// WithAddresses spreads the hosts over these loopback addresses (127.0.0.0/8),
+// round robin, instead of 127.0.0.1: benchmarks on a shared machine then
+// take their ports where other runs do not, and no two runs' sshds share a
+// source-address penalty or a MaxStartups count.
+func WithAddresses(addrs ...string) Option { return func(s *settings) { s.addresses = addrs } }
 
 // Fleet is a set of running test hosts.
 type Fleet struct {
@@ -135,6 +144,12 @@ func StartFleet(opts ...Option) (*Fleet, error) {
 	for _, o := range opts {
 		o(&s)
 	}
+	if err := checkLoopback(s.addresses); err != nil {
+		return nil, err
+	}
+	if len(s.addresses) == 0 {
+		s.addresses = []string{Address}
+	}
 	bin, err := sshdPath()
 	if err != nil {
 		return nil, err
@@ -171,6 +186,18 @@ func StartFleet(opts ...Option) (*Fleet, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// checkLoopback refuses any address outside 127.0.0.0/8: the hosts let in
+// a key whose private half is in a world-readable directory.
+func checkLoopback(addrs []string) error {
+	for _, a := range addrs {
+		ip := net.ParseIP(a)
+		if ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+			return fmt.Errorf("sshdtest: %q is not an IPv4 loopback address (127.0.0.0/8)", a)
+		}
+	}
+	return nil
 }
 
 func sshdPath() (string, error) {
@@ -213,10 +240,10 @@ func (f *Fleet) build(s settings) error {
 	}
 	all := make([]*Host, 0, s.hosts+1)
 	for i := range s.hosts {
-		all = append(all, &Host{Name: fmt.Sprintf("host%d", i+1)})
+		all = append(all, &Host{Name: fmt.Sprintf("host%d", i+1), Address: s.addresses[i%len(s.addresses)]})
 	}
 	if s.bastion {
-		f.Bastion = &Host{Name: "bastion", bastion: true}
+		f.Bastion = &Host{Name: "bastion", Address: s.addresses[0], bastion: true}
 		all = append(all, f.Bastion)
 	}
 	f.all = all
@@ -243,7 +270,7 @@ func (f *Fleet) build(s settings) error {
 }
 
 func (f *Fleet) prepareAndStart(h *Host, s settings, caPath string) error {
-	h.fleet, h.Address, h.User, h.KeyFile = f, Address, f.User, f.KeyFile
+	h.fleet, h.User, h.KeyFile = f, f.User, f.KeyFile
 	h.maxSessions = s.maxSessions
 	h.forceCommand = s.forceCommand
 	h.dir = filepath.Join(f.Dir, h.Name)
@@ -263,7 +290,7 @@ func (f *Fleet) prepareAndStart(h *Host, s settings, caPath string) error {
 		h.RSAHostKey, h.keys = rk.Public, append(h.keys, rk.Path)
 	}
 	if caPath != "" {
-		if h.cert, err = signHostKey(caPath, kp.Path+".pub", Address+",localhost"); err != nil {
+		if h.cert, err = signHostKey(caPath, kp.Path+".pub", h.Address+",localhost"); err != nil {
 			return err
 		}
 	}

@@ -140,3 +140,31 @@ func TestFleetHostCA(t *testing.T) {
 		c.Close()
 	}
 }
+
+func TestFleetOnOtherLoopbackAddresses(t *testing.T) {
+	f := Start(t, Hosts(3), WithAddresses("127.0.0.2", "127.0.0.3"))
+	for i, want := range []string{"127.0.0.2", "127.0.0.3", "127.0.0.2"} {
+		h := f.Hosts[i]
+		if h.Address != want {
+			t.Errorf("%s listens on %s, want %s", h.Name, h.Address, want)
+		}
+		c, err := dial(t, f, h, h.User)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", h.Name, err, h.Log())
+		}
+		// The client's view of the server: the connection really reached
+		// the address given, which known_hosts names.
+		if got := output(t, c, `set -- $SSH_CONNECTION; echo $3`); got != want {
+			t.Errorf("%s: SSH_CONNECTION shows %q, want %s", h.Name, got, want)
+		}
+		c.Close()
+	}
+}
+
+func TestFleetRefusesAddressesBeyondLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0", "192.0.2.1", "::1", "localhost", ""} {
+		if _, err := StartFleet(WithAddresses(addr)); err == nil {
+			t.Errorf("%q: the fleet started", addr)
+		}
+	}
+}
