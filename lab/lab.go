@@ -48,6 +48,10 @@ type Options struct {
 	// Standalone writes Dir/serve.json (pid and node addresses) for other
 	// processes to find the nodes, and removes it on Close.
 	Standalone bool
+	// Address is the loopback address (127.0.0.0/8) the nodes listen on;
+	// empty means 127.0.0.1. Another address keeps a large lab's ports
+	// apart from everything else on 127.0.0.1.
+	Address string
 }
 
 // NodeInfo is where a served node listens.
@@ -66,6 +70,7 @@ type Lab struct {
 	byName    map[string]*node
 	logf      func(format string, args ...any)
 	serveFile string
+	address   string // where the nodes listen
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -97,7 +102,7 @@ func simConfigs(specs []NodeSpec) []sim.NodeConfig {
 }
 
 // Start opens the simulated world under opts.Dir and starts one SSH server
-// per node on 127.0.0.1. It writes Dir/known_hosts with every node's host
+// per node on 127.0.0.1 (or opts.Address). It writes Dir/known_hosts with every node's host
 // key, and creates the lab client key Dir/id_ed25519 (0600) the first time.
 // The lab runs until Close; ctx only carries values (its cancellation does
 // not stop the nodes).
@@ -107,6 +112,12 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	}
 	if len(opts.Nodes) == 0 {
 		return nil, errors.New("lab: no nodes to serve")
+	}
+	if opts.Address == "" {
+		opts.Address = "127.0.0.1"
+	}
+	if ip := net.ParseIP(opts.Address); ip == nil || ip.To4() == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("lab: %q is not an IPv4 loopback address (127.0.0.0/8)", opts.Address)
 	}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
@@ -124,7 +135,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Lab{dir: opts.Dir, world: world, byName: map[string]*node{}, logf: opts.Logf}
+	l := &Lab{dir: opts.Dir, world: world, byName: map[string]*node{}, logf: opts.Logf, address: opts.Address}
 	if l.logf == nil {
 		l.logf = func(string, ...any) {}
 	}
@@ -171,7 +182,7 @@ func (l *Lab) newNode(spec NodeSpec, auth authorizedKeys) (*node, error) {
 	if m == nil {
 		return nil, fmt.Errorf("lab: node %s: the simulated machine could not be set up", spec.Name)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(spec.Port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(l.address, strconv.Itoa(spec.Port)))
 	if err != nil {
 		return nil, fmt.Errorf("lab: node %s: %w", spec.Name, err)
 	}
@@ -242,7 +253,7 @@ func (l *Lab) writeServeFile() error {
 	return writeFileAtomic(l.serveFile, append(data, '\n'), 0o644)
 }
 
-// Addr returns the node's address (127.0.0.1:PORT), or "" for an unknown node.
+// Addr returns the node's address (ADDRESS:PORT), or "" for an unknown node.
 func (l *Lab) Addr(name string) string {
 	if n, ok := l.byName[name]; ok {
 		return n.addr()

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -407,5 +408,31 @@ func TestFaultsCountDriverCommands(t *testing.T) {
 	}
 	if res, err := cut.Run(ctx, transport.Command{Argv: []string{"true"}}); !errors.Is(err, transport.ErrUnreachable) {
 		t.Fatalf("the fourth command: %+v %v, want unreachable", res, err)
+	}
+}
+
+func TestNodesListenOnTheAddressGiven(t *testing.T) {
+	l, err := Start(context.Background(), Options{Dir: t.TempDir(), Nodes: threeNodes(), Address: "127.0.0.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	lines, err := os.ReadFile(l.KnownHostsFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range l.Nodes() {
+		if !strings.HasPrefix(info.Addr, "127.0.0.7:") || !strings.Contains(string(lines), "[127.0.0.7]:"+strconv.Itoa(info.Port)+" ") {
+			t.Errorf("%s listens on %s; known_hosts:\n%s", info.Name, info.Addr, lines)
+		}
+	}
+	if r := runCmd(t, dial(t, l, "worker-1"), "hostname", "", nil); r.out != "worker-1\n" {
+		t.Errorf("hostname over 127.0.0.7: %+v", r)
+	}
+	for _, bad := range []string{"0.0.0.0", "192.0.2.1", "::1", "localhost"} {
+		if l, err := Start(context.Background(), Options{Dir: t.TempDir(), Nodes: threeNodes(), Address: bad}); err == nil {
+			l.Close()
+			t.Errorf("%q: the lab started", bad)
+		}
 	}
 }

@@ -126,15 +126,17 @@ shared simulated Kubernetes cluster. Its state lives in STATE_DIR/lab.`,
 	}
 	var invPath string
 	var portBase int
+	var address string
 	serve := &cobra.Command{
 		Use:   "serve -i INVENTORY",
 		Short: "Serve the lab nodes until interrupted, printing their addresses",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return labServe(g, io, invPath, portBase)
+			return labServe(g, io, invPath, portBase, address)
 		},
 	}
 	serve.Flags().IntVar(&portBase, "port-base", 0, "listen on consecutive ports from this one (default: free ports)")
+	serve.Flags().StringVar(&address, "address", "127.0.0.1", "the loopback address (127.0.0.0/8) to listen on")
 	var archive bool
 	status := &cobra.Command{
 		Use:   "status -i INVENTORY",
@@ -188,7 +190,7 @@ func labArgs(g *globalOptions, invPath string) (string, []lab.NodeSpec, error) {
 	return state, specs, nil
 }
 
-func labServe(g *globalOptions, io *IO, invPath string, portBase int) error {
+func labServe(g *globalOptions, io *IO, invPath string, portBase int, address string) error {
 	state, specs, err := labArgs(g, invPath)
 	if err != nil {
 		return err
@@ -198,7 +200,7 @@ func labServe(g *globalOptions, io *IO, invPath string, portBase int) error {
 			specs[i].Port = portBase + i
 		}
 	}
-	l, err := lab.Start(context.Background(), lab.Options{Dir: labDir(state), Nodes: specs, Standalone: true})
+	l, err := lab.Start(context.Background(), lab.Options{Dir: labDir(state), Nodes: specs, Standalone: true, Address: address})
 	if err != nil {
 		return err
 	}
@@ -210,8 +212,9 @@ func labServe(g *globalOptions, io *IO, invPath string, portBase int) error {
 	}
 	tw.Flush()
 	if nodes := l.Nodes(); len(nodes) > 0 {
-		fmt.Fprintf(io.Out, "\nlog in with OpenSSH, e.g.:\n  ssh -i %s -o UserKnownHostsFile=%s -p %d %s@127.0.0.1 crio --version\n",
-			l.IdentityFile(), l.KnownHostsFile(), nodes[0].Port, l.User())
+		host, _, _ := net.SplitHostPort(nodes[0].Addr)
+		fmt.Fprintf(io.Out, "\nlog in with OpenSSH, e.g.:\n  ssh -i %s -o UserKnownHostsFile=%s -p %d %s@%s crio --version\n",
+			l.IdentityFile(), l.KnownHostsFile(), nodes[0].Port, l.User(), host)
 		fmt.Fprintf(io.Out, "runbook run/resume with --state-dir %s uses these nodes; Ctrl-C stops serving.\n", state)
 	}
 	sigs := make(chan os.Signal, 1)
