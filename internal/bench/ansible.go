@@ -52,7 +52,8 @@ func ensureAnsible(install bool, logf func(string, ...any)) (string, string) {
 }
 
 // ansibleTool: ansible-playbook with pipelining, no fact gathering, forks =
-// hosts, a play of N `command: true` tasks. Its ssh connections use
+// hosts, a play of a task per step (`shell:` for a shell step, `command:`
+// for an argv step, `become: true` for become). Its ssh connections use
 // Ansible's default ControlMaster/ControlPersist; the masters are stopped
 // after each run (by the measuring wrapper) so that every run starts cold.
 func (b *bench) ansibleTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
@@ -71,8 +72,15 @@ func (b *bench) ansibleTool(dir string, w workload, hosts []*sshdtest.Host) (*to
 		b.fleet.User, b.fleet.KeyFile)
 	var play strings.Builder
 	play.WriteString("- hosts: bench\n  gather_facts: false\n  tasks:\n")
-	for i := range w.Steps {
-		fmt.Fprintf(&play, "    - name: step %d\n      command: %q\n", i+1, trivialProgram)
+	for _, st := range w.steps() {
+		if st.Script != "" {
+			fmt.Fprintf(&play, "    - name: %s\n      shell: %q\n", st.Name, st.Script)
+		} else {
+			fmt.Fprintf(&play, "    - name: %s\n      command: %q\n", st.Name, st.Program)
+		}
+		if st.Become {
+			play.WriteString("      become: true\n")
+		}
 	}
 	invFile, playFile, cfgFile := filepath.Join(dir, "ansible.ini"), filepath.Join(dir, "playbook.yml"), filepath.Join(dir, "ansible.cfg")
 	cfg := fmt.Sprintf(`[defaults]

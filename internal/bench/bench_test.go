@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -88,8 +89,10 @@ func TestWrapperReportsTheToolsExitCode(t *testing.T) {
 func TestFloorRunsEveryStepOnEveryHost(t *testing.T) {
 	f := sshdtest.Start(t, sshdtest.Hosts(2))
 	work := sshdtest.ScratchDir(t, f.User)
-	spec := floorSpec{User: f.User, KeyFile: f.KeyFile, KnownHosts: f.KnownHosts, Steps: 3,
-		Command: "echo x >> " + work + "/steps"}
+	spec := floorSpec{User: f.User, KeyFile: f.KeyFile, KnownHosts: f.KnownHosts}
+	for range 3 {
+		spec.Commands = append(spec.Commands, "echo x >> "+work+"/steps")
+	}
 	for _, h := range f.Hosts {
 		spec.Addrs = append(spec.Addrs, h.Addr())
 	}
@@ -129,14 +132,37 @@ func runFloorSpec(t *testing.T, spec floorSpec) error {
 }
 
 func TestParseWorkloads(t *testing.T) {
-	got, err := parseWorkloads("20x20, 100x5")
-	if err != nil || len(got) != 2 || got[0] != (workload{20, 20}) || got[1] != (workload{100, 5}) {
-		t.Fatalf("got %v %v", got, err)
+	got, err := parseWorkloads("20x20, 100x5:argv,4x8:mix")
+	want := []workload{{20, 20, kindShell}, {100, 5, kindArgv}, {4, 8, kindMix}}
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v %v, want %v", got, err, want)
 	}
-	for _, bad := range []string{"20", "x5", "0x5", "5x-1", "ax b"} {
+	for _, bad := range []string{"20", "x5", "0x5", "5x-1", "ax b", "5x5:", "5x5:python", "5x5:shell:argv"} {
 		if _, err := parseWorkloads(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
+	}
+}
+
+func TestWorkloadSteps(t *testing.T) {
+	shell := workload{1, 2, kindShell}.steps()
+	if len(shell) != 2 || shell[1].wire() != "echo step 2; true" || shell[1].Become {
+		t.Errorf("shell steps %+v", shell)
+	}
+	if argv := (workload{1, 1, kindArgv}).steps(); argv[0].Script != "" || argv[0].wire() != "exec true" {
+		t.Errorf("argv steps %+v", argv)
+	}
+	mix := workload{1, 5, kindMix}.steps()
+	wires := make([]string, len(mix))
+	for i, s := range mix {
+		wires[i] = s.wire()
+	}
+	want := []string{"echo step 1; true", "exec true", outputScript, `sudo -n sh -c 'echo step 4; true'`, "echo step 5; true"}
+	if fmt.Sprint(wires) != fmt.Sprint(want) {
+		t.Errorf("mix on the wire:\n%q\nwant\n%q", wires, want)
+	}
+	if !(workload{1, 4, kindMix}).needsBecome() || (workload{1, 3, kindMix}).needsBecome() || (workload{1, 9, kindShell}).needsBecome() {
+		t.Error("needsBecome: a mix of 4 steps or more has a become step, nothing else has")
 	}
 }
 
@@ -149,5 +175,29 @@ func TestMedian(t *testing.T) {
 	}
 	if m := median(nil); m != 0 {
 		t.Errorf("empty: %v", m)
+	}
+}
+
+func TestParseAddresses(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{
+		{"127.0.0.1", "127.0.0.1"},
+		{"127.0.9.3, 127.0.9.4", "127.0.9.3 127.0.9.4"},
+		{"127.0.9.0/30", "127.0.9.1 127.0.9.2"},
+		{"127.0.9.4/31", "127.0.9.4 127.0.9.5"},
+		{"127.0.9.7/32,127.0.0.1", "127.0.9.7 127.0.0.1"},
+		{"127.0.9.5/29", "127.0.9.1 127.0.9.2 127.0.9.3 127.0.9.4 127.0.9.5 127.0.9.6"},
+	} {
+		got, err := parseAddresses(tc.in)
+		if err != nil || strings.Join(got, " ") != tc.want {
+			t.Errorf("%q: %v %v, want %s", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "10.0.0.1", "0.0.0.0", "::1", "localhost", "127.0.0.0/7", "10.0.0.0/8", "127.0.0.1/33", "127.0.0.0/8"} {
+		if got, err := parseAddresses(bad); err == nil {
+			t.Errorf("%q: %v, no error", bad, got)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +19,8 @@ type floorSpec struct {
 	User       string   `json:"user"`
 	KeyFile    string   `json:"key_file"`
 	KnownHosts string   `json:"known_hosts"`
-	Steps      int      `json:"steps"`
-	Command    string   `json:"command"`
+	// Commands are the steps' command lines, run in order on every host.
+	Commands []string `json:"commands"`
 }
 
 // floorMain is the floor: a minimal x/crypto/ssh client with one connection
@@ -53,28 +54,32 @@ func floorMain(specFile string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = floorHost(addr, cfg, spec.Steps, spec.Command)
+			errs[i] = floorHost(addr, cfg, spec.Commands)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func floorHost(addr string, cfg *ssh.ClientConfig, steps int, command string) error {
+// floorHost runs each command in a session of its own on one connection,
+// its output read into memory, as a client that reports it would.
+func floorHost(addr string, cfg *ssh.ClientConfig, commands []string) error {
 	c, err := ssh.Dial("tcp", addr, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
 	defer c.Close()
-	for i := range steps {
+	for i, command := range commands {
 		s, err := c.NewSession()
 		if err != nil {
 			return fmt.Errorf("%s: step %d: %w", addr, i+1, err)
 		}
+		var out, errOut bytes.Buffer
+		s.Stdout, s.Stderr = &out, &errOut
 		err = s.Run(command)
 		s.Close()
 		if err != nil {
-			return fmt.Errorf("%s: step %d: %w", addr, i+1, err)
+			return fmt.Errorf("%s: step %d: %w: %s", addr, i+1, err, bytes.TrimSpace(errOut.Bytes()))
 		}
 	}
 	return nil

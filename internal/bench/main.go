@@ -1,21 +1,24 @@
 // Command bench measures runbook against the floor and its peers, side by
 // side in one run on one machine (SPEC §12): it starts real OpenSSH sshd
 // hosts on loopback (internal/sshdtest) and times the same work — N steps
-// of a trivial command on every host at once — with `runbook run` (journal
-// fsynced, host locks on), a minimal x/crypto/ssh client (the floor),
-// umputun/spot when a spot binary is on PATH, plain OpenSSH with
-// ControlMaster, and Ansible with pipelining (Debian's ansible-core,
-// installed with apt-get when missing). Every tool runs as a measured
-// subprocess: median wall time of several runs, controller CPU and peak
-// memory. With -scale it also runs 1,000 lab hosts through canary and
-// batches against a separate `runbook lab serve` process.
+// on every host at once: `shell:` steps, argv steps, or a mix with output
+// and become — with `runbook run` (journal fsynced, host locks on), a
+// minimal x/crypto/ssh client (the floor), umputun/spot when a spot binary
+// is on PATH, plain OpenSSH with ControlMaster, and Ansible with
+// pipelining (Debian's ansible-core, installed with apt-get when missing).
+// Every tool runs as a measured subprocess: median wall time of several
+// runs, controller CPU and peak memory. With -scale it also runs 1,000 lab
+// hosts through canary and batches against a separate `runbook lab serve`
+// process.
 //
-//	go run ./internal/bench                 # both workloads, every tool
+//	go run ./internal/bench                 # every workload, every tool
 //	go run ./internal/bench -scale          # and the 1,000-host lab run
-//	go run ./internal/bench -workloads 20x20 -tools runbook,floor -runs 9
+//	go run ./internal/bench -workloads 20x20,100x5:argv -tools runbook,floor -runs 9
+//	go run ./internal/bench -addresses 127.0.9.0/28   # hosts on addresses of their own
 //
 // Run it as root to log in as the sshdtest users (clean shells, no rc
-// files); otherwise the hosts let in the current user.
+// files, sudo for become steps); otherwise the hosts let in the current
+// user.
 package main
 
 import (
@@ -41,6 +44,7 @@ type bench struct {
 	stateRoot  string // runbook state dirs (on disk: the journal's fsync is real)
 	runbookBin string
 	fleet      *sshdtest.Fleet
+	addresses  []string // where the hosts listen (-addresses)
 	only       map[string]bool
 	profileEnv []string
 
@@ -86,15 +90,24 @@ type benchFlags struct {
 	profileRuns int
 	scale       bool
 	scaleOnly   bool
+	addresses   string
 	sc          scaleOptions
 }
 
+// defaultWorkloads are the workloads of SPEC §12, with the shell steps
+// that nearly every runbook is made of and with argv steps, and a mix of
+// step kinds.
+const defaultWorkloads = "20x20:shell,100x5:shell,20x20:argv,100x5:argv,20x20:mix"
+
 func parseFlags() *benchFlags {
 	f := &benchFlags{}
-	flag.StringVar(&f.workloads, "workloads", "20x20,100x5", "workloads, HOSTSxSTEPS, comma-separated")
+	flag.StringVar(&f.workloads, "workloads", defaultWorkloads,
+		"workloads, HOSTSxSTEPS[:KIND], comma-separated; KIND is shell (the default: `echo step N; true`), argv (`command: [true]`) or mix (shell, argv, 4 KB of output, become)")
+	flag.StringVar(&f.addresses, "addresses", sshdtest.Address,
+		"loopback addresses the hosts listen on, comma-separated, or a prefix such as 127.0.9.0/28: hosts are spread over them (the scale run's lab takes the first); give a bench on a shared machine addresses of its own")
 	flag.IntVar(&f.runs, "runs", 5, "measured runs per tool and workload (the median is reported)")
 	flag.IntVar(&f.slowRuns, "slow-runs", 3, "measured runs for Ansible, which takes a minute a run")
-	flag.StringVar(&f.tools, "tools", "", "only these tools (runbook,floor,spot,openssh,ansible); default all")
+	flag.StringVar(&f.tools, "tools", "", "only these tools (runbook,floor,spot,openssh,ansible); default all (spot where a spot binary is on PATH: see the report for how to build one)")
 	flag.BoolVar(&f.install, "install", true, "install ansible-core with apt-get when it is missing")
 	flag.StringVar(&f.stateDir, "state-dir", "", "where runbook's state (journal) goes; default under the scratch dir in $TMPDIR (disk, so fsync is real)")
 	flag.StringVar(&f.out, "o", "", "also write the report (markdown) to this file")
@@ -109,6 +122,7 @@ func parseFlags() *benchFlags {
 	flag.StringVar(&f.sc.Serial, "scale-serial", `[10, "25%"]`, "serial of the scale run's batch phase (YAML)")
 	flag.StringVar(&f.sc.LabDir, "scale-lab-dir", "/dev/shm", "where the lab's node roots go (tmpfs: on disk, creating each node's files slows the lab's start and first use); empty: in the state dir")
 	flag.IntVar(&f.sc.Runs, "scale-runs", 1, "scale runs after the first one, which finds every lab node fresh")
+	flag.StringVar(&f.sc.Kind, "scale-kind", kindShell, "the scale run's steps: shell or argv")
 	flag.Parse()
 	return f
 }
@@ -122,7 +136,13 @@ func benchMain() error {
 	if f.scaleOnly {
 		workloads, f.scale = nil, true
 	}
+	if f.sc.Kind != kindShell && f.sc.Kind != kindArgv {
+		return fmt.Errorf("-scale-kind %q: want shell or argv", f.sc.Kind)
+	}
 	b := &bench{}
+	if b.addresses, err = parseAddresses(f.addresses); err != nil {
+		return err
+	}
 	if b.self, err = os.Executable(); err != nil {
 		return err
 	}
@@ -134,7 +154,7 @@ func benchMain() error {
 		return err
 	}
 	defer cleanup()
-	rep := &report{Machine: machineInfo(), Started: time.Now()}
+	rep := &report{Machine: machineInfo(), Started: time.Now(), Addresses: f.addresses}
 	if err := b.buildRunbook(rep); err != nil {
 		return err
 	}
@@ -154,6 +174,11 @@ func benchMain() error {
 		defer b.fleet.Stop()
 	}
 	for _, w := range workloads {
+		if w.needsBecome() && !b.fleet.Become {
+			logf("bench: %s: skipped: %s cannot sudo -n on the hosts", w, b.fleet.User)
+			rep.Workloads = append(rep.Workloads, workloadResult{W: w, Skipped: b.fleet.User + " cannot sudo -n on the hosts (run as root, with the sshdtest users in place)"})
+			continue
+		}
 		res, err := b.runWorkload(w, f.runs, f.slowRuns, f.profile, f.profileRuns)
 		if err != nil {
 			return fmt.Errorf("%s: %w", w, err)
@@ -161,7 +186,7 @@ func benchMain() error {
 		rep.Workloads = append(rep.Workloads, res)
 	}
 	if f.scale {
-		f.sc.Profile = f.profile
+		f.sc.Profile, f.sc.Address = f.profile, b.addresses[0]
 		sr, err := b.runScale(f.sc)
 		if err != nil {
 			return fmt.Errorf("scale: %w", err)
@@ -237,7 +262,7 @@ func (b *bench) startFleet(hosts int, install bool, rep *report) error {
 	rep.AnsibleVersion = ansibleVersion(b.ansible)
 	logf("bench: starting %d sshd hosts", hosts)
 	var err error
-	if b.fleet, err = sshdtest.StartFleet(sshdtest.Hosts(hosts)); err != nil {
+	if b.fleet, err = sshdtest.StartFleet(sshdtest.Hosts(hosts), sshdtest.WithAddresses(b.addresses...)); err != nil {
 		return err
 	}
 	kh, err := os.ReadFile(b.fleet.KnownHosts)

@@ -56,6 +56,7 @@ func loadAvg() string {
 // report is everything the bench prints.
 type report struct {
 	Machine        machine
+	Addresses      string // -addresses, as given
 	User           string
 	RunbookVersion string
 	AnsibleVersion string
@@ -128,7 +129,11 @@ func (r *report) markdown() string {
 		m.NProc, m.CPU, m.MemTotal, m.Kernel, m.OpenSSH, m.Go, m.LoadStart, m.LoadEnd)
 	fmt.Fprintf(&b, "Version: %s.\n", r.RunbookVersion)
 	if len(r.Workloads) > 0 {
-		fmt.Fprintf(&b, "Hosts: one OpenSSH sshd per host on 127.0.0.1, login %s; the hosts share the controller's cores. Every step runs `true` on every host (on the wire: `exec true`; Ansible: `command: true`).\n", r.User)
+		fmt.Fprintf(&b, "Hosts: one OpenSSH sshd per host on %s, login %s; the hosts share the controller's cores. "+
+			"Shell steps run `echo step N; true` (runbook: `shell:`; the floor and OpenSSH send the line as it is, which sshd runs with the login shell; spot: `script:`; Ansible: `shell:`). "+
+			"Argv steps run the program true (runbook: `command: [true]`; on the wire `exec true`; Ansible: `command: true`). "+
+			"A mix cycles through a shell step, an argv step, a shell step printing 4 KB (`%s`) and a shell step with become (sudo; the floor and OpenSSH send `sudo -n sh -c '...'`; spot: `sudo: true`; Ansible: `become: true`).\n",
+			r.Addresses, r.User, outputScript)
 	}
 	if r.AnsibleVersion != "" {
 		fmt.Fprintf(&b, "Ansible: %s.\n", r.AnsibleVersion)
@@ -162,6 +167,10 @@ runbook: journal fsynced (state dir on disk), host locks taken and released, fac
 func writeWorkload(b *strings.Builder, w workloadResult) {
 	steps := float64(w.W.Hosts * w.W.Steps)
 	floor, ansible := find(w.Tools, "floor (x/crypto/ssh)"), find(w.Tools, "Ansible (pipelining)")
+	if w.Skipped != "" {
+		fmt.Fprintf(b, "\n### %s\n\nSkipped: %s.\n", w.W, w.Skipped)
+		return
+	}
 	fmt.Fprintf(b, "\n### %s (load average %s → %s)\n\n", w.W, w.LoadStart, w.LoadEnd)
 	b.WriteString("| tool | wall (median, min–max) | × floor | × Ansible | overhead / host-step | CPU / host-step | CPU × floor | peak memory | hosts' CPU / host-step | runs |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")

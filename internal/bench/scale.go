@@ -16,7 +16,9 @@ import (
 type scaleOptions struct {
 	Hosts, Steps, Concurrency, Runs int
 	Serial                          string
+	Kind                            string // kindShell or kindArgv
 	LabDir                          string // parent of the lab's node roots ("" = in the state dir)
+	Address                         string // where the lab's nodes listen
 	Profile                         string
 }
 
@@ -65,11 +67,15 @@ func (b *bench) runScale(o scaleOptions) (*scaleResult, error) {
 		fmt.Fprintf(&inv, "    node-%04d:\n", i+1)
 	}
 	var steps strings.Builder
-	for i := range o.Steps {
-		fmt.Fprintf(&steps, "      - {name: step %d, command: [%q]}\n", i+1, trivialProgram)
+	for _, st := range (workload{o.Hosts, o.Steps, o.Kind}).steps() {
+		if st.Script != "" {
+			fmt.Fprintf(&steps, "      - {name: %s, shell: %q}\n", st.Name, st.Script)
+		} else {
+			fmt.Fprintf(&steps, "      - {name: %s, command: [%q]}\n", st.Name, st.Program)
+		}
 	}
 	rb := fmt.Sprintf(`runbook: scale
-description: %d lab hosts, %d trivial steps each, through a canary and batches
+description: %d lab hosts, %d steps each, through a canary and batches
 targets: all
 concurrency: %d
 phases:
@@ -146,7 +152,7 @@ type labServe struct {
 func (b *bench) startLabServe(state, invFile, dir string) (*labServe, error) {
 	base := filepath.Join(dir, "lab-serve")
 	spec := measureSpec{
-		Argv:   []string{b.runbookBin, "--state-dir", state, "lab", "serve", "-i", invFile},
+		Argv:   []string{b.runbookBin, "--state-dir", state, "lab", "serve", "-i", invFile, "--address", b.addresses[0]},
 		Env:    b.env(),
 		Dir:    dir,
 		Stdout: base + ".stdout", Stderr: base + ".stderr", Out: base + ".json",
@@ -235,9 +241,9 @@ func fsType(path string) string {
 func (s *scaleResult) markdown(b *strings.Builder) {
 	o := s.Opts
 	hostSteps := float64(o.Hosts * o.Steps)
-	fmt.Fprintf(b, "\n### Scale: %d lab hosts × %d steps (load average %s → %s)\n\n", o.Hosts, o.Steps, s.LoadStart, s.LoadEnd)
-	fmt.Fprintf(b, "Canary of 1 host, then a batch phase with serial %s, concurrency %d. The lab is served by `runbook lab serve` in a separate process (started in %.1f s); its node roots are on %s, runbook's journal on %s.\n\n",
-		o.Serial, o.Concurrency, s.LabStart.Seconds(), s.LabFS, s.StateFS)
+	fmt.Fprintf(b, "\n### Scale: %d lab hosts × %d %s steps (load average %s → %s)\n\n", o.Hosts, o.Steps, o.Kind, s.LoadStart, s.LoadEnd)
+	fmt.Fprintf(b, "Canary of 1 host, then a batch phase with serial %s, concurrency %d. The lab is served by `runbook lab serve` in a separate process (started in %.1f s) on %s; its node roots are on %s, runbook's journal on %s.\n\n",
+		o.Serial, o.Concurrency, s.LabStart.Seconds(), o.Address, s.LabFS, s.StateFS)
 	b.WriteString("| run | controller wall | controller CPU | CPU / host-step | controller peak RSS |\n|---|---|---|---|---|\n")
 	row := func(label string, m measurement) {
 		fmt.Fprintf(b, "| %s | %.2f s | %.2f s | %.3f ms | %.1f MB |\n", label, m.Wall.Seconds(), m.CPU.Seconds(), ms(m.CPU)/hostSteps, float64(m.MaxRSS)/(1<<20))

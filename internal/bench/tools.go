@@ -13,27 +13,6 @@ import (
 	"github.com/runbookhq/runbook/internal/sshdtest"
 )
 
-// workload is hosts × steps of a trivial command, all hosts at once.
-type workload struct {
-	Hosts, Steps int
-}
-
-func (w workload) String() string { return fmt.Sprintf("%d hosts × %d steps", w.Hosts, w.Steps) }
-
-func parseWorkloads(s string) ([]workload, error) {
-	var out []workload
-	for _, part := range strings.Split(s, ",") {
-		h, st, ok := strings.Cut(strings.TrimSpace(part), "x")
-		hosts, err1 := strconv.Atoi(h)
-		steps, err2 := strconv.Atoi(st)
-		if !ok || err1 != nil || err2 != nil || hosts < 1 || steps < 1 {
-			return nil, fmt.Errorf("workload %q: want HOSTSxSTEPS, e.g. 20x20", part)
-		}
-		out = append(out, workload{hosts, steps})
-	}
-	return out, nil
-}
-
 // tool is one way of doing a workload's work, measured as a subprocess.
 type tool struct {
 	Name string
@@ -63,21 +42,9 @@ func (b *bench) env(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// The work of every step is the trivial program true, and every tool puts
-// the same command line on the wire: runbook's `command: [true]` step
-// reaches the host as `exec true` (its transport execs rather than let the
-// login shell fork), so the floor, OpenSSH and spot send `exec true` too —
-// one exec of /usr/bin/true per step on every host, never the shell's
-// builtin true, which would spare the hosts a process that runbook's step
-// costs them. Ansible runs `command: true` (its module, under Python).
-const (
-	trivialProgram = "true"
-	wireCommand    = "exec true"
-)
-
 // tools prepares every tool for workload w against the first w.Hosts hosts.
 func (b *bench) tools(w workload) ([]*tool, error) {
-	dir := filepath.Join(b.dir, fmt.Sprintf("wl-%dx%d", w.Hosts, w.Steps))
+	dir := filepath.Join(b.dir, "wl-"+w.slug())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -104,10 +71,19 @@ func (b *bench) tools(w workload) ([]*tool, error) {
 func (b *bench) runbookTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
 	locks := filepath.Join(dir, "locks")
 	var rb strings.Builder
-	fmt.Fprintf(&rb, "runbook: bench\ndescription: %d trivial steps on every host at once\ntargets: all\nconcurrency: %d\n", w.Steps, w.Hosts)
+	fmt.Fprintf(&rb, "runbook: bench\ndescription: %s at once\ntargets: all\nconcurrency: %d\n", w, w.Hosts)
 	rb.WriteString("phases:\n  - name: Steps\n    kind: batch\n    steps:\n")
-	for i := range w.Steps {
-		fmt.Fprintf(&rb, "      - {name: step %d, command: [%q]}\n", i+1, trivialProgram)
+	for _, st := range w.steps() {
+		fmt.Fprintf(&rb, "      - {name: %s, ", st.Name)
+		if st.Script != "" {
+			fmt.Fprintf(&rb, "shell: %q", st.Script)
+		} else {
+			fmt.Fprintf(&rb, "command: [%q]", st.Program)
+		}
+		if st.Become {
+			rb.WriteString(", become: true")
+		}
+		rb.WriteString("}\n")
 	}
 	var inv strings.Builder
 	inv.WriteString("all:\n  hosts:\n")
@@ -119,7 +95,7 @@ func (b *bench) runbookTool(dir string, w workload, hosts []*sshdtest.Host) (*to
 	if err := writeFiles(map[string]string{rbFile: rb.String(), invFile: inv.String()}); err != nil {
 		return nil, err
 	}
-	state := filepath.Join(b.stateRoot, fmt.Sprintf("wl-%dx%d", w.Hosts, w.Steps))
+	state := filepath.Join(b.stateRoot, "wl-"+w.slug())
 	return &tool{
 		Name: "runbook run",
 		Setup: func() error {
@@ -137,7 +113,10 @@ func (b *bench) runbookTool(dir string, w workload, hosts []*sshdtest.Host) (*to
 
 // floorTool: the minimal x/crypto/ssh client (this binary with -floor).
 func (b *bench) floorTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
-	spec := floorSpec{User: b.fleet.User, KeyFile: b.fleet.KeyFile, KnownHosts: b.fleet.KnownHosts, Steps: w.Steps, Command: wireCommand}
+	spec := floorSpec{User: b.fleet.User, KeyFile: b.fleet.KeyFile, KnownHosts: b.fleet.KnownHosts}
+	for _, st := range w.steps() {
+		spec.Commands = append(spec.Commands, st.wire())
+	}
 	for _, h := range hosts {
 		spec.Addrs = append(spec.Addrs, h.Addr())
 	}
@@ -152,12 +131,20 @@ func (b *bench) floorTool(dir string, w workload, hosts []*sshdtest.Host) (*tool
 	return &tool{Name: "floor (x/crypto/ssh)", Argv: []string{b.self, "-floor", file}, Env: b.env()}, nil
 }
 
-// spotTool: umputun/spot, when a spot binary is on PATH.
+// spotBuild says how to get a spot binary: the Go module proxy here does
+// not serve umputun/spot, so it is built from its source, outside this
+// repository.
+const spotBuild = "not on PATH; build it from its source (outside this repository): " +
+	"git clone https://github.com/umputun/spot /tmp/spot && (cd /tmp/spot && go build -mod=vendor -o /usr/local/bin/spot ./cmd/spot)"
+
+// spotTool: umputun/spot, when a spot binary is on PATH: a task of one
+// script command per step (options: {sudo: true} for become), every host
+// at once.
 func (b *bench) spotTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
 	t := &tool{Name: "spot"}
 	bin, err := exec.LookPath("spot")
 	if err != nil {
-		t.Missing = "not on PATH"
+		t.Missing = spotBuild
 		return t, nil
 	}
 	var pb strings.Builder
@@ -166,8 +153,16 @@ func (b *bench) spotTool(dir string, w workload, hosts []*sshdtest.Host) (*tool,
 		fmt.Fprintf(&pb, "      - {host: %q, port: %d, name: %q}\n", h.Address, h.Port, h.Name)
 	}
 	pb.WriteString("tasks:\n  - name: bench\n    commands:\n")
-	for i := range w.Steps {
-		fmt.Fprintf(&pb, "      - {name: step%d, script: %q}\n", i+1, wireCommand)
+	for i, st := range w.steps() {
+		script := st.Script
+		if script == "" {
+			script = "exec " + st.Program
+		}
+		fmt.Fprintf(&pb, "      - {name: step%d, script: %q", i+1, script)
+		if st.Become {
+			pb.WriteString(", options: {sudo: true}")
+		}
+		pb.WriteString("}\n")
 	}
 	file := filepath.Join(dir, "spot.yml")
 	if err := os.WriteFile(file, []byte(pb.String()), 0o644); err != nil {
@@ -200,8 +195,11 @@ func (b *bench) opensshTool(dir string, w workload, hosts []*sshdtest.Host) (*to
 	opts := fmt.Sprintf("-F %s -o ControlPath=%s/%%n", cfgFile, cm)
 	var sh strings.Builder
 	fmt.Fprintf(&sh, "#!/bin/sh\n# %s with OpenSSH: a ControlMaster per host, an ssh call per step.\n", w)
-	fmt.Fprintf(&sh, "host() {\n  i=0\n  while [ $i -lt %d ]; do\n    %s %s -o ControlMaster=auto -o ControlPersist=60 \"$1\" %s || return 1\n    i=$((i+1))\n  done\n  %s %s -O exit \"$1\" 2>/dev/null\n}\n",
-		w.Steps, bin, opts, "'"+wireCommand+"'", bin, opts)
+	sh.WriteString("host() {\n")
+	for _, st := range w.steps() {
+		fmt.Fprintf(&sh, "  %s %s -o ControlMaster=auto -o ControlPersist=60 \"$1\" %s || return 1\n", bin, opts, shellQuote(st.wire()))
+	}
+	fmt.Fprintf(&sh, "  %s %s -O exit \"$1\" 2>/dev/null\n}\n", bin, opts)
 	sh.WriteString("pids=\"\"\nfor h in")
 	for _, h := range hosts {
 		sh.WriteString(" " + h.Name)

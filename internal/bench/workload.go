@@ -19,6 +19,7 @@ type toolResult struct {
 // workloadResult is one workload's results, the floor's among them.
 type workloadResult struct {
 	W         workload
+	Skipped   string // why the workload did not run
 	Tools     []toolResult
 	LoadStart string
 	LoadEnd   string
@@ -41,7 +42,7 @@ func (b *bench) runWorkload(w workload, runs, slowRuns int, profile string, prof
 	if err != nil {
 		return res, err
 	}
-	runDir := filepath.Join(b.dir, fmt.Sprintf("wl-%dx%d", w.Hosts, w.Steps), "runs")
+	runDir := filepath.Join(b.dir, "wl-"+w.slug(), "runs")
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return res, err
 	}
@@ -108,7 +109,7 @@ func (b *bench) runWorkload(w workload, runs, slowRuns int, profile string, prof
 		}
 		// Profiled runs come last and are not counted: profiling costs CPU.
 		for p := range profileRuns {
-			prefix := filepath.Join(profile, fmt.Sprintf("runbook-%dx%d", w.Hosts, w.Steps))
+			prefix := filepath.Join(profile, "runbook-"+w.slug())
 			if profileRuns > 1 {
 				prefix += fmt.Sprintf("-%d", p+1)
 			}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Workload kinds: what every step of a workload is.
+const (
+	// kindShell steps are `shell:` steps, what nearly every runbook is
+	// made of: a line of shell (`echo step N; true`) that the host's
+	// /bin/sh runs.
+	kindShell = "shell"
+	// kindArgv steps run one program without a shell (runbook's
+	// `command: [true]`).
+	kindArgv = "argv"
+	// kindMix cycles through a shell step, an argv step, a shell step
+	// printing 4 KB (as a package listing or a service's status does) and
+	// a shell step through sudo (become).
+	kindMix = "mix"
+)
+
+var kinds = []string{kindShell, kindArgv, kindMix}
+
+// workload is hosts × steps, all hosts at once, every step of one kind.
+type workload struct {
+	Hosts, Steps int
+	Kind         string
+}
+
+func (w workload) String() string {
+	return fmt.Sprintf("%d hosts × %d %s steps", w.Hosts, w.Steps, w.Kind)
+}
+
+// slug names the workload's files: "100x5-shell".
+func (w workload) slug() string { return fmt.Sprintf("%dx%d-%s", w.Hosts, w.Steps, w.Kind) }
+
+// needsBecome reports whether some step runs through sudo.
+func (w workload) needsBecome() bool {
+	for _, s := range w.steps() {
+		if s.Become {
+			return true
+		}
+	}
+	return false
+}
+
+// parseWorkloads reads HOSTSxSTEPS[:KIND], comma-separated; KIND is shell
+// when left out.
+func parseWorkloads(s string) ([]workload, error) {
+	var out []workload
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		size, kind, hasKind := strings.Cut(part, ":")
+		if !hasKind {
+			kind = kindShell
+		}
+		h, st, ok := strings.Cut(size, "x")
+		hosts, err1 := strconv.Atoi(h)
+		steps, err2 := strconv.Atoi(st)
+		if !ok || err1 != nil || err2 != nil || hosts < 1 || steps < 1 {
+			return nil, fmt.Errorf("workload %q: want HOSTSxSTEPS[:KIND], e.g. 20x20 or 100x5:argv", part)
+		}
+		if !contains(kinds, kind) {
+			return nil, fmt.Errorf("workload %q: kind %q: want one of %s", part, kind, strings.Join(kinds, ", "))
+		}
+		out = append(out, workload{hosts, steps, kind})
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// benchStep is one step of a workload, as every tool is told to run it.
+type benchStep struct {
+	Name string
+	// Script is the shell line of a shell step; empty for an argv step.
+	Script string
+	// Program is what an argv step runs (no shell, no arguments).
+	Program string
+	// Become runs the step through sudo, as root.
+	Become bool
+}
+
+// outputScript prints 4 KB (4,095 digits and a newline) with a shell
+// builtin, so that the step costs the host no more processes than a
+// trivial one and the difference is the output's way back.
+// It has no single quote: spot wraps a script in sh -c '...' as it is.
+const outputScript = `printf "%04095d\n" 0`
+
+// steps lists the workload's steps: step N of a shell workload runs `echo
+// step N; true`; an argv workload's run the program true; a mix cycles
+// through the two, a shell step with 4 KB of output and a shell step with
+// become.
+func (w workload) steps() []benchStep {
+	out := make([]benchStep, w.Steps)
+	for i := range out {
+		n := i + 1
+		s := benchStep{Name: fmt.Sprintf("step %d", n), Script: fmt.Sprintf("echo step %d; true", n)}
+		kind := w.Kind
+		if kind == kindMix {
+			kind = []string{kindShell, kindArgv, "output", "become"}[i%4]
+		}
+		switch kind {
+		case kindArgv:
+			s.Script, s.Program = "", trivialProgram
+		case "output":
+			s.Script = outputScript
+		case "become":
+			s.Become = true
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// The program of every argv step is true: runbook's `command: [true]`
+// reaches the host as one exec of /usr/bin/true, never the shell's builtin
+// true, so every other tool is told `exec true` for it too.
+const trivialProgram = "true"
+
+// wire is the command line a minimal SSH client sends for the step, as it
+// would type it: sshd runs it with the login shell's -c, so a shell step is
+// its script (one shell), an argv step `exec PROGRAM` (the shell execs it),
+// and become puts `sudo -n sh -c` in front.
+func (s benchStep) wire() string {
+	cmd := s.Script
+	if cmd == "" {
+		cmd = "exec " + s.Program
+	}
+	if s.Become {
+		return "sudo -n sh -c " + shellQuote(cmd)
+	}
+	return cmd
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
