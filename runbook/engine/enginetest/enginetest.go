@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"runtime/metrics"
 	"strings"
 	"syscall"
 	"time"
@@ -87,4 +88,40 @@ func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// HeapWatch follows the live heap (what the last collection found in
+// use) while a benchmark runs: its peak is the memory a run holds, which
+// the allocation count does not show.
+type HeapWatch struct {
+	done chan struct{}
+	peak chan uint64
+}
+
+// WatchHeap starts following the live heap; Stop ends it.
+func WatchHeap() *HeapWatch {
+	w := &HeapWatch{done: make(chan struct{}), peak: make(chan uint64, 1)}
+	go func() {
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		var peak uint64
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-w.done:
+				w.peak <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return w
+}
+
+// Stop ends the watch and returns the largest live heap seen, in bytes.
+func (w *HeapWatch) Stop() uint64 {
+	close(w.done)
+	return <-w.peak
 }
