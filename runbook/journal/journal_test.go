@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -176,4 +177,34 @@ func BenchmarkAppendParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestReadEachHandsOverWhatReadFileReads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	body := `{"seq":1,"time":"2026-11-27T00:00:00Z","type":"run_started","run_id":"r"}
+{"seq":2,"time":"2026-11-27T00:00:01Z","type":"message","text":"a"}
+{"seq":3,"time":"2026-11-27T00:00:02Z","type":"message","text":"b"}
+{"seq":4,"time":"2026-11-27T00:00:03Z","type":"step_fin`
+	os.WriteFile(path, []byte(body), 0o600)
+	log, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var each []Record
+	if err := ReadEach(path, func(r Record) error { each = append(each, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(each, log.Records) || len(each) != 3 {
+		t.Fatalf("ReadEach: %+v\nReadFile: %+v", each, log.Records)
+	}
+	stop := errors.New("enough")
+	n := 0
+	err = ReadEach(path, func(Record) error { n++; return stop })
+	if err != stop || n != 1 {
+		t.Errorf("fn's error: got %v after %d records, want it as it is after 1", err, n)
+	}
+	os.WriteFile(path, []byte("not json\n"+body), 0o600)
+	if err := ReadEach(path, func(Record) error { return nil }); err == nil || !strings.Contains(err.Error(), path+":1:1: bad journal record") {
+		t.Errorf("bad first line: %v", err)
+	}
 }

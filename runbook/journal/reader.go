@@ -50,16 +50,53 @@ func ReadFile(path string) (*Log, error) {
 // other bad line is an error naming its line number.
 func Read(r io.Reader) (*Log, error) {
 	log := &Log{}
+	valid, torn, err := scan(r, func(rec Record) error {
+		log.Records = append(log.Records, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.ValidSize, log.TornBytes = valid, torn
+	return log, nil
+}
+
+// ReadEach reads the journal at path as ReadFile does, but hands fn one
+// record at a time, in order, and keeps none: what is made of a large
+// run's journal (its reports) then needs memory for what it makes, not for
+// every record. A torn last line ends the journal; fn's error stops the
+// reading and is returned.
+func ReadEach(path string, fn func(Record) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read journal: %w", err)
+	}
+	defer f.Close()
+	var fnErr error
+	_, _, err = scan(f, func(r Record) error {
+		fnErr = fn(r)
+		return fnErr
+	})
+	if err != nil && err != fnErr {
+		return fmt.Errorf("%s:%w", path, err)
+	}
+	return err
+}
+
+// scan decodes the records of r in order, calling fn with each, and
+// returns the length up to the last complete record and that of a torn
+// last line.
+func scan(r io.Reader, fn func(Record) error) (validSize, tornBytes int64, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	lineNo := 0
-	var offset int64
+	var lastSeq int64
 	for {
 		line, err := br.ReadBytes('\n')
 		if len(line) == 0 && err == io.EOF {
-			return log, nil
+			return validSize, 0, nil
 		}
 		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf(" %w", err)
+			return 0, 0, fmt.Errorf(" %w", err)
 		}
 		lineNo++
 		complete := err == nil
@@ -72,17 +109,18 @@ func Read(r io.Reader) (*Log, error) {
 		if !complete || decErr != nil {
 			// Only the last line may be torn.
 			if _, peekErr := br.Peek(1); peekErr == io.EOF {
-				log.TornBytes = int64(len(line))
-				return log, nil
+				return validSize, int64(len(line)), nil
 			}
-			return nil, fmt.Errorf("%d:1: bad journal record: %v", lineNo, decErr)
+			return 0, 0, fmt.Errorf("%d:1: bad journal record: %v", lineNo, decErr)
 		}
-		if want := log.LastSeq() + 1; rec.Seq != want {
-			return nil, fmt.Errorf("%d:1: journal record has seq %d, want %d", lineNo, rec.Seq, want)
+		if want := lastSeq + 1; rec.Seq != want {
+			return 0, 0, fmt.Errorf("%d:1: journal record has seq %d, want %d", lineNo, rec.Seq, want)
 		}
-		offset += int64(len(line))
-		log.ValidSize = offset
-		log.Records = append(log.Records, rec)
+		lastSeq = rec.Seq
+		validSize += int64(len(line))
+		if err := fn(rec); err != nil {
+			return 0, 0, err
+		}
 	}
 }
 
