@@ -15,15 +15,20 @@ import (
 // included; `runbook show` can call it again for a crashed run. command is
 // how to invoke runbook in the commands report.html suggests.
 func WriteRunReports(runDir string, recs []journal.Record, command string) error {
-	s := Summarize(recs)
+	return WriteSummaryReports(runDir, Summarize(recs), command)
+}
+
+// WriteSummaryReports writes report.html and junit.xml as WriteRunReports
+// does, from a run's summary (Summarizer's, or Summarize's).
+func WriteSummaryReports(runDir string, s *Summary, command string) error {
 	var errs []error
 	if err := journal.WriteFileSyncFunc(filepath.Join(runDir, HTMLFile), func(w io.Writer) error {
-		return WriteHTML(w, s, recs, HTMLOptions{Command: command})
+		return WriteHTML(w, s, nil, HTMLOptions{Command: command})
 	}); err != nil {
 		errs = append(errs, fmt.Errorf("write %s: %w", filepath.Join(runDir, HTMLFile), err))
 	}
 	if err := journal.WriteFileSyncFunc(filepath.Join(runDir, JUnitFile), func(w io.Writer) error {
-		return WriteJUnit(w, s, recs)
+		return WriteJUnit(w, s, nil)
 	}); err != nil {
 		errs = append(errs, fmt.Errorf("write %s: %w", filepath.Join(runDir, JUnitFile), err))
 	}

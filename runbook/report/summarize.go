@@ -14,7 +14,16 @@ import (
 // open, a host without host_finished is unfinished, and a run without
 // run_finished is StatusIncomplete. Records it does not know are ignored.
 func Summarize(recs []journal.Record) *Summary {
-	b := &builder{
+	b := newBuilder()
+	for i := range recs {
+		b.add(&recs[i])
+	}
+	b.finish()
+	return b.s
+}
+
+func newBuilder() *builder {
+	return &builder{
 		s:            &Summary{Status: StatusIncomplete, Counts: map[string]int{}},
 		hosts:        map[string]*hostState{},
 		phases:       map[phaseKey]int{},
@@ -22,11 +31,6 @@ func Summarize(recs []journal.Record) *Summary {
 		inRollback:   map[string]int{},
 		rollbackLeft: map[int]int{},
 	}
-	for i := range recs {
-		b.add(&recs[i])
-	}
-	b.finish()
-	return b.s
 }
 
 // groupNotReached groups the hosts of an unfinished run that no canary or

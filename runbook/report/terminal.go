@@ -53,7 +53,7 @@ type Terminal struct {
 	st   *styles
 	now  func() time.Time
 
-	recs      journal.RecordBuffer // compact copies, for the summary
+	sum       *Summarizer // of compact copies, for the summary at the end
 	hostWidth int
 
 	live   *liveRegion // TTY only
@@ -88,7 +88,7 @@ func NewTerminal(w io.Writer, opts TerminalOptions) *Terminal {
 	if opts.MaxHosts <= 0 {
 		opts.MaxHosts = 40
 	}
-	t := &Terminal{w: w, opts: opts, st: newStyles(w, opts.Color), now: time.Now, hostWidth: 8, wrap: wrap}
+	t := &Terminal{w: w, opts: opts, st: newStyles(w, opts.Color), now: time.Now, hostWidth: 8, wrap: wrap, sum: NewSummarizer()}
 	if opts.TTY {
 		t.live = newLiveRegion(t)
 		t.blocks, t.done = map[string][]blockStep{}, map[string]bool{}
@@ -212,7 +212,7 @@ func (t *Terminal) Close() {
 // keepError bounds the error text the Terminal keeps of a failure.
 const keepError = 16 << 10
 
-// keep stores a compact copy of r for the summary at the end: without
+// keep summarises a compact copy of r for the summary at the end: without
 // outputs or data, so that a 1,000-host run keeps a few MB, not every
 // step's output; but a failure keeps its whole error and the last lines of
 // its output, which the summary's failure view shows.
@@ -229,7 +229,7 @@ func (t *Terminal) keep(r journal.Record) {
 		r.Error = firstLine(r.Error, 200)
 	}
 	r.Command, r.Data = "", nil
-	t.recs.Add(r)
+	t.sum.Add(r)
 }
 
 // describe writes the permanent lines r calls for. On a TTY, finished steps
@@ -312,7 +312,7 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 		fmt.Fprintf(w, "%s %s\n", st.render(st.warn, "interrupted:"), sanitize(text))
 	case journal.RunFinished:
 		fmt.Fprintln(w)
-		s := Summarize(t.recs.Records())
+		s := t.sum.Summary()
 		_ = WriteText(w, s, TextOptions{Brief: true, Color: t.opts.Color, JournalPath: t.opts.JournalPath,
 			Command: t.opts.Command, MaxHosts: t.opts.MaxHosts, Width: t.wrap})
 	}
