@@ -231,17 +231,8 @@ type session struct {
 	term     *report.Terminal
 	jsonMu   sync.Mutex
 	enc      *json.Encoder
-
-	recMu     sync.Mutex
-	recs      journal.RecordBuffer // every record shown, for the end-of-run reports
-	recOutput int                  // bytes of step output in recs
-	recsGone  bool                 // recs outgrew keptOutputLimit and were let go
+	kept     runSummary // of the records shown, for the end-of-run reports
 }
-
-// keptOutputLimit bounds the step output the session keeps in memory for
-// the end-of-run reports; past it, the reports read the journal back, as
-// they must anyway after a resume.
-var keptOutputLimit = 32 << 20
 
 func newSession(g *globalOptions, io *IO, state string, cf connectFlags, becomePass []byte, output string, yes bool) *session {
 	s := &session{g: g, io: io, state: state, conn: newFleetConnector(io, cf, becomePass), output: output}
@@ -269,14 +260,7 @@ func (s *session) startTerminal(rb *runbook.Runbook) {
 func (s *session) command() string { return commandFor(s.state) }
 
 func (s *session) observe(r journal.Record) {
-	s.recMu.Lock()
-	if !s.recsGone {
-		s.recs.Add(r)
-		if s.recOutput += len(r.Stdout) + len(r.Stderr); s.recOutput > keptOutputLimit {
-			s.recs, s.recsGone = journal.RecordBuffer{}, true
-		}
-	}
-	s.recMu.Unlock()
+	s.kept.add(r)
 	if s.enc != nil {
 		s.jsonMu.Lock()
 		s.enc.Encode(r)
@@ -354,38 +338,11 @@ func (s *session) writeRunReports(journalPath string) error {
 		return err
 	}
 	defer held.Release()
-	recs, err := s.journalRecords(journalPath)
+	sum, err := s.kept.summary(journalPath)
 	if err != nil {
 		return err
 	}
-	return report.WriteRunReports(filepath.Dir(journalPath), recs, s.command())
-}
-
-// journalRecords returns the run's journal: the records this session
-// showed, as they read back from the journal, when they are all of it
-// (records 1 to N, the last one run_finished, which nothing follows: a run
-// started by this command that ended), else the journal read from disk (a
-// resumed run, one stopped by a journal error, or one whose output
-// outgrew keptOutputLimit).
-func (s *session) journalRecords(journalPath string) ([]journal.Record, error) {
-	s.recMu.Lock()
-	recs, whole := s.recs.BySeq()
-	whole = whole && !s.recsGone && len(recs) > 0 && recs[len(recs)-1].Type == journal.RunFinished
-	s.recMu.Unlock()
-	for i := 0; whole && i < len(recs); i++ {
-		var err error
-		if recs[i], err = journal.Decoded(recs[i]); err != nil {
-			whole = false
-		}
-	}
-	if whole {
-		return recs, nil
-	}
-	log, err := journal.ReadFile(journalPath)
-	if err != nil {
-		return nil, err
-	}
-	return log.Records, nil
+	return report.WriteSummaryReports(filepath.Dir(journalPath), sum, s.command())
 }
 
 // printRetried says what --retry-failed does with each host: a rolled-back
