@@ -178,9 +178,9 @@ func (l *Lab) newNode(spec NodeSpec, auth authorizedKeys) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := l.world.Machine(spec.Name)
-	if m == nil {
-		return nil, fmt.Errorf("lab: node %s: the simulated machine could not be set up", spec.Name)
+	m, err := l.world.Prepare(spec.Name)
+	if err != nil {
+		return nil, fmt.Errorf("lab: node %s: the simulated machine could not be set up: %w", spec.Name, err)
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(l.address, strconv.Itoa(spec.Port)))
 	if err != nil {
@@ -210,21 +210,29 @@ func (l *Lab) newNode(spec NodeSpec, auth authorizedKeys) (*node, error) {
 	n.config = cfg
 	n.hostKey = hostKey.PublicKey()
 	m.OnReboot = n.onReboot
-	m.Detach = l.detach
+	m.Detach = n.detach
 	m.Started = n.procs.start
 	return n, nil
 }
 
 // detach runs a node's background job (setsid -f, nohup) until it ends or
-// the lab closes. It is called from a running command, whose own goroutine
-// keeps the wait group above zero.
-func (l *Lab) detach(job func(ctx context.Context)) {
+// the lab closes, the node's root open for it meanwhile. It is called from
+// a running command, whose own goroutine keeps the wait group above zero
+// and the root open until the job has its own hold on it.
+func (n *node) detach(job func(ctx context.Context)) {
+	l := n.lab
 	if l.ctx.Err() != nil {
+		return
+	}
+	_, release, err := l.world.Use(n.name)
+	if err != nil {
+		l.logf("lab: %s: background job: %v", n.name, err)
 		return
 	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
+		defer release()
 		job(l.ctx)
 	}()
 }

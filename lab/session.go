@@ -96,10 +96,24 @@ func (s *session) serve(reqs <-chan *ssh.Request) {
 			s.n.lab.wg.Add(1)
 			go func() {
 				defer s.n.lab.wg.Done()
-				run()
+				s.use(run)
 			}()
 		}
 	}
+}
+
+// use runs the channel's program with the node's root open (the world
+// keeps open only the roots of nodes at work).
+func (s *session) use(run func()) {
+	_, release, err := s.n.lab.world.Use(s.n.name)
+	if err != nil {
+		fmt.Fprintf(s.ch.Stderr(), "lab: %s: %v\n", s.n.name, err)
+		s.finish(255)
+		s.ch.Close()
+		return
+	}
+	defer release()
+	run()
 }
 
 // start marks the channel as running its one program.

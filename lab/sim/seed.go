@@ -123,11 +123,11 @@ var basePackages = []dpkgEntry{
 // seedNode creates the node in its initial state: its root files, the
 // installed packages, its pods, and a first boot (ten days ago).
 func (tx *txn) seedNode(cfg NodeConfig, now time.Time) error {
+	return tx.w.withRoot(cfg.Name, func(root *os.Root) error { return tx.seedNodeIn(root, cfg, now) })
+}
+
+func (tx *txn) seedNodeIn(root *os.Root, cfg NodeConfig, now time.Time) error {
 	w := tx.w
-	root, err := w.root(cfg.Name)
-	if err != nil {
-		return err
-	}
 	if err := clearRootDir(root, "/"); err != nil {
 		return fmt.Errorf("lab: %s: clearing root: %w", cfg.Name, err)
 	}
@@ -156,7 +156,7 @@ func (tx *txn) seedNode(cfg NodeConfig, now time.Time) error {
 
 	saved, seeding := tx.now, tx.seeding
 	tx.now, tx.seeding = base, true
-	err = tx.boot(n, root)
+	err := tx.boot(n, root)
 	tx.now, tx.seeding = saved, seeding
 	return err
 }

@@ -1,7 +1,7 @@
 package sim
 
 import (
-	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,7 +89,22 @@ func (w *World) doLocked(fn func(tx *txn) error) (after []func(), err error) {
 		tx.discard()
 		return nil, err
 	}
+	tx.trimCache()
 	return tx.after, nil
+}
+
+// trimCache forgets the cached states of nodes the transaction did not
+// touch once more than maxCachedNodes are cached.
+func (tx *txn) trimCache() {
+	w := tx.w
+	for name := range w.nodes {
+		if len(w.nodes) <= maxCachedNodes {
+			return
+		}
+		if _, touched := tx.touched[name]; !touched {
+			delete(w.nodes, name)
+		}
+	}
 }
 
 // discard forgets the cached state of everything the transaction touched.
@@ -133,7 +148,7 @@ func (tx *txn) node(name string) (*nodeState, error) {
 		if err := json.Unmarshal(data, n); err != nil {
 			return nil, fmt.Errorf("lab: %s: %s: %w", name, path, err)
 		}
-		e = &nodeEntry{state: n, stamp: st, saved: data}
+		e = &nodeEntry{state: n, stamp: st, sum: sha256.Sum256(data)}
 		tx.w.nodes[name] = e
 	}
 	e.state.faults = cfg.Faults
@@ -201,21 +216,22 @@ func (tx *txn) commit() error {
 	for _, name := range tx.order {
 		n := tx.touched[name]
 		e := w.nodes[name]
-		if tx.readOnly && e != nil && e.state == n && e.saved != nil {
+		if tx.readOnly && e != nil && e.state == n {
 			continue
 		}
 		data, err := json.Marshal(n)
 		if err != nil {
 			return fmt.Errorf("lab: %s: %w", name, err)
 		}
-		if e != nil && e.state == n && bytes.Equal(e.saved, data) {
+		sum := sha256.Sum256(data)
+		if e != nil && e.state == n && e.sum == sum {
 			continue
 		}
 		st, err := writeAtomic(w.statePath(name), data)
 		if err != nil {
 			return fmt.Errorf("lab: %s: %w", name, err)
 		}
-		w.nodes[name] = &nodeEntry{state: n, stamp: st, saved: data}
+		w.nodes[name] = &nodeEntry{state: n, stamp: st, sum: sum}
 	}
 	if tx.clusterDirty && tx.cluster != nil {
 		data, err := json.Marshal(tx.cluster)

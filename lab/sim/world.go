@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -31,7 +32,8 @@ type World struct {
 
 	rootsMu     sync.Mutex
 	rootsClosed bool
-	roots       map[string]*os.Root
+	roots       map[string]*os.Root // the open node roots
+	users       map[string]int      // commands using each open root (Use), or pinned
 	machines    map[string]*shell.Machine
 	lockHolders map[string]string // "node:path" -> "PID (program)" of dpkg locks held here
 }
@@ -41,8 +43,17 @@ type World struct {
 type nodeEntry struct {
 	state *nodeState
 	stamp fileStamp
-	saved []byte // the JSON last read or written
+	// sum is the SHA-256 of the JSON last read or written, which a
+	// transaction's own JSON is compared with to skip an unchanged write:
+	// the JSON itself, kept for that, was as large as the state.
+	sum [sha256.Size]byte
 }
+
+// maxCachedNodes is how many nodes' states stay in memory between
+// transactions; the others are read from their files when next used. A
+// large lab's server would otherwise hold every node's state, some 10 KB
+// each, though only the nodes at work need theirs.
+var maxCachedNodes = 1024
 
 var nodeNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`)
 
@@ -59,6 +70,7 @@ func OpenWorld(dir string, nodes []NodeConfig) (*World, error) {
 		index:    map[string]int{},
 		nodes:    map[string]*nodeEntry{},
 		roots:    map[string]*os.Root{},
+		users:    map[string]int{},
 		machines: map[string]*shell.Machine{},
 	}
 	for i, n := range nodes {
@@ -97,14 +109,89 @@ func OpenWorld(dir string, nodes []NodeConfig) (*World, error) {
 	return w, nil
 }
 
-// Machine returns the node's machine for the shell (its root opened on first
-// use), or nil when the node is not part of the world or cannot be set up.
+// Machine returns the node's machine for the shell, its root opened and
+// kept open for good, or nil when the node is not part of the world or
+// cannot be set up.
 func (w *World) Machine(name string) *shell.Machine {
 	m, err := w.machine(name)
 	if err != nil {
 		return nil
 	}
+	w.rootsMu.Lock()
+	defer w.rootsMu.Unlock()
+	if err := w.openRoot(name); err != nil {
+		return nil
+	}
+	w.users[name] = pinned
 	return m
+}
+
+// pinned counts the users of a root that Machine opened for good.
+const pinned = 1 << 40
+
+// maxOpenRoots is how many node roots stay open with no command using
+// them. A root is a file descriptor, and a node's listener is another:
+// 10,000 nodes with every root open would pass the 20,000 a process may
+// commonly have.
+var maxOpenRoots = 1024
+
+// Prepare sets the node up (its state created on first use) and returns
+// its machine, whose root is open only while a command uses it: between
+// Use and the release it returns. A lab server calls it for each node it
+// serves, and Use for each command.
+func (w *World) Prepare(name string) (*shell.Machine, error) { return w.machine(name) }
+
+// Use opens the node's root for a command and returns the node's machine;
+// the root stays open until release is called (at most once).
+func (w *World) Use(name string) (m *shell.Machine, release func(), err error) {
+	if m, err = w.machine(name); err != nil {
+		return nil, nil, err
+	}
+	w.rootsMu.Lock()
+	if err := w.openRoot(name); err != nil {
+		w.rootsMu.Unlock()
+		return nil, nil, err
+	}
+	w.users[name]++
+	w.rootsMu.Unlock()
+	var once sync.Once
+	return m, func() { once.Do(func() { w.release(name) }) }, nil
+}
+
+// release ends a use of the node's root, and closes the roots no command
+// uses once there are more of them than maxOpenRoots.
+func (w *World) release(name string) {
+	w.rootsMu.Lock()
+	w.users[name]--
+	over := len(w.roots) > maxOpenRoots
+	w.rootsMu.Unlock()
+	if over {
+		// Under the transaction lock: a transaction may be using a root
+		// that no command holds (w.root).
+		w.mu.Lock()
+		w.closeIdleRoots()
+		w.mu.Unlock()
+	}
+}
+
+// closeIdleRoots closes the roots no command uses, with w.mu held.
+func (w *World) closeIdleRoots() {
+	w.rootsMu.Lock()
+	defer w.rootsMu.Unlock()
+	if w.rootsClosed || len(w.roots) <= maxOpenRoots {
+		return
+	}
+	for name, r := range w.roots {
+		if w.users[name] > 0 {
+			continue
+		}
+		r.Close()
+		delete(w.roots, name)
+		delete(w.users, name)
+		if m := w.machines[name]; m != nil {
+			m.Root = nil
+		}
+	}
 }
 
 func (w *World) machine(name string) (*shell.Machine, error) {
@@ -126,10 +213,6 @@ func (w *World) machine(name string) (*shell.Machine, error) {
 	}); err != nil {
 		return nil, err
 	}
-	root, err := w.root(name)
-	if err != nil {
-		return nil, err
-	}
 	w.rootsMu.Lock()
 	defer w.rootsMu.Unlock()
 	if m := w.machines[name]; m != nil {
@@ -137,7 +220,7 @@ func (w *World) machine(name string) (*shell.Machine, error) {
 	}
 	m = &shell.Machine{
 		Name:     name,
-		Root:     root,
+		Root:     w.roots[name],
 		Programs: w.programs,
 		Env: map[string]string{
 			"PATH":    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -152,26 +235,53 @@ func (w *World) machine(name string) (*shell.Machine, error) {
 	return m, nil
 }
 
-// root returns the node's root directory, opened once and kept.
-func (w *World) root(name string) (*os.Root, error) {
-	w.rootsMu.Lock()
-	defer w.rootsMu.Unlock()
+// openRoot opens the node's root unless it is open, and gives it to the
+// node's machine. Call with rootsMu held.
+func (w *World) openRoot(name string) error {
 	if w.rootsClosed {
-		return nil, fmt.Errorf("lab: the world is closed")
+		return fmt.Errorf("lab: the world is closed")
 	}
-	if r := w.roots[name]; r != nil {
-		return r, nil
+	if w.roots[name] != nil {
+		return nil
 	}
-	dir := w.rootDir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("lab: %s: %w", name, err)
-	}
-	r, err := os.OpenRoot(dir)
+	r, err := openRootDir(w.rootDir(name))
 	if err != nil {
-		return nil, fmt.Errorf("lab: %s: %w", name, err)
+		return fmt.Errorf("lab: %s: %w", name, err)
 	}
 	w.roots[name] = r
-	return r, nil
+	if m := w.machines[name]; m != nil {
+		m.Root = r
+	}
+	return nil
+}
+
+func openRootDir(dir string) (*os.Root, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return os.OpenRoot(dir)
+}
+
+// withRoot calls fn with the node's root within a transaction: the open
+// one, or one opened for fn and closed after it, so that a transaction
+// seeding or reading every node of a large world (Reset, Status) does not
+// open all their roots at once.
+func (w *World) withRoot(name string, fn func(*os.Root) error) error {
+	w.rootsMu.Lock()
+	r, closed := w.roots[name], w.rootsClosed
+	w.rootsMu.Unlock()
+	if closed {
+		return fmt.Errorf("lab: the world is closed")
+	}
+	if r != nil {
+		return fn(r)
+	}
+	r, err := openRootDir(w.rootDir(name))
+	if err != nil {
+		return fmt.Errorf("lab: %s: %w", name, err)
+	}
+	defer r.Close()
+	return fn(r)
 }
 
 func (w *World) nodeDir(name string) string   { return filepath.Join(w.dir, "nodes", name) }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/runbookhq/runbook/lab/shell"
 )
 
 func TestFaultAptInstallFails(t *testing.T) {
@@ -226,5 +228,85 @@ func TestConcurrentSessions(t *testing.T) {
 	}
 	if total != 8 {
 		t.Errorf("%d workload pods, want 8", total)
+	}
+}
+
+func TestUseKeepsFewRootsOpen(t *testing.T) {
+	defer func(n int) { maxOpenRoots = n }(maxOpenRoots)
+	maxOpenRoots = 2
+	w := newTestWorld(t)
+	openRoots := func() int {
+		w.rootsMu.Lock()
+		defer w.rootsMu.Unlock()
+		return len(w.roots)
+	}
+	readHostname := func(m *shell.Machine, node string) {
+		t.Helper()
+		if data, err := readRootFile(m.Root, "/etc/hostname"); err != nil || string(data) != node+"\n" {
+			t.Fatalf("%s: /etc/hostname %q, %v", node, data, err)
+		}
+	}
+	for _, cfg := range testFleet() {
+		if m, err := w.Prepare(cfg.Name); err != nil || m.Root != nil {
+			t.Fatalf("Prepare %s: %v, root %v: the root opens for a use, not before", cfg.Name, err, m.Root)
+		}
+	}
+	if n := openRoots(); n != 0 {
+		t.Fatalf("%d roots open after seeding the nodes, want 0", n)
+	}
+	held, releaseHeld, err := w.Use("worker-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := w.Machine("worker-2")
+	for range 3 {
+		for _, cfg := range testFleet() {
+			m, release, err := w.Use(cfg.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			readHostname(m, cfg.Name)
+			release()
+			release() // a second call does nothing
+		}
+		if n := openRoots(); n > maxOpenRoots+1 {
+			t.Errorf("%d roots open, want at most %d and the one closing them", n, maxOpenRoots)
+		}
+	}
+	// Neither a root in use nor one Machine opened is ever closed.
+	readHostname(held, "worker-1")
+	readHostname(pinned, "worker-2")
+	releaseHeld()
+	// Status and Reset open what they read for the time they read it.
+	if _, err := w.Status(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if n := openRoots(); n > maxOpenRoots+1 {
+		t.Errorf("%d roots open after Status and Reset", n)
+	}
+	readHostname(pinned, "worker-2")
+}
+
+func TestFewNodeStatesStayInMemory(t *testing.T) {
+	defer func(n int) { maxCachedNodes = n }(maxCachedNodes)
+	maxCachedNodes = 2
+	w := newTestWorld(t)
+	upgradeInPlace(t, w, "worker-1")
+	must(t, w, "cp-1", "kubectl", "cordon", "worker-3")
+	for _, cfg := range testFleet() {
+		must(t, w, cfg.Name, "systemctl", "is-active", "crio")
+	}
+	if n := len(w.nodes); n > maxCachedNodes {
+		t.Errorf("%d node states cached, want at most %d", n, maxCachedNodes)
+	}
+	// What was let go reads back from the node files as it was left.
+	if v := must(t, w, "worker-1", "crio", "--version"); !strings.HasPrefix(v, "crio version 1.30.4") {
+		t.Errorf("worker-1 after its state was let go: %q", v)
+	}
+	if out := must(t, w, "cp-1", "kubectl", "get", "nodes"); !strings.Contains(out, "worker-3   Ready,SchedulingDisabled") {
+		t.Errorf("worker-3 is no longer cordoned:\n%s", out)
 	}
 }
