@@ -201,3 +201,14 @@ func TestParseAddresses(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSizes(t *testing.T) {
+	if got, err := parseSizes("1000, 10000"); err != nil || fmt.Sprint(got) != "[1000 10000]" {
+		t.Errorf("got %v %v", got, err)
+	}
+	for _, bad := range []string{"", "0", "1000,1000", "x", "100000", "10,-1"} {
+		if _, err := parseSizes(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}

@@ -91,6 +91,7 @@ type benchFlags struct {
 	scale       bool
 	scaleOnly   bool
 	addresses   string
+	scaleHosts  string
 	sc          scaleOptions
 }
 
@@ -116,7 +117,7 @@ func parseFlags() *benchFlags {
 	flag.IntVar(&f.profileRuns, "profile-runs", 1, "profiled runbook runs per workload (merge them with go tool pprof -proto)")
 	flag.BoolVar(&f.scale, "scale", false, "also run the scale test: lab hosts through canary and batches")
 	flag.BoolVar(&f.scaleOnly, "scale-only", false, "run only the scale test")
-	flag.IntVar(&f.sc.Hosts, "scale-hosts", 1000, "lab hosts of the scale run")
+	flag.StringVar(&f.scaleHosts, "scale-hosts", "1000", "lab hosts of the scale run; several sizes, comma-separated (1000,10000), take turns on one lab")
 	flag.IntVar(&f.sc.Steps, "scale-steps", 5, "steps per host of the scale run")
 	flag.IntVar(&f.sc.Concurrency, "scale-concurrency", 100, "hosts acting at once in the scale run")
 	flag.StringVar(&f.sc.Serial, "scale-serial", `[10, "25%"]`, "serial of the scale run's batch phase (YAML)")
@@ -135,6 +136,9 @@ func benchMain() error {
 	}
 	if f.scaleOnly {
 		workloads, f.scale = nil, true
+	}
+	if f.sc.Sizes, err = parseSizes(f.scaleHosts); err != nil {
+		return err
 	}
 	if f.sc.Kind != kindShell && f.sc.Kind != kindArgv {
 		return fmt.Errorf("-scale-kind %q: want shell or argv", f.sc.Kind)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -62,7 +63,7 @@ func parseWorkloads(s string) ([]workload, error) {
 		if !ok || err1 != nil || err2 != nil || hosts < 1 || steps < 1 {
 			return nil, fmt.Errorf("workload %q: want HOSTSxSTEPS[:KIND], e.g. 20x20 or 100x5:argv", part)
 		}
-		if !contains(kinds, kind) {
+		if !slices.Contains(kinds, kind) {
 			return nil, fmt.Errorf("workload %q: kind %q: want one of %s", part, kind, strings.Join(kinds, ", "))
 		}
 		out = append(out, workload{hosts, steps, kind})
@@ -70,13 +71,18 @@ func parseWorkloads(s string) ([]workload, error) {
 	return out, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// parseSizes reads -scale-hosts: fleet sizes, comma-separated, the first
+// the one the others are compared with.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 1 || n > 99999 || slices.Contains(out, n) {
+			return nil, fmt.Errorf("-scale-hosts: %q: want different host counts from 1 to 99999, comma-separated", s)
 		}
+		out = append(out, n)
 	}
-	return false
+	return out, nil
 }
 
 // benchStep is one step of a workload, as every tool is told to run it.
