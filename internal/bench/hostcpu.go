@@ -14,40 +14,18 @@ import (
 // on Linux).
 const clockTick = 10 * time.Millisecond
 
-// settleHosts waits (up to a minute) until the fleet's sshd listeners have
-// no connection process left and, when the hosts log in as a user of
-// their own (hostUID >= 0), no process of that user runs, so that a tool's
-// run does not share the cores with the end of the previous tool's
-// connections (Ansible's end some time after it exits). It first flushes
+// settleHosts waits (up to a minute) until the fleet's hosts run nothing
+// for a client (sshdtest's Sessions: connections, sessions, commands, and
+// what outlives them, Ansible's end some time after it exits), so that a
+// tool's run does not share the cores with the end of the previous tool's.
+// Processes of other fleets do not count, though they may log in as the
+// same user: other benches and tests on a shared machine. It first flushes
 // the page cache's dirty pages, so that the journal's fsyncs do not wait
 // on another tool's writes.
-func settleHosts(fleetDir string, hostUID int) {
+func settleHosts(f *sshdtest.Fleet) {
 	syscall.Sync()
 	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		listeners := map[int]bool{}
-		for _, pid := range fleetListeners(fleetDir) {
-			listeners[pid] = true
-		}
-		busy := false
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			if ppid, ok := sshdtest.ParentPID(pid); ok && listeners[ppid] {
-				busy = true
-				break
-			}
-			if fi, err := os.Stat("/proc/" + e.Name()); hostUID >= 0 && err == nil && int(fi.Sys().(*syscall.Stat_t).Uid) == hostUID {
-				busy = true
-				break
-			}
-		}
-		if !busy {
-			return
-		}
+	for len(f.Sessions()) > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -26,9 +26,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +48,6 @@ type bench struct {
 
 	ansible        string
 	ansibleMissing string
-	hostUID        int // uid of the hosts' login when it is not ours, else -1
 }
 
 func main() {
@@ -278,10 +275,6 @@ func (b *bench) startFleet(hosts int, install bool, rep *report) error {
 		return err
 	}
 	rep.User = b.fleet.User
-	b.hostUID = -1
-	if u, err := user.Lookup(b.fleet.User); err == nil && u.Uid != strconv.Itoa(os.Getuid()) {
-		b.hostUID, _ = strconv.Atoi(u.Uid)
-	}
 	return nil
 }
 

@@ -275,3 +275,45 @@ func sshdVersion(bin string) (int, int) {
 	})
 	return versionMaj, versionMin
 }
+
+// Sessions lists the processes the fleet's hosts are running for their
+// clients: connections, sessions and the commands they started, found by
+// the marker each of them carries in its environment (a command run
+// through sudo, which resets the environment, is found while its session
+// lives). The daemons themselves are not listed. Other fleets' processes,
+// another test's under the same login included, are not either.
+func (f *Fleet) Sessions() []int {
+	markers := map[string]bool{}
+	daemons := map[int]bool{}
+	for _, h := range f.all {
+		h.mu.Lock()
+		if h.proc != nil {
+			markers[h.proc.marker] = true
+			daemons[h.proc.cmd.Process.Pid] = true
+		}
+		h.mu.Unlock()
+	}
+	procs := map[int]bool{}
+	for pid := range daemons {
+		procs[pid] = true
+	}
+	for _, pid := range marked(markers) {
+		procs[pid] = true
+	}
+	for {
+		found := descendants(procs)
+		if len(found) == 0 {
+			break
+		}
+		for _, pid := range found {
+			procs[pid] = true
+		}
+	}
+	var out []int
+	for pid := range procs {
+		if !daemons[pid] {
+			out = append(out, pid)
+		}
+	}
+	return out
+}

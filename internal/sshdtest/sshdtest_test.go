@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -166,5 +168,58 @@ func TestFleetRefusesAddressesBeyondLoopback(t *testing.T) {
 		if _, err := StartFleet(WithAddresses(addr)); err == nil {
 			t.Errorf("%q: the fleet started", addr)
 		}
+	}
+}
+
+func TestSessionsListsWhatTheFleetRuns(t *testing.T) {
+	f := Start(t, Hosts(2))
+	other := Start(t) // another fleet under the same login: none of ours
+	if got := f.Sessions(); len(got) != 0 {
+		t.Fatalf("an idle fleet runs %v", got)
+	}
+	mine, err := dial(t, f, f.Hosts[1], f.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mine.Close()
+	theirs, err := dial(t, other, other.Hosts[0], other.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer theirs.Close()
+	for _, c := range []*ssh.Client{mine, theirs} {
+		s, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Start("exec sleep 3"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var sleeps int
+	for time.Now().Before(deadline) {
+		sleeps = 0
+		for _, pid := range f.Sessions() {
+			if comm, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm")); string(bytes.TrimSpace(comm)) == "sleep" {
+				sleeps++
+			}
+		}
+		if sleeps > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if sleeps != 1 {
+		t.Errorf("Sessions shows %d sleep commands, want the one this fleet runs", sleeps)
+	}
+	mine.Close()
+	deadline = time.Now().Add(20 * time.Second)
+	for len(f.Sessions()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := f.Sessions(); len(got) != 0 {
+		t.Errorf("once its command ended and its connection closed the fleet still runs %v", got)
 	}
 }
