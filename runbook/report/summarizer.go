@@ -132,3 +132,17 @@ func (z *Summarizer) Summary() *Summary {
 	z.b.finish()
 	return z.b.s
 }
+
+// SummarizeFile summarises the journal at path, reading it one record at a
+// time: the summary Summarize makes of the journal's records, without
+// holding them all.
+func SummarizeFile(path string) (*Summary, error) {
+	z := NewSummarizer()
+	if err := journal.ReadEach(path, func(r journal.Record) error {
+		z.Add(r)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return z.Summary(), nil
+}
