@@ -176,17 +176,16 @@ func planCheck(g *globalOptions, opts *planOptions, io *IO, base engine.Options)
 	if res == nil {
 		return nil, nil, err
 	}
-	log, rerr := journal.ReadFile(res.Journal)
+	s, rerr := report.SummarizeFile(res.Journal)
 	if rerr != nil {
 		return nil, nil, rerr
 	}
-	return e.Skipped(), checkFound(res, log.Records), nil
+	return e.Skipped(), checkFound(res, s), nil
 }
 
 // checkFound is what the check run's journal says: every host that failed
 // with its reason, the connect's error in full included.
-func checkFound(res *engine.Result, recs []journal.Record) *checkResult {
-	s := report.Summarize(recs)
+func checkFound(res *engine.Result, s *report.Summary) *checkResult {
 	c := &checkResult{Status: res.Status, Reason: res.Reason, Failed: []hostFailed{}}
 	for i := range s.Hosts {
 		h := &s.Hosts[i]

@@ -166,30 +166,31 @@ func resumeRun(g *globalOptions, opts *resumeOptions, io *IO) error {
 
 // seedTerminal shows a resumed run's terminal the journal so far: the
 // records of the earlier sessions, for the end-of-run summary (the whole
-// run's), then the run_resumed that Resume wrote, printed.
+// run's), then the run_resumed that Resume wrote and what follows it,
+// printed. The journal is read twice, one record at a time, rather than
+// held whole: first for where the latest run_resumed is.
 func (s *session) seedTerminal(runDir string) error {
 	if s.term == nil {
 		return nil
 	}
-	log, err := journal.ReadFile(filepath.Join(runDir, journal.JournalFile))
-	if err != nil {
+	path := filepath.Join(runDir, journal.JournalFile)
+	var resumed int64
+	if err := journal.ReadEach(path, func(r journal.Record) error {
+		if r.Type == journal.RunResumed {
+			resumed = r.Seq
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
-	recs := log.Records
-	last := len(recs) - 1
-	for last >= 0 && recs[last].Type != journal.RunResumed {
-		last--
-	}
-	if last < 0 {
-		s.term.Seed(recs)
+	return journal.ReadEach(path, func(r journal.Record) error {
+		if resumed == 0 || r.Seq < resumed {
+			s.term.Seed([]journal.Record{r})
+		} else {
+			s.term.Record(r)
+		}
 		return nil
-	}
-	s.term.Seed(recs[:last])
-	s.term.Record(recs[last])
-	for _, r := range recs[last+1:] {
-		s.term.Record(r)
-	}
-	return nil
+	})
 }
 
 // askSecret asks for a secret param on the terminal, never echoing it, so

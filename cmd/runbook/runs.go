@@ -34,12 +34,11 @@ func newRunsCmd(g *globalOptions, io *IO) *cobra.Command {
 			tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "RUN ID\tRUNBOOK\tSTARTED\tSTATUS\tHOSTS")
 			for _, id := range ids {
-				log, err := journal.ReadFile(filepath.Join(journal.RunDir(state, id), journal.JournalFile))
+				s, err := report.SummarizeFile(filepath.Join(journal.RunDir(state, id), journal.JournalFile))
 				if err != nil {
 					fmt.Fprintf(tw, "%s\t?\t?\tunreadable: %v\t\n", id, err)
 					continue
 				}
-				s := report.Summarize(log.Records)
 				status := s.Status
 				if status == "" {
 					status = "incomplete"
@@ -103,11 +102,12 @@ func showRun(g *globalOptions, opts *showOptions, io *IO) error {
 		return usage(err)
 	}
 	path := filepath.Join(dir, journal.JournalFile)
-	log, err := journal.ReadFile(path)
+	// The journal is read record by record, into its summary, and again for
+	// the JSON's events: a large run's records are never all in memory.
+	s, err := report.SummarizeFile(path)
 	if err != nil {
 		return err
 	}
-	s := report.Summarize(log.Records)
 	if opts.Host != "" && s.Host(opts.Host) == nil {
 		return usage(report.WriteHostText(goio.Discard, s, opts.Host, report.TextOptions{}))
 	}
@@ -131,11 +131,11 @@ func showRun(g *globalOptions, opts *showOptions, io *IO) error {
 	case opts.Format == "text":
 		err = report.WriteText(w, s, report.TextOptions{Color: color, JournalPath: path, Command: commandFor(state), Width: width})
 	case opts.Format == "json":
-		err = report.WriteJSON(w, log.Records, s)
+		err = report.WriteJSONFile(w, s, path)
 	case opts.Format == "junit":
-		err = report.WriteJUnit(w, s, log.Records)
+		err = report.WriteJUnit(w, s, nil)
 	case opts.Format == "html":
-		err = report.WriteHTML(w, s, log.Records, report.HTMLOptions{Command: commandFor(state)})
+		err = report.WriteHTML(w, s, nil, report.HTMLOptions{Command: commandFor(state)})
 	}
 	if out != nil {
 		if cerr := out.commit(); err == nil {

@@ -59,12 +59,5 @@ func (k *runSummary) summary(journalPath string) (*report.Summary, error) {
 	if whole {
 		return sum.Summary(), nil
 	}
-	fromDisk := report.NewSummarizer()
-	if err := journal.ReadEach(journalPath, func(r journal.Record) error {
-		fromDisk.Add(r)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return fromDisk.Summary(), nil
+	return report.SummarizeFile(journalPath)
 }
