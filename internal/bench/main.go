@@ -41,10 +41,13 @@ type bench struct {
 	tmp        string
 	stateRoot  string // runbook state dirs (on disk: the journal's fsync is real)
 	runbookBin string
-	fleet      *sshdtest.Fleet
-	addresses  []string // where the hosts listen (-addresses)
-	only       map[string]bool
-	profileEnv []string
+	// baselineBin is another build of runbook (-baseline), measured
+	// alongside this one.
+	baselineBin string
+	fleet       *sshdtest.Fleet
+	addresses   []string // where the hosts listen (-addresses)
+	only        map[string]bool
+	profileEnv  []string
 
 	ansible        string
 	ansibleMissing string
@@ -89,6 +92,7 @@ type benchFlags struct {
 	scaleOnly   bool
 	addresses   string
 	scaleHosts  string
+	baseline    string
 	sc          scaleOptions
 }
 
@@ -112,6 +116,7 @@ func parseFlags() *benchFlags {
 	flag.BoolVar(&f.keep, "keep", false, "keep the scratch directory")
 	flag.StringVar(&f.profile, "profile", "", "write CPU and heap profiles of extra runbook runs of each workload (and of the scale run) into this directory")
 	flag.IntVar(&f.profileRuns, "profile-runs", 1, "profiled runbook runs per workload (merge them with go tool pprof -proto)")
+	flag.StringVar(&f.baseline, "baseline", "", "another runbook binary (main's, say) to measure alongside this build, in the same rounds")
 	flag.BoolVar(&f.scale, "scale", false, "also run the scale test: lab hosts through canary and batches")
 	flag.BoolVar(&f.scaleOnly, "scale-only", false, "run only the scale test")
 	flag.StringVar(&f.scaleHosts, "scale-hosts", "1000", "lab hosts of the scale run; several sizes, comma-separated (1000,10000), take turns on one lab")
@@ -150,12 +155,29 @@ func benchMain() error {
 	if b.only, err = selectTools(f.tools); err != nil {
 		return err
 	}
+	if f.baseline != "" {
+		if b.baselineBin, err = filepath.Abs(f.baseline); err != nil {
+			return err
+		}
+		if _, err := os.Stat(b.baselineBin); err != nil {
+			return fmt.Errorf("-baseline: %w", err)
+		}
+		if b.only != nil && b.only["runbook run"] {
+			b.only[baselineName] = true
+		}
+	}
 	cleanup, err := b.makeDirs(f.stateDir, f.keep)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	rep := &report{Machine: machineInfo(), Started: time.Now(), Addresses: f.addresses}
+	if b.baselineBin != "" {
+		rep.Baseline = b.baselineBin
+		if out, err := exec.Command(b.baselineBin, "version").Output(); err == nil {
+			rep.Baseline += ", " + strings.TrimSpace(string(out))
+		}
+	}
 	if err := b.buildRunbook(rep); err != nil {
 		return err
 	}

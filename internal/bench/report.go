@@ -59,6 +59,8 @@ type report struct {
 	Addresses      string // -addresses, as given
 	User           string
 	RunbookVersion string
+	// Baseline names the -baseline binary and its version.
+	Baseline       string
 	AnsibleVersion string
 	Started        time.Time
 	Finished       time.Time
@@ -128,6 +130,9 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Machine: %d × %s, %s RAM, Linux %s; %s; %s. Load average (1/5/15 min) %s at the start, %s at the end.\n",
 		m.NProc, m.CPU, m.MemTotal, m.Kernel, m.OpenSSH, m.Go, m.LoadStart, m.LoadEnd)
 	fmt.Fprintf(&b, "Version: %s.\n", r.RunbookVersion)
+	if r.Baseline != "" {
+		fmt.Fprintf(&b, "Baseline (%s): %s.\n", baselineName, r.Baseline)
+	}
 	if len(r.Workloads) > 0 {
 		fmt.Fprintf(&b, "Hosts: one OpenSSH sshd per host on %s, login %s; the hosts share the controller's cores. "+
 			"Shell steps run `echo step N; true` (runbook: `shell:`; the floor and OpenSSH send the line as it is, which sshd runs with the login shell; spot: `script:`; Ansible: `shell:`). "+

@@ -50,9 +50,13 @@ func (b *bench) tools(w workload) ([]*tool, error) {
 	}
 	hosts := b.fleet.Hosts[:w.Hosts]
 	var out []*tool
-	for _, mk := range []func(string, workload, []*sshdtest.Host) (*tool, error){
+	makers := []func(string, workload, []*sshdtest.Host) (*tool, error){
 		b.runbookTool, b.floorTool, b.spotTool, b.opensshTool, b.ansibleTool,
-	} {
+	}
+	if b.baselineBin != "" {
+		makers = append(makers[:1], append([]func(string, workload, []*sshdtest.Host) (*tool, error){b.baselineTool}, makers[1:]...)...)
+	}
+	for _, mk := range makers {
 		t, err := mk(dir, w, hosts)
 		if err != nil {
 			return nil, err
@@ -69,6 +73,24 @@ func (b *bench) tools(w workload) ([]*tool, error) {
 // every host at once; the journal is fsynced and host locks are taken, as
 // always. State lives on disk (-state-dir), not tmpfs, so fsync is real.
 func (b *bench) runbookTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
+	return b.runbookToolOf(b.runbookBin, "runbook run", "", dir, w, hosts)
+}
+
+// baselineTool is runbookTool with the -baseline binary (another build of
+// runbook, main's say), with state and locks of its own, so that two
+// builds are compared in one interleaved run.
+func (b *bench) baselineTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
+	return b.runbookToolOf(b.baselineBin, baselineName, "-baseline", dir, w, hosts)
+}
+
+// baselineName names the -baseline binary's runs in the report.
+const baselineName = "runbook run (baseline)"
+
+func (b *bench) runbookToolOf(bin, name, suffix, dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
+	dir = dir + suffix
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	locks := filepath.Join(dir, "locks")
 	var rb strings.Builder
 	fmt.Fprintf(&rb, "runbook: bench\ndescription: %s at once\ntargets: all\nconcurrency: %d\n", w, w.Hosts)
@@ -95,9 +117,9 @@ func (b *bench) runbookTool(dir string, w workload, hosts []*sshdtest.Host) (*to
 	if err := writeFiles(map[string]string{rbFile: rb.String(), invFile: inv.String()}); err != nil {
 		return nil, err
 	}
-	state := filepath.Join(b.stateRoot, "wl-"+w.slug())
+	state := filepath.Join(b.stateRoot, "wl-"+w.slug()+suffix)
 	return &tool{
-		Name: "runbook run",
+		Name: name,
 		Setup: func() error {
 			// Locks are released at the end of a run; a run that failed
 			// may leave some, which would stop the next one.
@@ -106,7 +128,7 @@ func (b *bench) runbookTool(dir string, w workload, hosts []*sshdtest.Host) (*to
 			}
 			return mkdirOwned(locks, b.fleet.User)
 		},
-		Argv: []string{b.runbookBin, "--state-dir", state, "--no-color", "run", rbFile, "-i", invFile, "--yes"},
+		Argv: []string{bin, "--state-dir", state, "--no-color", "run", rbFile, "-i", invFile, "--yes"},
 		Env:  b.env(b.profileEnv...),
 	}, nil
 }
