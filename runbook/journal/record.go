@@ -90,6 +90,10 @@ type Record struct {
 	Params        Params   `json:"params,omitempty"`
 	Limit         string   `json:"limit,omitempty"`
 	Hosts         []string `json:"hosts,omitempty"`
+	// DryRun marks a dry run (run --check): on run_started and
+	// run_resumed, nothing on any host was changed or locked; on a
+	// step_finished, the status is a prediction (changed: would change).
+	DryRun bool `json:"dry_run,omitempty"`
 
 	// phase_started, phase_finished; also on step and host records
 	Phase      string `json:"phase,omitempty"`
@@ -116,6 +120,7 @@ type Record struct {
 	Error      string         `json:"error,omitempty"`
 	Final      bool           `json:"final,omitempty"` // the last attempt: the step's result
 	Data       map[string]any `json:"data,omitempty"`  // what a step kind recorded (versions, checksums, snapshots, set values)
+	Diff       string         `json:"diff,omitempty"`  // run --diff: unified diff of the files the step changed or would change, redacted
 
 	// host_finished
 	Outcome    string `json:"outcome,omitempty"`
@@ -130,7 +135,7 @@ type Record struct {
 	Path     string `json:"path,omitempty"`
 	Text     string `json:"text,omitempty"`
 
-	// run_finished
+	// run_finished; Reason also says why a step was skipped (a dry run)
 	Counts map[string]int `json:"counts,omitempty"`
 	Reason string         `json:"reason,omitempty"` // also why a skipped host (host_finished) needs nothing
 }

@@ -23,6 +23,7 @@ func appendFields(b []byte, r *Record) ([]byte, error) {
 	}
 	b = strField(b, `,"limit":`, r.Limit)
 	b = listField(b, `,"hosts":`, r.Hosts)
+	b = boolField(b, `,"dry_run":true`, r.DryRun)
 	b = strField(b, `,"phase":`, r.Phase)
 	b = intField(b, `,"phase_index":`, int64(r.PhaseIndex))
 	b = strField(b, `,"phase_kind":`, r.PhaseKind)
@@ -47,6 +48,7 @@ func appendFields(b []byte, r *Record) ([]byte, error) {
 	if b, err = anyField(b, `,"data":`, r.Data); err != nil {
 		return b, err
 	}
+	b = strField(b, `,"diff":`, r.Diff)
 	b = strField(b, `,"outcome":`, r.Outcome)
 	b = strField(b, `,"failed_step":`, r.FailedStep)
 	b = strField(b, `,"prompt":`, r.Prompt)
@@ -67,8 +69,8 @@ func (r *Record) validUTF8() bool {
 	for _, s := range [...]string{
 		r.Type, r.RunID, r.Runbook, r.RunbookFile, r.RunbookSHA256, r.Inventory, r.Operator, r.Controller,
 		r.Limit, r.Phase, r.PhaseKind, r.Host, r.StepID, r.Step, r.Kind, r.Command, r.DelegateTo, r.Status,
-		r.Stdout, r.Stderr, r.Error, r.Outcome, r.FailedStep, r.Prompt, r.Decision, r.By, r.Via, r.Path,
-		r.Text, r.Reason,
+		r.Stdout, r.Stderr, r.Error, r.Diff, r.Outcome, r.FailedStep, r.Prompt, r.Decision, r.By, r.Via,
+		r.Path, r.Text, r.Reason,
 	} {
 		if !utf8.ValidString(s) {
 			return false
