@@ -20,7 +20,7 @@ package steps
 // could change anything sent; it may run read-only commands, which is why
 // it needs the transport like Run.
 //
-// How the engine wires it (the lead's part, documented here for it):
+// How the engine wires it (runbook/engine/checkmode.go):
 //
 //   - run --check: for each step, if CanPredict(kind) call Predict instead
 //     of Run; otherwise skip the step with "cannot predict", and mark what
@@ -32,9 +32,10 @@ package steps
 //     diff that says only that the content differs.
 //
 // Predicting kinds: copy, template, file, lineinfile, ini, toml, stat,
-// uri, kube_node, notify_webhook, apt, apt_repository, systemd. Kinds
-// that edit files and fill Diff: copy, template, file (its attributes),
-// lineinfile, ini, toml, apt_repository.
+// uri, kube_node, notify_webhook, apt, apt_repository, systemd; and log,
+// fail, assert and set, which act on nothing but the run's names
+// (checkmode_pure.go). Kinds that edit files and fill Diff: copy,
+// template, file (its attributes), lineinfile, ini, toml, apt_repository.
 
 import "context"
 
