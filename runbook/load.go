@@ -180,6 +180,11 @@ func (l *loader) expandAll() {
 	for _, h := range rb.Handlers {
 		h.Steps = l.expand(h.Steps, rb.File, nil)
 	}
+	for _, h := range rb.Hooks.Lists() {
+		if h.Ref.IsSet() {
+			l.resolveRef(h.Ref)
+		}
+	}
 }
 
 // resolveRef expands inline steps or looks up the named procedure.

@@ -49,6 +49,7 @@ type Runbook struct {
 	Phases         []*Phase              `yaml:"phases" desc:"The phases, in order." required:"true"`
 	Rollback       *Rollback             `yaml:"rollback" desc:"Steps that undo the change on one host."`
 	Handlers       HandlerList           `yaml:"handlers" desc:"Step lists by name that steps queue with notify:; each runs once per host after the step list that queued it."`
+	Hooks          *Hooks                `yaml:"hooks" desc:"Step lists run on the controller at moments of the run (on_start, on_canary_done, on_failure, on_finish), best effort: a failing hook is journaled and warned about, never halts the run."`
 
 	// Templates are the count and duration fields written as {{ }} over
 	// params and vars, by yaml name; the engine resolves them before the run.

@@ -26,10 +26,12 @@ type validator struct {
 	seen    map[*Step]bool
 	// inHandler are the steps of handlers (which may not notify).
 	inHandler map[*Step]bool
+	// inHook are the steps of hooks (which may read hook).
+	inHook map[*Step]bool
 }
 
 func validate(rb *Runbook, root *yaml.Node, errs *diag.List) {
-	v := &validator{rb: rb, errs: errs, defined: map[string]bool{}, seen: map[*Step]bool{}, inHandler: map[*Step]bool{}}
+	v := &validator{rb: rb, errs: errs, defined: map[string]bool{}, seen: map[*Step]bool{}, inHandler: map[*Step]bool{}, inHook: map[*Step]bool{}}
 	v.top(root)
 	v.params()
 	for _, s := range rb.AllSteps() {
@@ -40,6 +42,9 @@ func validate(rb *Runbook, root *yaml.Node, errs *diag.List) {
 			v.errorf(h.Node, "handler %q has no steps", h.Name)
 		}
 		walkSteps(h.Steps, func(s *Step) { v.inHandler[s] = true })
+	}
+	for _, l := range rb.Hooks.Lists() {
+		walkSteps(l.Ref.Steps, func(s *Step) { v.inHook[s] = true })
 	}
 	for i, ph := range rb.Phases {
 		v.phase(i, ph)
@@ -53,6 +58,7 @@ func validate(rb *Runbook, root *yaml.Node, errs *diag.List) {
 	for _, h := range rb.Handlers {
 		v.stepList(h.Steps)
 	}
+	v.hooks()
 }
 
 func (v *validator) errorf(n *yaml.Node, format string, args ...any) {
@@ -357,9 +363,14 @@ func (v *validator) expr(n *yaml.Node, src string, step *Step, extra []string) b
 	if step != nil && step.Loop != nil {
 		known = append(known, step.LoopVarName(), NameLoopIndex)
 	}
+	if step != nil && v.inHook[step] {
+		known = append(known, NameHook)
+	}
 	sort.Strings(known)
 	for _, name := range e.Names() {
-		if !slices.Contains(known, name) {
+		if name == NameHook && !slices.Contains(known, name) {
+			v.errs.Addf(file, n, "%s is defined only in the steps of hooks: (in %q)", NameHook, src)
+		} else if !slices.Contains(known, name) {
 			v.errs.Addf(file, n, "undefined name %q in %q%s (names: params, vars, host, facts, snapshots, run, and register:/set: names)",
 				name, src, diag.Suggest(name, known))
 		}
@@ -418,6 +429,9 @@ func (rb *Runbook) AllSteps() []*Step {
 	}
 	for _, h := range rb.Handlers {
 		add(h.Steps)
+	}
+	for _, h := range rb.Hooks.Lists() {
+		add(h.Ref.Steps)
 	}
 	return out
 }
