@@ -205,6 +205,19 @@ func renderInto(dst, src reflect.Value, r *Renderer, field string) error {
 	return nil
 }
 
+// SpecExprs lists the expressions of spec's expression fields
+// (expr:"true", such as assert's that: and set's values), which its kind
+// evaluates as it runs.
+func SpecExprs(spec StepSpec) []string {
+	var out []string
+	specStrings(reflect.ValueOf(spec), false, false, func(s string, isExpr, _ bool) {
+		if isExpr {
+			out = append(out, s)
+		}
+	})
+	return out
+}
+
 // specStrings calls fn with every string of spec and whether it is an
 // expression field (expr:"true") and whether it reaches a shell
 // (shell:"true"), for validation.

@@ -224,8 +224,8 @@ if mkdir "$L" 2>/dev/null || { mkdir -p "$(dirname "$L")" 2>/dev/null; mkdir "$L
 elif [ -d "$L" ]; then echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "owner=$o"
 else echo "lock=error"; mkdir "$L"; fi
 `, runbook.ShellQuote(path), runbook.ShellQuote(string(owner))) + factsScript
-	if e.opts.CheckOnly {
-		script = "echo lock=none\n" + factsScript // read-only: plan --check takes no lock
+	if e.readOnly() {
+		script = "echo lock=none\n" + factsScript // plan --check and a dry run take no lock
 	}
 	var out, errb capture
 	res, err := t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
@@ -327,7 +327,7 @@ func (e *Engine) connectHost(ctx context.Context, h *inventory.Host) (*conn, err
 	if err != nil {
 		return c, transport.Unreachable(h.Name, err)
 	}
-	if c.locked || (e.opts.CheckOnly && c.greeted) {
+	if c.locked || (e.readOnly() && c.greeted) {
 		return c, nil
 	}
 	if err := e.durable(); err != nil {

@@ -46,6 +46,12 @@ type Options struct {
 	Secrets []string
 	// CheckOnly runs only the check phases and takes no lock: plan --check.
 	CheckOnly bool
+	// DryRun is run --check: every phase, every change withheld
+	// (checkmode.go).
+	DryRun bool
+	// Diff asks the file-editing kinds for a unified diff of what they
+	// change or would change (run --diff).
+	Diff bool
 	// Now is the clock (tests).
 	Now func() time.Time
 }
@@ -65,6 +71,8 @@ type Result struct {
 	Status  string
 	Reason  string
 	Counts  map[string]int
+	// DryRun says the run was a dry run: nothing changed.
+	DryRun bool
 }
 
 // JournalError means the journal could not be written: the run stopped
@@ -331,7 +339,8 @@ func (e *Engine) Start(ctx context.Context) (*Result, error) {
 	}
 	if err := e.emit(journal.Record{Type: journal.RunStarted, RunID: e.runID, Runbook: e.rb.Name,
 		RunbookFile: absPath(e.rb.File), RunbookSHA256: RunbookDigest(e.rb), Inventory: absPath(e.opts.InventoryFile),
-		Operator: e.operator, Controller: e.controller, Params: params, Limit: e.opts.Limit, Hosts: e.targets}); err != nil {
+		Operator: e.operator, Controller: e.controller, Params: params, Limit: e.opts.Limit, Hosts: e.targets,
+		DryRun: e.opts.DryRun}); err != nil {
 		return nil, err
 	}
 	return e.run(ctx)
@@ -376,7 +385,7 @@ func (e *Engine) run(ctx context.Context) (*Result, error) {
 // finish settles every host's outcome, releases locks and writes
 // run_finished.
 func (e *Engine) finish(ctx context.Context) (*Result, error) {
-	res := &Result{RunID: e.runID, RunDir: e.runDir, Journal: e.j.Path()}
+	res := &Result{RunID: e.runID, RunDir: e.runDir, Journal: e.j.Path(), DryRun: e.opts.DryRun}
 	cause := e.aborted()
 	interrupted := e.stopping.Load() && cause == nil
 	var approval *ApprovalError

@@ -30,6 +30,8 @@ type fakeFleet struct {
 	facts    map[string]string // host -> os_id override
 	counts   map[string]int
 	releases int // locks released
+	// readOnlyHellos counts the hellos that took no lock (facts only).
+	readOnlyHellos int
 	// beforeHello, when set, is called before a host's lock-and-facts hello.
 	beforeHello func(host string)
 }
@@ -103,6 +105,13 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 		}
 		f.mu.Unlock()
 		fmt.Fprintf(cmd.Stdout, "lock=%s\nhostname=%s\nos_id=%s\nos_version_id=22.04\nos_codename=jammy\nkernel=5.15.0-91-generic\narch=x86_64\nboot_id=b-%s\n", lock, t.host, osID, t.host)
+		return transport.Result{}, nil
+	case strings.HasPrefix(text, "echo lock=none\n"):
+		// The read-only hello of plan --check and a dry run: facts only.
+		f.mu.Lock()
+		f.readOnlyHellos++
+		f.mu.Unlock()
+		fmt.Fprintf(cmd.Stdout, "lock=none\nhostname=%s\nos_id=ubuntu\nos_version_id=22.04\nos_codename=jammy\nkernel=5.15.0-91-generic\narch=x86_64\nboot_id=b-%s\n", t.host, t.host)
 		return transport.Result{}, nil
 	case strings.Contains(text, `rm -rf "$L"`):
 		f.mu.Lock()

@@ -34,11 +34,22 @@ func (it *loopIter) addTo(env map[string]any) map[string]any {
 // without a final result. It stops at the first iteration that fails the
 // host. register gets {results, changed, failed, skipped}.
 func (e *Engine) runLoop(ctx context.Context, hs *hostState, pc *phaseCtx, key string, i int, st *runbook.Step) stepOutcome {
-	items, err := e.loopItems(hs, st, key)
-	if err != nil {
+	var items []any
+	var err error
+	why := e.unknownLoop(hs, pc, st)
+	if why == "" {
+		items, err = e.loopItems(hs, st, key)
+	}
+	if err != nil || why != "" {
 		base := pc.record(journal.StepStarted)
 		base.Host, base.StepID, base.Step, base.Index, base.Kind = hs.h.Name, key, st.Title(), i+1, st.Kind
-		rec, ok := e.finishNow(hs, st, base, statusFailed, err, nil)
+		status := statusFailed
+		base.DryRun = e.withheld(pc)
+		if why != "" {
+			status, base.Reason = statusSkipped, why
+			hs.markUnknown(st, st.Title())
+		}
+		rec, ok := e.finishNow(hs, st, base, status, err, nil)
 		if !ok {
 			return stepOutcome{interrupted: true}
 		}
@@ -148,11 +159,20 @@ func asList(v any) ([]any, bool) {
 func (e *Engine) runBlock(ctx context.Context, hs *hostState, pc *phaseCtx, key string, i int, st *runbook.Step) stepOutcome {
 	if st.When != "" {
 		ok, err := evalBool(st.When, e.envFor(hs, st))
-		if err != nil || !ok {
+		why := ""
+		if e.withheld(pc) {
+			why = e.unknownBefore(hs, st)
+		}
+		if err != nil || !ok || why != "" {
 			base := pc.record(journal.StepStarted)
 			base.Host, base.StepID, base.Step, base.Index, base.Kind = hs.h.Name, key, st.Title(), i+1, "block"
+			base.DryRun = e.withheld(pc)
 			status := statusSkipped
-			if err != nil {
+			switch {
+			case why != "":
+				base.Reason, err = why, nil
+				hs.markUnknown(st, st.Title())
+			case err != nil:
 				status, err = statusFailed, fmt.Errorf("when: %w", err)
 			}
 			if rec, done := e.replay.final(hs.h.Name, key); done {

@@ -22,7 +22,8 @@ type hostState struct {
 	snapshots    map[string]any
 	snapshotCmds map[string]string
 	backups      map[string]steps.BackupRecord
-	queued       map[int]bool // handlers queued by notify:, by index
+	queued       map[int]bool      // handlers queued by notify:, by index
+	unknown      map[string]string // names a dry run cannot know, and why (checkmode.go)
 
 	outcome     string // "" until the host is finished
 	pending     string // outcome to journal when a backup/check phase ends

@@ -239,7 +239,7 @@ func (e *Engine) hostFailed(ctx context.Context, hs *hostState, o stepOutcome, c
 	case o.unreachable:
 		e.finishHost(hs, journal.OutcomeUnreachable, o.step, o.err)
 		return
-	case !changed || e.rb.OnFailure == runbook.Halt || !e.hasRollback():
+	case !changed || e.rb.OnFailure == runbook.Halt || !e.hasRollback() || e.opts.DryRun: // a dry run changed nothing to undo
 		e.finishHost(hs, journal.OutcomeFailed, o.step, o.err)
 	default:
 		e.rollbackHost(ctx, hs, o.step, o.err)
@@ -421,7 +421,7 @@ func (e *Engine) batchPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phase
 // is not rolled back yet is, newest batch first.
 func (e *Engine) haltAfterFailure(ctx context.Context, reason string) {
 	e.halt(reason)
-	if e.rb.OnFailure != runbook.RollbackAll || !e.hasRollback() {
+	if e.rb.OnFailure != runbook.RollbackAll || !e.hasRollback() || e.opts.DryRun {
 		return
 	}
 	var changed []*hostState
@@ -486,6 +486,9 @@ func (e *Engine) wait(ctx context.Context, pc *phaseCtx, what string, d time.Dur
 	if e.replay.waited(key) {
 		return true
 	}
+	if e.opts.DryRun {
+		return e.waitDryRun(pc, what, int64(d.Seconds()))
+	}
 	r := pc.record(journal.WaitStarted)
 	r.Text, r.Seconds, r.StepID = what, int64(d.Seconds()), key
 	if e.emit(r) != nil {
@@ -504,6 +507,9 @@ func (e *Engine) approve(ctx context.Context, pc *phaseCtx, host, prompt string)
 	key := fmt.Sprintf("%d.%d.%s", pc.idx, pc.batch, strings.TrimSpace(prompt))
 	if e.replay.approved(key) {
 		return true, nil
+	}
+	if e.opts.DryRun {
+		return e.approveDryRun(pc, host, prompt)
 	}
 	rec := pc.record(journal.Approval)
 	rec.Host, rec.Prompt, rec.StepID, rec.By = host, prompt, key, e.operator

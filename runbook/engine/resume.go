@@ -81,8 +81,12 @@ func Resume(ctx context.Context, opts ResumeOptions) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.DryRun && !start.DryRun {
+		return nil, &ParamError{fmt.Sprintf("run %s made changes: it cannot go on as a dry run", start.RunID)}
+	}
 	o := opts.Options
 	o.Runbook, o.Inventory, o.Given, o.Limit = rb, inv, given, start.Limit
+	o.DryRun = start.DryRun // a dry run goes on as a dry run, never as a real one
 	if o.InventoryFile == "" {
 		o.InventoryFile = start.Inventory
 	}
@@ -109,7 +113,7 @@ func Resume(ctx context.Context, opts ResumeOptions) (*Engine, error) {
 		note = fmt.Sprintf("cut a torn last journal line (%d bytes) left by a crash", log.TornBytes)
 	}
 	if err := e.emit(journal.Record{Type: journal.RunResumed, RunID: e.runID, Operator: currentUserOr(opts.Operator),
-		RunbookSHA256: RunbookDigest(rb), Text: note}); err != nil {
+		RunbookSHA256: RunbookDigest(rb), Text: note, DryRun: start.DryRun}); err != nil {
 		return nil, err
 	}
 	ok = true

@@ -102,12 +102,20 @@ type preparedStep struct {
 	stepEnv map[string]string
 	t       transport.Transport
 	runsOn  string
+	predict bool   // a dry run predicts the step rather than run it
+	skipWhy string // why a dry run skips it (checkmode.go)
 }
 
-// prepare readies st for hs. skip says its when: was false; err fails the
-// step before it runs.
-func (e *Engine) prepare(ctx context.Context, hs *hostState, st *runbook.Step, iter *loopIter) (p preparedStep, skip bool, err error) {
+// prepare readies st for hs. skip says its when: was false, or why a dry
+// run skips it (p.skipWhy); err fails the step before it runs.
+func (e *Engine) prepare(ctx context.Context, hs *hostState, pc *phaseCtx, st *runbook.Step, iter *loopIter) (p preparedStep, skip bool, err error) {
 	p.env = iter.addTo(e.envFor(hs, st))
+	p.predict = e.withheld(pc)
+	if p.predict {
+		if p.skipWhy = e.unknownBefore(hs, st); p.skipWhy != "" {
+			return p, true, nil
+		}
+	}
 	if st.When != "" {
 		ok, err := evalBool(st.When, p.env)
 		if err != nil {
@@ -117,12 +125,26 @@ func (e *Engine) prepare(ctx context.Context, hs *hostState, st *runbook.Step, i
 			return p, true, nil
 		}
 	}
+	if p.predict {
+		if p.skipWhy = cannotPredict(st); p.skipWhy == "" {
+			p.skipWhy = e.unknownAfterWhen(hs, st)
+		}
+		if p.skipWhy != "" {
+			return p, true, nil
+		}
+	}
 	if p.st, err = e.resolveStep(hs, st); err != nil {
 		return p, false, err
 	}
 	p.r = &runbook.Renderer{Env: p.env}
+	if p.predict {
+		p.r.Placeholder = hs.unknownPlaceholder(&p.skipWhy)
+	}
 	if p.spec, err = runbook.RenderSpec(st.Spec, p.r); err != nil {
 		return p, false, fmt.Errorf("render: %w", err)
+	}
+	if p.skipWhy != "" {
+		return p, true, nil
 	}
 	if p.kind, err = kindOf(&runbook.Step{Kind: st.Kind, Spec: p.spec}); err != nil {
 		return p, false, err
@@ -133,7 +155,7 @@ func (e *Engine) prepare(ctx context.Context, hs *hostState, st *runbook.Step, i
 			return p, false, fmt.Errorf("env %s: %w", k, err)
 		}
 	}
-	p.t, p.runsOn, err = e.stepTransport(ctx, hs, st, p.r)
+	p.t, p.runsOn, err = e.stepTransport(ctx, hs, p.st, p.r)
 	return p, false, err
 }
 
@@ -142,9 +164,15 @@ func (e *Engine) prepare(ctx context.Context, hs *hostState, st *runbook.Step, i
 // step finished (it then has no final record and runs again on resume).
 func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key string, i int, st *runbook.Step, iter *loopIter) (journal.Record, bool) {
 	base := pc.record(journal.StepStarted)
-	p, skip, err := e.prepare(ctx, hs, st, iter)
+	p, skip, err := e.prepare(ctx, hs, pc, st, iter)
 	base.Host, base.StepID, base.Step, base.Index, base.Kind = hs.h.Name, key, titleIn(st, p.env), i+1, st.Kind
+	base.DryRun = p.predict
 	switch {
+	case skip && p.skipWhy != "":
+		base.Reason = p.skipWhy
+		rec, ok := e.finishNow(hs, st, base, statusSkipped, nil, iter)
+		hs.markUnknown(st, base.Step)
+		return rec, ok
 	case skip:
 		return e.finishNow(hs, st, base, statusSkipped, nil, iter)
 	case err != nil:
@@ -209,11 +237,11 @@ func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 // or failed to render, to find its kind or to reach its host.
 func (e *Engine) finishNow(hs *hostState, st *runbook.Step, base journal.Record, status string, err error, iter *loopIter) (journal.Record, bool) {
 	r := base
-	r.Attempt = 1
+	r.Attempt, r.Reason = 1, ""
 	if e.emit(r) != nil {
 		return r, false
 	}
-	r.Type, r.Status, r.Final = journal.StepFinished, status, true
+	r.Type, r.Status, r.Final, r.Reason = journal.StepFinished, status, true, base.Reason
 	if err != nil {
 		r.Error = e.rd.String(err.Error())
 	}
@@ -229,7 +257,7 @@ func (e *Engine) finishNow(hs *hostState, st *runbook.Step, base journal.Record,
 func (e *Engine) runAttempt(ctx context.Context, hs *hostState, pc *phaseCtx, p preparedStep, started journal.Record, sensitive bool, n, of int) (fin journal.Record, res steps.Result, v verdict, ok bool) {
 	var stdout, stderr capture
 	x := &steps.Exec{Host: hs.h.Name, RunsOn: p.runsOn, T: p.t, Local: p.st.Local, Become: e.become(p.st), BecomeUser: e.becomeUser(p.st),
-		Env: p.stepEnv, Timeout: e.stepTimeout(p.st), Sensitive: sensitive, Stdout: &stdout, Stderr: &stderr,
+		Env: p.stepEnv, Timeout: e.stepTimeout(p.st), Sensitive: sensitive, Diff: e.opts.Diff, Stdout: &stdout, Stderr: &stderr,
 		RunID: e.runID, RunDir: e.runDir, BaseDir: filepath.Dir(p.st.File),
 		Eval:     func(src string) (any, error) { return evalExpr(src, p.env) },
 		Render:   p.r.Render,
@@ -239,7 +267,7 @@ func (e *Engine) runAttempt(ctx context.Context, hs *hostState, pc *phaseCtx, p 
 	}
 	stepCtx, cancel := context.WithTimeout(ctx, x.Timeout)
 	t0 := time.Now()
-	res = p.kind.Run(stepCtx, x)
+	res = p.perform(stepCtx, x)
 	dur := time.Since(t0)
 	timedOut := stepCtx.Err() != nil && ctx.Err() == nil
 	cancel()
@@ -253,6 +281,7 @@ func (e *Engine) runAttempt(ctx context.Context, hs *hostState, pc *phaseCtx, p 
 	fin.Stdout, fin.StdoutCut = stdout.Text(e.rd)
 	fin.Stderr, fin.StderrCut = stderr.Text(e.rd)
 	fin.Data = e.recordData(res)
+	fin.Diff = e.diffText(p.st, res.Diff)
 	var approval *ApprovalError
 	if ctx.Err() != nil || (res.Status == statusFailed && errors.As(e.aborted(), &approval)) {
 		// A hard interrupt cut the step off, or its approval gate was
@@ -358,11 +387,15 @@ func (e *Engine) apply(hs *hostState, st *runbook.Step, status string, rc *int, 
 	if st.Register != "" && iter == nil { // a loop registers all its results at its end
 		hs.setName(st.Register, resultValue(status, rc, fin.Stdout, fin.Stderr, fin.Data))
 	}
+	if st.Register != "" && (iter == nil || iter.index == 0) {
+		hs.forgetUnknown(st.Register)
+	}
 	if status == statusChanged {
 		hs.queue(e.rb.Handlers, st.Notify)
 	}
 	for k, v := range res.Set {
 		hs.setName(k, normalizeJSON(v))
+		hs.forgetUnknown(k)
 	}
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
@@ -380,6 +413,7 @@ func (e *Engine) apply(hs *hostState, st *runbook.Step, status string, rc *int, 
 func (e *Engine) applyRecord(hs *hostState, st *runbook.Step, rec journal.Record, iter *loopIter) {
 	if st.Register != "" && iter == nil {
 		hs.setName(st.Register, resultValue(rec.Status, rec.RC, rec.Stdout, rec.Stderr, rec.Data))
+		hs.forgetUnknown(st.Register)
 	}
 	if rec.Status == statusChanged {
 		hs.queue(e.rb.Handlers, st.Notify)
@@ -387,6 +421,7 @@ func (e *Engine) applyRecord(hs *hostState, st *runbook.Step, rec journal.Record
 	if set, ok := rec.Data["set"].(map[string]any); ok {
 		for k, v := range set {
 			hs.setName(k, v)
+			hs.forgetUnknown(k)
 		}
 	}
 	hs.mu.Lock()

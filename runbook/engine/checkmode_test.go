@@ -1,0 +1,269 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/runbookhq/runbook/runbook/journal"
+)
+
+// finals returns the final step_finished records of host by step id.
+func finals(recs []journal.Record, host string) map[string]journal.Record {
+	out := map[string]journal.Record{}
+	for _, r := range recs {
+		if r.Type == journal.StepFinished && r.Final && r.Host == host {
+			out[r.StepID] = r
+		}
+	}
+	return out
+}
+
+func recordsOf(recs []journal.Record, typ string) []journal.Record {
+	var out []journal.Record
+	for _, r := range recs {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// A dry run walks every phase but changes nothing: the check phase runs
+// (it is read-only) and decides which hosts would be skipped; the shell
+// steps that would change hosts are skipped, saying they cannot predict;
+// no lock is taken, no approval asked, no soak waited.
+func TestDryRunWithholdsEveryChange(t *testing.T) {
+	src := strings.Replace(upgradeRunbook(""), "    verify:\n      - shell: healthy\n  - name: Roll out",
+		"    verify:\n      - shell: healthy\n    soak: 1h\n    approve: Go on?\n  - name: Roll out", 1)
+	f := newFakeFleet(func(host, cmd string) (string, int, error) {
+		if cmd == "version" && host == "worker-2" {
+			return "new", 0, nil
+		}
+		return "", 0, nil
+	})
+	ap := &approver{answer: false}
+	r := runFake(t, src, f, func(o *Options) { o.DryRun, o.Approver = true, ap })
+	if r.err != nil || !r.res.DryRun {
+		t.Fatalf("dry run: %v (dry run %v)", r.err, r.res.DryRun)
+	}
+	if start := r.records[0]; start.Type != journal.RunStarted || !start.DryRun {
+		t.Errorf("run_started does not say dry run: %+v", start)
+	}
+	for _, host := range []string{"worker-1", "worker-3", "worker-6"} {
+		if got := f.ran(host); !slices.Equal(got, []string{"version"}) {
+			t.Errorf("%s ran %q; a dry run runs only the check phase's steps", host, got)
+		}
+	}
+	if len(f.locks) != 0 || f.readOnlyHellos != 6 || len(recordsOf(r.records, journal.LockAcquired)) != 0 {
+		t.Errorf("locks %v, %d read-only hellos, want none and 6", f.locks, f.readOnlyHellos)
+	}
+	if len(ap.asked) != 0 {
+		t.Errorf("a dry run asked for approval: %q", ap.asked)
+	}
+	approvals := recordsOf(r.records, journal.Approval)
+	if len(approvals) != 1 || approvals[0].Decision != "skipped" || !approvals[0].DryRun {
+		t.Errorf("approvals %+v, want one skipped", approvals)
+	}
+	if len(recordsOf(r.records, journal.WaitStarted)) != 0 {
+		t.Error("a dry run waited its soak")
+	}
+	want := map[string]string{"worker-1": "upgraded", "worker-2": "skipped", "worker-3": "upgraded", "worker-6": "upgraded"}
+	for h, o := range want {
+		if got := r.outcomes()[h]; got != o {
+			t.Errorf("%s: outcome %q, want %q", h, got, o)
+		}
+	}
+	up := finals(r.records, "worker-3")["3.steps.0"]
+	if up.Status != journal.StatusSkipped || !up.DryRun || !strings.Contains(up.Reason, "dry run: shell cannot predict its effect") {
+		t.Errorf("the upgrade step: %s dry_run=%v reason %q", up.Status, up.DryRun, up.Reason)
+	}
+	if check := finals(r.records, "worker-3")["1.steps.0"]; check.Status != journal.StatusChanged || check.DryRun {
+		t.Errorf("the check step ran: %s dry_run=%v, want changed (a shell step) as a real step", check.Status, check.DryRun)
+	}
+}
+
+// A dry run predicts the kinds that can: a file that would change is
+// "changed" with a diff, one already right is ok, and neither is touched;
+// a no_log step's diff says only that the file differs; a secret in a
+// diff is redacted.
+func TestDryRunPredictsWithDiffs(t *testing.T) {
+	dir := t.TempDir()
+	for _, h := range []string{"worker-1", "worker-2"} {
+		content := "port = 1\ntoken = s3cr3t\n"
+		if h == "worker-2" {
+			content = "port = 2\n"
+		}
+		if err := os.WriteFile(filepath.Join(dir, h+".conf"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := `runbook: files
+targets: worker-1:worker-2
+params:
+  token: {secret: true, default: s3cr3t}
+phases:
+  - name: Write
+    kind: batch
+    steps:
+      - name: config
+        local: true
+        copy: {dest: "` + dir + `/{{ host.name }}.conf", content: "port = 2\n"}
+      - name: hidden
+        local: true
+        no_log: true
+        copy: {dest: "` + dir + `/{{ host.name }}.hidden", content: "x\n"}
+`
+	r := runFake(t, src, newFakeFleet(okReply), func(o *Options) { o.DryRun, o.Diff = true, true })
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	one, two := finals(r.records, "worker-1"), finals(r.records, "worker-2")
+	c := one["1.steps.0"]
+	if c.Status != journal.StatusChanged || !c.DryRun {
+		t.Errorf("worker-1 config: %s dry_run=%v, want a predicted change", c.Status, c.DryRun)
+	}
+	if !strings.Contains(c.Diff, "-port = 1\n") || !strings.Contains(c.Diff, "-token = ********\n") || strings.Contains(c.Diff, "s3cr3t") {
+		t.Errorf("worker-1 diff:\n%s", c.Diff)
+	}
+	if c := two["1.steps.0"]; c.Status != journal.StatusOK || c.Diff != "" {
+		t.Errorf("worker-2 config (already right): %s, diff %q", c.Status, c.Diff)
+	}
+	h := one["1.steps.1"]
+	if h.Status != journal.StatusChanged || !strings.Contains(h.Diff, "worker-1.hidden differs") || strings.Contains(h.Diff, "+x") {
+		t.Errorf("no_log step: %s, diff %q", h.Status, h.Diff)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "worker-1.conf"))
+	if string(got) != "port = 1\ntoken = s3cr3t\n" {
+		t.Errorf("the dry run changed worker-1.conf: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "worker-1.hidden")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the dry run created worker-1.hidden: %v", err)
+	}
+}
+
+// What a step a dry run skips would register is unknown: what reads it is
+// skipped with that reason (a when:, a template, an assert, a set: and
+// what reads that, a loop, a block), while what does not read it goes on,
+// and a name registered again by a step that ran is known again.
+func TestDryRunUnknownValues(t *testing.T) {
+	src := `runbook: unknowns
+targets: worker-1
+phases:
+  - name: Change
+    kind: batch
+    steps:
+      - {name: read, shell: cat /etc/x, register: v}
+      - {name: by when, log: hello, when: 'v.rc == 0'}
+      - {name: by template, log: "{{ v.stdout }}"}
+      - {name: by assert, assert: {that: ['v.stdout != ""']}}
+      - {name: by set, set: {y: 'v.stdout'}}
+      - {name: by chain, log: hi, when: 'y == ""'}
+      - {name: by loop, log: "{{ item }}", loop: 'split(v.stdout, ",")'}
+      - name: by block
+        when: 'v.rc == 0'
+        block:
+          - {log: inside, register: w}
+      - {name: by register, log: "{{ w.stdout }}"}
+      - {name: unrelated, log: "{{ host.name }}"}
+      - {name: known again, set: {v: '"fresh"'}}
+      - {name: reads it, log: "{{ v }}"}
+`
+	r := runFake(t, src, newFakeFleet(okReply), func(o *Options) { o.DryRun = true })
+	if r.err != nil {
+		for _, rec := range recordsOf(r.records, journal.StepFinished) {
+			t.Logf("%s %s %s %q %q", rec.StepID, rec.Step, rec.Status, rec.Reason, rec.Error)
+		}
+		t.Fatal(r.err)
+	}
+	got := finals(r.records, "worker-1")
+	for _, tc := range []struct {
+		id, status, reason string
+	}{
+		{"1.steps.0", "skipped", "shell cannot predict"},
+		{"1.steps.1", "skipped", "unknown value: when reads v"},
+		{"1.steps.2", "skipped", "unknown value: {{ v.stdout }} reads v"},
+		{"1.steps.3", "skipped", "reads v"},
+		{"1.steps.4", "skipped", "reads v"},
+		{"1.steps.5", "skipped", `when reads y, set by step "by set"`},
+		{"1.steps.6", "skipped", "unknown value: loop reads v"},
+		{"1.steps.7", "skipped", "unknown value: when reads v"},
+		{"1.steps.8", "skipped", "reads w"},
+		{"1.steps.9", "ok", ""},
+		{"1.steps.10", "ok", ""},
+		{"1.steps.11", "ok", ""},
+	} {
+		rec, ok := got[tc.id]
+		if !ok || rec.Status != tc.status || !strings.Contains(rec.Reason, tc.reason) || (tc.reason == "") != (rec.Reason == "") {
+			t.Errorf("%s (%s): %s %q, want %s %q", tc.id, rec.Step, rec.Status, rec.Reason, tc.status, tc.reason)
+		}
+	}
+	if r.outcomes()["worker-1"] != journal.OutcomeUpgraded {
+		t.Errorf("outcome %v", r.outcomes())
+	}
+}
+
+// A host a dry run predicts would fail is failed and not rolled back (it
+// changed nothing), and the run halts where a real one would.
+func TestDryRunPredictedFailureRollsNothingBack(t *testing.T) {
+	src := strings.Replace(upgradeRunbook(""), "    steps:\n      - shell: upgrade\n    verify:\n      - shell: healthy\n  - name: Roll out",
+		"    steps:\n      - assert: {that: ['host.name != \"worker-1\"']}\n  - name: Roll out", 1)
+	f := newFakeFleet(okReply)
+	r := runFake(t, src, f, func(o *Options) { o.DryRun = true })
+	wantRunError(t, r.err, journal.RunStatusHalted)
+	if got := r.outcomes()["worker-1"]; got != journal.OutcomeFailed {
+		t.Errorf("worker-1: %s, want failed", got)
+	}
+	if n := f.count("undo"); n != 0 || len(recordsOf(r.records, journal.PhaseStarted)) != 2 {
+		t.Errorf("undo ran %d times; phases started %d, want the check and the canary only", n, len(recordsOf(r.records, journal.PhaseStarted)))
+	}
+}
+
+// A dry run resumes as a dry run, and a real run cannot go on as one.
+func TestDryRunResumesAsADryRun(t *testing.T) {
+	f := newFakeFleet(okReply)
+	state := t.TempDir()
+	var e *Engine
+	seen := 0
+	opts := Options{Runbook: loadRunbook(t, upgradeRunbook("")), Inventory: loadInventory(t, fleetInventory), StateDir: state,
+		Connector: f, Operator: "tester", DryRun: true, Observer: func(r journal.Record) {
+			if seen++; r.Type == journal.PhaseStarted && r.PhaseKind == "canary" {
+				e.Stop()
+			}
+		}}
+	var err error
+	if e, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Start(context.Background())
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("stopped dry run: %v", err)
+	}
+	r2, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: state, Connector: f, Operator: "tester"}, RunID: res.RunID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.Continue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log, err := journal.ReadFile(res.Journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := recordsOf(log.Records, journal.RunResumed)
+	if len(resumed) != 1 || !resumed[0].DryRun || len(f.locks) != 0 || f.count("upgrade") != 0 {
+		t.Errorf("resumed %+v, locks %v, upgrade ran %d times", resumed, f.locks, f.count("upgrade"))
+	}
+
+	real := runFake(t, upgradeRunbook(""), newFakeFleet(okReply), nil)
+	_, err = Resume(context.Background(), ResumeOptions{Options: Options{StateDir: filepath.Dir(filepath.Dir(real.res.RunDir)),
+		Connector: f, DryRun: true}, RunID: real.res.RunID})
+	var pe *ParamError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "cannot go on as a dry run") {
+		t.Errorf("resuming a real run as a dry run: %v", err)
+	}
+}
