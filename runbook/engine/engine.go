@@ -135,6 +135,7 @@ type Engine struct {
 
 	targets []string              // target host names, inventory order
 	hosts   map[string]*hostState // by name
+	hookHS  *hostState            // the controller's pseudo-host of hooks (hooks.go)
 	replay  *replayState
 
 	invIndexOnce sync.Once
@@ -350,6 +351,7 @@ func (e *Engine) Start(ctx context.Context) (*Result, error) {
 func (e *Engine) run(ctx context.Context) (*Result, error) {
 	defer e.pool.closeAll()
 	e.walk = e.runWalk()
+	e.runHook(ctx, runbook.HookOnStart, 0, nil)
 	ordered := false
 	for _, i := range walkOrder(e.rb.Phases) {
 		ph := e.rb.Phases[i]
@@ -396,6 +398,7 @@ func (e *Engine) finish(ctx context.Context) (*Result, error) {
 		res.Status = journal.RunStatusInterrupted
 		res.Reason = "interrupted by a signal"
 		e.emit(journal.Record{Type: journal.RunInterrupted, Text: "interrupted by signal"})
+		e.endHooks(ctx, res)
 		res.Counts = e.counts()
 		e.emit(journal.Record{Type: journal.RunFinished, Status: res.Status, Counts: res.Counts, Reason: res.Reason})
 		return res, &RunError{Result: res, Cause: ErrInterrupted}
@@ -434,6 +437,7 @@ func (e *Engine) finish(ctx context.Context) (*Result, error) {
 	default:
 		res.Status = journal.RunStatusSucceeded
 	}
+	e.endHooks(ctx, res)
 	e.emit(journal.Record{Type: journal.RunFinished, Status: res.Status, Counts: res.Counts, Reason: res.Reason})
 	if res.Status == journal.RunStatusSucceeded {
 		return res, nil

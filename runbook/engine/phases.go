@@ -351,6 +351,7 @@ func (e *Engine) canaryPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phas
 			}
 		}
 		e.endPhase(pc)
+		e.canaryDone(ctx, pc, chosen)
 	}
 	if bad := e.failedAmong(chosen); len(bad) > 0 {
 		// A resumed run: the canary failed in an earlier session.

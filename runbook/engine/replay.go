@@ -86,7 +86,7 @@ func newReplay(recs []journal.Record, retry func(outcome string) bool) *replaySt
 		case journal.LockReleased:
 			delete(r.locks, rec.Host)
 		case journal.StepFinished:
-			if rec.Final {
+			if rec.Final && rec.PhaseKind != hookPhaseKind { // each session runs its own hooks
 				r.finals[rec.Host+"\x00"+rec.StepID] = rec
 			}
 		case journal.HostFinished:

@@ -136,6 +136,7 @@ func (e *Engine) prepare(ctx context.Context, hs *hostState, pc *phaseCtx, st *r
 	if p.st, err = e.resolveStep(hs, st); err != nil {
 		return p, false, err
 	}
+	p.st = e.hookStep(hs, p.st)
 	p.r = &runbook.Renderer{Env: p.env}
 	if p.predict {
 		p.r.Placeholder = hs.unknownPlaceholder(&p.skipWhy)
@@ -668,6 +669,7 @@ func (e *Engine) envFor(hs *hostState, st *runbook.Step) map[string]any {
 	if st != nil && st.Scope != nil {
 		env[runbook.NameParams] = scopeParamsIn(env, st.Scope)
 	}
+	addHookEnv(env, hs)
 	return env
 }
 
