@@ -35,7 +35,7 @@ func cleanText(s string) string {
 func cleanRecord(r *journal.Record) {
 	for _, f := range []*string{&r.RunID, &r.Runbook, &r.Operator, &r.Controller, &r.Phase, &r.PhaseKind, &r.Host,
 		&r.StepID, &r.Step, &r.DelegateTo, &r.Status, &r.Error, &r.Stderr, &r.Outcome, &r.FailedStep, &r.Text,
-		&r.Prompt, &r.Decision, &r.By, &r.Via, &r.Reason, &r.RunbookFile, &r.Inventory, &r.Limit} {
+		&r.Prompt, &r.Decision, &r.By, &r.Via, &r.Reason, &r.RunbookFile, &r.Inventory, &r.Limit, &r.Diff} {
 		*f = cleanText(*f)
 	}
 	if len(r.Hosts) > 0 {

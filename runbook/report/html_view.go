@@ -43,6 +43,10 @@ type htmlView struct {
 	Bars          int
 	Events        []eventView
 	HostsCount    int
+	// A dry run's predictions, the diffs and the hooks (html_dryrun.go).
+	Predictions []predictionView
+	Diffs       []diffView
+	Hooks       []hookView
 }
 
 type countView struct {
@@ -109,6 +113,7 @@ func buildHTMLView(s *Summary, opts HTMLOptions) *htmlView {
 	}
 	v.Events = buildEvents(s)
 	v.HostsCount = len(s.Hosts)
+	dryRunViews(v, s)
 	return v
 }
 

@@ -68,6 +68,9 @@ func NextSteps(s *Summary, command string) Next {
 	if s.Status == journal.RunStatusSucceeded && attention == 0 {
 		n.Commands = append(n.Commands, "Nothing to do: every host is upgraded or was already up to date.")
 	}
+	if s.DryRun {
+		n.Commands = dryRunNext(s)
+	}
 	return n
 }
 

@@ -145,6 +145,7 @@ func (b *builder) runStarted(r *journal.Record) {
 		s.Inventory, s.Operator, s.Controller, s.Limit = r.Inventory, r.Operator, r.Controller, r.Limit
 		s.Params, s.Started = r.Params.Strings(), r.Time
 		s.Targets = append([]string(nil), r.Hosts...)
+		s.DryRun = r.DryRun
 	}
 	s.Lifecycle = append(s.Lifecycle, RunEvent{Time: r.Time, Type: r.Type, By: r.Operator})
 	for _, h := range r.Hosts {
@@ -317,7 +318,7 @@ func (b *builder) stepStarted(r *journal.Record) {
 	st := StepSummary{
 		Seq: r.Seq, Host: r.Host, StepID: r.StepID, Step: r.Step, Index: r.Index, Kind: r.Kind,
 		Phase: r.Phase, PhaseIndex: r.PhaseIndex, Batch: r.Batch, Command: r.Command, DelegateTo: r.DelegateTo,
-		Status: StatusOpen, Started: r.Time,
+		Status: StatusOpen, Started: r.Time, DryRun: r.DryRun,
 	}
 	b.stepPhase(r, &st)
 	b.appendStep(h, st)
@@ -370,6 +371,7 @@ func (b *builder) stepFinished(r *journal.Record) {
 	st := &h.sum.Steps[i]
 	st.RC, st.Stdout, st.Stderr, st.StdoutCut, st.StderrCut = r.RC, r.Stdout, r.Stderr, r.StdoutCut, r.StderrCut
 	st.Error, st.Data = r.Error, r.Data
+	st.DryRun, st.Reason, st.Diff = r.DryRun, r.Reason, r.Diff
 	if r.Command != "" {
 		st.Command = r.Command
 	}
@@ -405,6 +407,7 @@ func (b *builder) finish() {
 		p.DurationMS = p.Duration.Milliseconds()
 	}
 
+	b.takeHooks()
 	hosts := make([]*hostState, 0, len(b.hosts))
 	for _, h := range b.hosts {
 		hosts = append(hosts, h)

@@ -38,6 +38,8 @@ type Summary struct {
 	Limit         string            `json:"limit,omitempty"`
 	Params        map[string]string `json:"params,omitempty"` // as journaled: secrets already "********"
 	Targets       []string          `json:"targets"`          // the hosts run_started named, in inventory order
+	// DryRun says the run was a dry run (run --check): nothing changed.
+	DryRun bool `json:"dry_run,omitempty"`
 
 	// Status is the run status of the last run_finished (succeeded, failed,
 	// halted, interrupted), or StatusIncomplete.
@@ -63,6 +65,9 @@ type Summary struct {
 	Waits     []WaitSummary     `json:"waits"`
 	Messages  []MessageSummary  `json:"messages"`
 	Lifecycle []RunEvent        `json:"lifecycle"` // starts, resumes, interruptions, finishes
+	// Hooks are the executions of the run's hook steps, which run on the
+	// controller and belong to no host.
+	Hooks []StepSummary `json:"hooks,omitempty"`
 }
 
 // PhaseSummary is one phase, or one batch of a batch phase, or the
@@ -133,6 +138,12 @@ type StepSummary struct {
 	// Rescued: the step failed and its block's rescue made up for it; it
 	// stays failed, and the host carried on.
 	Rescued bool `json:"rescued,omitempty"`
+	// DryRun says the status is a dry run's prediction (changed: would
+	// change); Reason why a dry run skipped the step; Diff the unified
+	// diff of the files it changed or would change (run --diff).
+	DryRun bool   `json:"dry_run,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Diff   string `json:"diff,omitempty"`
 
 	phase int // 1 + the index in Summary.Phases of its phase or batch; 0 when the journal has none
 }

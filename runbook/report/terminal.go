@@ -251,8 +251,10 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 		if t.opts.JournalPath != "" {
 			fmt.Fprintf(w, "journal  %s\n", t.opts.JournalPath)
 		}
+		writeDryRunLine(w, st, r)
 	case journal.RunResumed:
 		fmt.Fprintf(w, "%s run %s by %s\n", st.render(st.title, "resumed"), r.RunID, sanitize(r.Operator))
+		writeDryRunLine(w, st, r)
 		if r.Text != "" {
 			fmt.Fprintf(w, "  %s\n", st.render(st.dim, sanitize(r.Text)))
 		}
@@ -273,7 +275,7 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 		fmt.Fprintf(w, "\n%s %s %s  %s\n", st.render(st.title, "▸"), st.render(st.bold, sanitize(PhaseLabel(r.Phase, r.Batch))),
 			st.render(st.dim, fmt.Sprintf("(%s, %s)", sanitize(r.PhaseKind), t.phaseNumber(r))), hostList(r.Hosts))
 	case journal.StepFinished:
-		if t.live != nil && !t.done[r.Host] {
+		if t.live != nil && !t.done[r.Host] && r.Host != "" { // a hook's steps, which have no host, at once
 			if r.Final {
 				t.blocks[r.Host] = append(t.blocks[r.Host], blockStep{phase: PhaseLabel(r.Phase, r.Batch), kind: r.PhaseKind,
 					status: r.Status, lines: t.blockLines(r)})
@@ -283,6 +285,9 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 			}
 		}
 		fmt.Fprintln(w, t.stepLine(r))
+		if r.Final && r.Diff != "" {
+			writeDiff(w, st, "    ", r.Diff)
+		}
 	case journal.HostFinished:
 		line := fmt.Sprintf("%s  %s %s", t.pad(r.Host), st.render(st.dim, "⇒"), st.word(r.Outcome))
 		if detail := joinNonEmpty(": ", r.FailedStep, firstLine(DisplayError(r.Host, r.Error), 100), r.Reason); detail != "" {
@@ -389,15 +394,17 @@ func (t *Terminal) blockLines(r journal.Record) []string {
 	if r.DelegateTo != "" {
 		name += " (on " + sanitize(r.DelegateTo) + ")"
 	}
-	line := fmt.Sprintf("  %s %s  %s  %s", st.render(st.of(r.Status), glyph), name, st.word(r.Status),
+	line := fmt.Sprintf("  %s %s  %s  %s", st.render(st.of(r.Status), glyph), name, t.statusText(r),
 		formatDuration(time.Duration(r.DurationMS)*time.Millisecond))
 	if failedStatus(r.Status) && r.RC != nil && *r.RC != 0 {
 		line += fmt.Sprintf("  rc=%d", *r.RC)
 	}
 	if why := firstLine(DisplayError(r.Host, r.Error), 80); why != "" && r.Status != journal.StatusOK {
 		line += "  " + sanitize(why)
+	} else if r.Reason != "" {
+		line += "  " + sanitize(firstLine(r.Reason, 80))
 	}
-	lines := []string{line}
+	lines := append([]string{line}, t.diffBlock(r)...)
 	if r.PhaseKind != "canary" || !strings.Contains(r.StepID, "verify.") {
 		return lines
 	}
@@ -450,12 +457,11 @@ const diffLines = 8
 // exit status explains (a comparison, an assertion) shows the first lines
 // of what its error says below it (for a comparison, the diff).
 func (t *Terminal) stepLine(r journal.Record) string {
-	st := t.st
 	name := stepTitle(r.StepID, r.Index, sanitize(r.Step))
 	if r.DelegateTo != "" {
 		name += " (on " + sanitize(r.DelegateTo) + ")"
 	}
-	line := fmt.Sprintf("%s  %s  %s  %s", t.pad(r.Host), name, st.word(r.Status),
+	line := fmt.Sprintf("%s  %s  %s  %s", t.pad(stepHost(r)), name, t.statusText(r),
 		formatDuration(time.Duration(r.DurationMS)*time.Millisecond))
 	failed := failedStatus(r.Status)
 	if failed && r.RC != nil && *r.RC != 0 {
@@ -465,6 +471,9 @@ func (t *Terminal) stepLine(r journal.Record) string {
 	why := firstLine(errText, 100)
 	if why == "" && failed {
 		why = firstLine(r.Stderr, 100)
+	}
+	if why == "" {
+		why = firstLine(r.Reason, 100)
 	}
 	if !r.Final {
 		why = joinNonEmpty(": ", fmt.Sprintf("attempt %d, will retry", r.Attempt), why)

@@ -56,6 +56,8 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 		writePhases(bw, st, s)
 		writeEvents(bw, st, s)
 		writeSteps(bw, st, s)
+		writeDiffs(bw, st, s)
+		writeHooks(bw, st, s)
 		writeBackups(bw, st, s)
 		writeVersions(bw, st, s)
 	} else {
@@ -73,6 +75,9 @@ func WriteText(w io.Writer, s *Summary, opts TextOptions) error {
 
 func statusLine(st *styles, s *Summary) string {
 	line := st.render(st.of(s.Status), strings.ToUpper(s.Status))
+	if s.DryRun {
+		line = st.render(st.warn, "DRY RUN") + " " + line
+	}
 	if s.Reason != "" {
 		line += ": " + sanitize(s.Reason)
 	}
@@ -91,6 +96,9 @@ func writeHeader(w io.Writer, st *styles, s *Summary) {
 		}
 	}
 	field("Status", statusLine(st, s))
+	if s.DryRun {
+		field("Mode", DryRunNote)
+	}
 	op := sanitize(s.Operator)
 	if s.Controller != "" {
 		op += " on " + sanitize(s.Controller)
@@ -255,7 +263,7 @@ func stepRow(sp StepSummary) []string {
 	if sp.DelegateTo != "" {
 		name += " (on " + sp.DelegateTo + ")"
 	}
-	status := sp.Status
+	status := statusWord(sp.Status, sp.DryRun)
 	if len(sp.Attempts) > 1 {
 		status += fmt.Sprintf(" (%d attempts)", len(sp.Attempts))
 	}
@@ -271,6 +279,8 @@ func stepRow(sp StepSummary) []string {
 		note = firstLine(sp.Error, 80)
 	case sp.Status == journal.StatusFailed || sp.Status == journal.StatusUnreachable:
 		note = firstLine(sp.Stderr, 80)
+	case sp.Reason != "":
+		note = firstLine(sp.Reason, 80)
 	}
 	return []string{sanitize(sp.PhaseLabel()), sanitize(name), status, rcString(sp.RC),
 		formatClock(sp.Started), dur, sanitize(note)}
