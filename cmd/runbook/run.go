@@ -28,6 +28,8 @@ type runOptions struct {
 	Concurrency     int
 	Output          string
 	BreakStaleLocks bool
+	Check           bool
+	Diff            bool
 }
 
 func newRunCmd(g *globalOptions, io *IO) *cobra.Command {
@@ -50,6 +52,8 @@ func newRunCmd(g *globalOptions, io *IO) *cobra.Command {
 	f.IntVar(&opts.Concurrency, "concurrency", 0, "hosts acting at once inside a batch (overrides the runbook)")
 	f.StringVar(&opts.Output, "output", "text", "text, or json: the journal events as JSON lines")
 	f.BoolVar(&opts.BreakStaleLocks, "break-stale-locks", false, "take host locks older than lock_stale_after")
+	f.BoolVar(&opts.Check, "check", false, "dry run: change nothing, lock nothing; say what each step would do")
+	f.BoolVar(&opts.Diff, "diff", false, "show and journal a unified diff of every file a step changes (or would change, with --check)")
 	addConnectFlags(cmd, &opts.connectFlags)
 	return cmd
 }
@@ -81,6 +85,7 @@ func runRun(g *globalOptions, opts *runOptions, io *IO) error {
 	defer s.close()
 	o.StateDir, o.Connector, o.Approver, o.Observer = state, s.conn, s.approver, s.observe
 	o.Concurrency, o.BreakStaleLocks, o.Secrets = opts.Concurrency, opts.BreakStaleLocks, []string{string(becomePass)}
+	o.DryRun, o.Diff = opts.Check, opts.Diff
 	e, err := engine.New(o)
 	if err != nil {
 		return err
@@ -99,6 +104,7 @@ type resumeOptions struct {
 	Extra               []string
 	Output              string
 	BreakStaleLocks     bool
+	Diff                bool
 }
 
 func newResumeCmd(g *globalOptions, io *IO) *cobra.Command {
@@ -119,6 +125,7 @@ func newResumeCmd(g *globalOptions, io *IO) *cobra.Command {
 	f.StringArrayVarP(&opts.Extra, "extra", "e", nil, "secret params again (they are never journaled): @file.yaml, or name=value (which puts it in argv)")
 	f.StringVar(&opts.Output, "output", "text", "text, or json: the journal events as JSON lines")
 	f.BoolVar(&opts.BreakStaleLocks, "break-stale-locks", false, "take host locks older than lock_stale_after")
+	f.BoolVar(&opts.Diff, "diff", false, "show and journal a unified diff of every file a step changes (a dry run goes on as a dry run)")
 	addConnectFlags(cmd, &opts.connectFlags)
 	return cmd
 }
@@ -143,7 +150,7 @@ func resumeRun(g *globalOptions, opts *resumeOptions, io *IO) error {
 	defer s.close()
 	e, err := engine.Resume(context.Background(), engine.ResumeOptions{
 		Options: engine.Options{StateDir: state, Given: given, Connector: s.conn, Approver: s.approver,
-			Observer: s.observe, BreakStaleLocks: opts.BreakStaleLocks, Secrets: []string{string(becomePass)}},
+			Observer: s.observe, BreakStaleLocks: opts.BreakStaleLocks, Secrets: []string{string(becomePass)}, Diff: opts.Diff},
 		RunID: opts.RunID, RetryFailed: opts.RetryFailed, AllowChangedRunbook: opts.AllowChangedRunbook,
 		AskSecret: askSecret(io)})
 	if err != nil {

@@ -43,6 +43,9 @@ func newRunsCmd(g *globalOptions, io *IO) *cobra.Command {
 				if status == "" {
 					status = "incomplete"
 				}
+				if s.DryRun {
+					status += " (dry run)"
+				}
 				var counts []string
 				for _, o := range journal.Outcomes {
 					if n := s.Counts[o]; n > 0 {
