@@ -19,6 +19,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(minimal))
 	f.Add([]byte("runbook: x\ntargets: a\nphases: [{name: a, kind: batch, serial: [1, \"50%\"], steps: [{shell: x, when: 'a.b'}]}]\n"))
+	f.Add([]byte(minimal + "procedures: {p: [{log: x}]}\nhooks: {on_start: p, on_finish: [{block: [{log: '{{ hook.status }}'}], when: 'hook.failed_hosts'}]}\n"))
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("x: &x {<<: *x}\n"))
 	read := func(string) ([]byte, error) { return []byte("params: {n: {}}\nsteps: [{use: m.yaml}]\n"), nil }
