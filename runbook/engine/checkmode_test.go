@@ -172,6 +172,8 @@ phases:
       - {name: unrelated, log: "{{ host.name }}"}
       - {name: known again, set: {v: '"fresh"'}}
       - {name: reads it, log: "{{ v }}"}
+      - {name: by until, log: x, until: 'w.rc == 0', retries: 1}
+      - {name: own result, log: y, register: w, until: 'w.failed == false'}
 `
 	r := runFake(t, src, newFakeFleet(okReply), func(o *Options) { o.DryRun = true })
 	if r.err != nil {
@@ -196,6 +198,8 @@ phases:
 		{"1.steps.9", "ok", ""},
 		{"1.steps.10", "ok", ""},
 		{"1.steps.11", "ok", ""},
+		{"1.steps.12", "skipped", "unknown value: until reads w"},
+		{"1.steps.13", "ok", ""},
 	} {
 		rec, ok := got[tc.id]
 		if !ok || rec.Status != tc.status || !strings.Contains(rec.Reason, tc.reason) || (tc.reason == "") != (rec.Reason == "") {
