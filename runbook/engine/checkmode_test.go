@@ -271,3 +271,27 @@ func TestDryRunResumesAsADryRun(t *testing.T) {
 		t.Errorf("resuming a real run as a dry run: %v", err)
 	}
 }
+
+// A dry run holds no lock, yet a finished host's connection is closed at
+// once, as in a run: a large fleet's dry run holds only the connections
+// of the hosts at work.
+func TestDryRunClosesFinishedHostsConnections(t *testing.T) {
+	cc := &closeCounter{fakeFleet: newFakeFleet(okReply), closed: map[string]int{}}
+	var atEnd map[string]int
+	r := runFake(t, upgradeRunbook(""), nil, func(o *Options) {
+		o.Connector, o.DryRun = cc, true
+		o.Observer = func(rec journal.Record) {
+			if rec.Type == journal.RunFinished {
+				atEnd = cc.closes()
+			}
+		}
+	})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	for _, h := range []string{"worker-1", "worker-2", "worker-3", "worker-4", "worker-5", "worker-6"} {
+		if atEnd[h] != 1 {
+			t.Errorf("%s: %d transports closed by the end of the dry run, want 1", h, atEnd[h])
+		}
+	}
+}

@@ -301,6 +301,10 @@ func (e *Engine) breakLock(ctx context.Context, t transport.Transport, path, own
 // releaseLock removes the host's lock if this run holds it.
 func (e *Engine) releaseLock(ctx context.Context, h *inventory.Host) {
 	c := e.pool.get(h.Name)
+	if e.opts.DryRun && c.t != nil && e.retires() {
+		e.pool.retire(h.Name) // a dry run holds no lock: the host is done
+		return
+	}
 	if !c.locked || c.t == nil || e.durable() != nil {
 		return
 	}
