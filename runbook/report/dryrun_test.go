@@ -98,6 +98,20 @@ func TestShowDryRun(t *testing.T) {
 	}
 }
 
+func TestShowHostDryRun(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteHostText(&b, Summarize(dryRunJournal()), "web-1", TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"would change  Roll out, batch 1", "  diff:\n    --- /etc/app.conf (before)\n", "    -port = 1\n",
+		"  skipped:\n    dry run: shell cannot predict its effect\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show --host lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestTerminalDryRun(t *testing.T) {
 	var b syncBuffer
 	term := NewTerminal(&b, TerminalOptions{})

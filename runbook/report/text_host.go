@@ -48,7 +48,7 @@ func WriteHostText(w io.Writer, s *Summary, host string, opts TextOptions) error
 // writeStepText writes one step execution with everything the journal
 // holds of it.
 func writeStepText(w io.Writer, st *styles, step *StepSummary, width int) {
-	head := fmt.Sprintf("%s  %s  %s", st.render(st.bold, step.Title()), st.render(st.of(step.Status), step.Status), step.PhaseLabel())
+	head := fmt.Sprintf("%s  %s  %s", st.render(st.bold, step.Title()), st.render(st.of(step.Status), statusWord(step.Status, step.DryRun)), step.PhaseLabel())
 	if step.DelegateTo != "" {
 		head += "  on " + step.DelegateTo
 	}
@@ -79,7 +79,7 @@ func writeStepText(w io.Writer, st *styles, step *StepSummary, width int) {
 	for _, part := range []struct {
 		name, text string
 		cut        bool
-	}{{"error", step.Error, false}, {"stdout", step.Stdout, step.StdoutCut}, {"stderr", step.Stderr, step.StderrCut}} {
+	}{{"error", step.Error, false}, {"skipped", step.Reason, false}, {"stdout", step.Stdout, step.StdoutCut}, {"stderr", step.Stderr, step.StderrCut}} {
 		if strings.TrimSpace(part.text) == "" {
 			continue
 		}
@@ -89,5 +89,9 @@ func writeStepText(w io.Writer, st *styles, step *StepSummary, width int) {
 		}
 		fmt.Fprintf(w, "  %s\n", st.render(st.dim, label))
 		writeWrapped(w, plainOutput(part.text), "    ", width)
+	}
+	if step.Diff != "" {
+		fmt.Fprintf(w, "  %s\n", st.render(st.dim, "diff:"))
+		writeDiff(w, st, "    ", step.Diff)
 	}
 }
