@@ -94,8 +94,9 @@ var selftestPre = regexp.MustCompile(`(?s)<pre id="selftest-result">(.*?)</pre>`
 
 // browserRuns are the runs the browser test renders: journals of the lab
 // (the safe upgrade; the faulty fleet, worker-3 rolled back), the
-// hand-made fixture and a crashed run, and a run of 200 hosts with a
-// canary, a two-minute soak and one failure.
+// hand-made fixture and a crashed run, a run of 200 hosts with a
+// canary, a two-minute soak and one failure, and a dry run with diffs and
+// hooks.
 func browserRuns(t *testing.T) map[string][]journal.Record {
 	return map[string][]journal.Record{
 		"success":  loadJournal(t, "success.jsonl"),
@@ -103,6 +104,7 @@ func browserRuns(t *testing.T) map[string][]journal.Record {
 		"journal":  loadJournal(t, "journal.jsonl"),
 		"crash":    loadJournal(t, "crash.jsonl"),
 		"fleet200": fleetRun(200, 137),
+		"dryrun":   dryRunJournal(),
 	}
 }
 
@@ -122,6 +124,7 @@ func TestBrowserReport(t *testing.T) {
 		{"journal", "worker-4", "4.steps.2", "Job for crio.service failed"},
 		{"crash", "", "", ""},
 		{"fleet200", "node-0137", "2.steps.4", "healthz: connection refused"},
+		{"dryrun", "", "", ""},
 	} {
 		t.Run(tt.run, func(t *testing.T) {
 			recs := browserRuns(t)[tt.run]

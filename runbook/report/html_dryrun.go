@@ -48,12 +48,8 @@ func dryRunViews(v *htmlView, s *Summary) {
 			if st.Diff == "" {
 				continue
 			}
-			d := diffView{Host: h.Name, Step: st.Label() + " " + st.Step + " (" + st.PhaseLabel() + ")", Status: st.Status,
-				Word: statusWord(st.Status, st.DryRun), Open: len(v.Diffs) < openDiffsUpTo}
-			for _, line := range strings.Split(strings.TrimRight(plainOutput(st.Diff), "\n"), "\n") {
-				d.Lines = append(d.Lines, diffLine{Class: diffClass(line), Text: line})
-			}
-			v.Diffs = append(v.Diffs, d)
+			v.Diffs = append(v.Diffs, diffView{Host: h.Name, Step: st.Label() + " " + st.Step + " (" + st.PhaseLabel() + ")",
+				Status: st.Status, Word: statusWord(st.Status, st.DryRun), Open: len(v.Diffs) < openDiffsUpTo, Lines: diffLinesOf(st.Diff)})
 		}
 	}
 	for _, st := range s.Hooks {
@@ -61,6 +57,18 @@ func dryRunViews(v *htmlView, s *Summary) {
 		v.Hooks = append(v.Hooks, hookView{Time: formatClock(st.Started), Label: st.HookLabel(), Status: st.Status,
 			Word: statusWord(st.Status, st.DryRun), Note: plainOutput(joinNonEmpty(": ", st.Error, st.Reason)), Output: plainOutput(out)})
 	}
+}
+
+// diffLinesOf splits a diff into lines classed for colour (nil for none).
+func diffLinesOf(diff string) []diffLine {
+	if diff == "" {
+		return nil
+	}
+	var out []diffLine
+	for _, line := range strings.Split(strings.TrimRight(plainOutput(diff), "\n"), "\n") {
+		out = append(out, diffLine{Class: diffClass(line), Text: line})
+	}
+	return out
 }
 
 func diffClass(line string) string {

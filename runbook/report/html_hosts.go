@@ -105,6 +105,10 @@ type stepView struct {
 	Command, Stdout, Stderr, Error                                        string
 	StdoutCut, StderrCut, Open, Rescued                                   bool
 	Attempts                                                              []string
+	// Word is how its status reads ("would change" in a dry run); Reason
+	// why a dry run skipped it; Diff its diff, line by line (html_dryrun.go).
+	Word, Reason string
+	Diff         []diffLine
 }
 
 // buildHostViews fills the timeline's groups and the host cards of v.
@@ -190,7 +194,8 @@ func stepViewOf(id string, st *StepSummary) stepView {
 	sv := stepView{ID: id, Label: label, Name: st.Step, Kind: st.Kind, Phase: st.PhaseLabel(),
 		Status: st.Status, RC: rcString(st.RC), Started: formatClock(st.Started), Duration: formatDuration(st.Duration),
 		Delegate: st.DelegateTo, Command: st.Command, Stdout: st.Stdout, Stderr: st.Stderr, Error: st.Error,
-		StdoutCut: st.StdoutCut, StderrCut: st.StderrCut, Open: st.Open(), Rescued: st.Rescued}
+		StdoutCut: st.StdoutCut, StderrCut: st.StderrCut, Open: st.Open(), Rescued: st.Rescued,
+		Word: statusWord(st.Status, st.DryRun), Reason: st.Reason, Diff: diffLinesOf(st.Diff)}
 	if st.Open() {
 		sv.Duration = "—"
 	}
