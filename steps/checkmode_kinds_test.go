@@ -11,10 +11,12 @@ import (
 // Which kinds a dry run predicts: those that act on nothing but the run's
 // names predict by running, the file and API kinds read and stop; kinds
 // that act on a host in ways they cannot foresee (a shell command, a
-// reboot, a backup) do not, and a dry run skips them.
+// reboot, a backup) do not, and a dry run skips them. Of those that
+// predict, only the kinds that act on names read nothing on a host.
 func TestWhichKindsPredict(t *testing.T) {
 	predicting := []string{"apt", "apt_repository", "assert", "copy", "fail", "file", "ini", "kube_node", "lineinfile", "log",
 		"notify_webhook", "set", "stat", "systemd", "template", "toml", "uri"}
+	fromNames := []string{"assert", "fail", "log", "set"}
 	for _, name := range runbook.KindNames() {
 		k, ok := runbook.NewSpec(name).(Kind)
 		if !ok {
@@ -22,6 +24,9 @@ func TestWhichKindsPredict(t *testing.T) {
 		}
 		if got, want := CanPredict(k), slices.Contains(predicting, name); got != want {
 			t.Errorf("CanPredict(%s) = %v, want %v", name, got, want)
+		}
+		if got, want := PredictsFromNames(k), slices.Contains(fromNames, name); got != want {
+			t.Errorf("PredictsFromNames(%s) = %v, want %v", name, got, want)
 		}
 	}
 }
