@@ -17,6 +17,12 @@ package engine
 //     when:, until:, changed_when:, failed_when:, loop: or templates read
 //     an unknown value is skipped with that reason rather than evaluated
 //     over a value no host gave;
+//   - a prediction reads the host as it is, not as the changes withheld
+//     before it would have left it (a package not yet in the lists of a
+//     repository a step before would add): once a step on the host would
+//     change it, or was skipped unrun, a predicted failure of a kind that
+//     reads the host is uncertain, and is skipped with that reason and the
+//     failure it predicted; what it would register is unknown;
 //   - approvals are not asked (journaled as skipped), soaks and pauses are
 //     not waited, and a host that would fail is not rolled back: nothing
 //     changed on it.
@@ -103,6 +109,37 @@ func (e *Engine) unknownAfterWhen(hs *hostState, st *runbook.Step) string {
 	return ""
 }
 
+// noteWithheld records that the step titled title withheld a change on hs
+// (it would change the host, or was skipped without being run), unless an
+// earlier one did.
+func (hs *hostState) noteWithheld(title string) {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if hs.withheldBy == "" {
+		hs.withheldBy = title
+	}
+}
+
+// uncertain is why a dry run does not believe a predicted failure (or an
+// until: still false) of p on hs: a step before it withheld a change the
+// prediction could not see ("" when none did, or p reads no host).
+func (hs *hostState) uncertain(p preparedStep, v verdict) string {
+	if !p.predict || (v.status != statusFailed && !v.retry) || steps.PredictsFromNames(p.kind) {
+		return ""
+	}
+	hs.mu.Lock()
+	by := hs.withheldBy
+	hs.mu.Unlock()
+	if by == "" {
+		return ""
+	}
+	predicted := "would fail"
+	if v.err != nil {
+		predicted += ": " + v.err.Error()
+	}
+	return fmt.Sprintf("dry run: cannot predict: %s as the host is now, but step %q before it would change the host first", predicted, by)
+}
+
 // unknownPlaceholder makes a renderer write <unknown: NAME> for an
 // expression that reads an unknown value, and note why in *why.
 func (hs *hostState) unknownPlaceholder(why *string) func(x *runbook.Expr) (string, bool) {
@@ -135,8 +172,12 @@ func (e *Engine) unknownLoop(hs *hostState, pc *phaseCtx, st *runbook.Step) stri
 
 // markUnknown records that what st would define on hs (its register, its
 // set: names, those of the steps inside it) is unknown to this dry run,
-// because of why it was skipped.
+// because of why it was skipped; and that, but for a pause, it may have
+// withheld a change.
 func (hs *hostState) markUnknown(st *runbook.Step, title string) {
+	if st.Kind != "pause" {
+		hs.noteWithheld(title)
+	}
 	why := fmt.Sprintf("set by step %q, which this dry run skipped", title)
 	var names []string
 	var add func(s *runbook.Step)

@@ -295,3 +295,109 @@ func TestDryRunClosesFinishedHostsConnections(t *testing.T) {
 		}
 	}
 }
+
+// A prediction reads the host as it is: once a step before it would
+// change the host, a predicted failure of a kind that reads the host is
+// uncertain (the change could be what it needs), and is skipped saying
+// what it predicted, its register unknown; before any change, or for a
+// kind that reads only names, a predicted failure is a failure. A resumed
+// dry run still knows which changes it withheld.
+func TestDryRunDoubtsFailuresAfterAWithheldChange(t *testing.T) {
+	dir := t.TempDir()
+	for h, content := range map[string]string{"worker-1": "old\n", "worker-2": "new\n", "worker-3": "old\n"} {
+		if err := os.WriteFile(filepath.Join(dir, h+".conf"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.toml"), []byte("[crio\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := `runbook: doubts
+targets: worker-1:worker-2:worker-3
+concurrency: 3
+failure_budget: 2
+phases:
+  - name: Change
+    kind: batch
+    serial: [3]
+    steps:
+      - {name: config, local: true, copy: {dest: "` + dir + `/{{ host.name }}.conf", content: "new\n"}}
+      - {name: not worker-3, assert: {that: ['host.name != "worker-3"']}}
+      - {name: pin, local: true, toml: {path: "` + dir + `/broken.toml", set: {crio.x: "1"}}, register: pinned}
+      - {name: reads it, log: "{{ pinned.changed }}"}
+`
+	check := func(t *testing.T, recs []journal.Record) {
+		t.Helper()
+		one := finals(recs, "worker-1")
+		if pin := one["1.steps.2"]; pin.Status != journal.StatusSkipped || pin.Error != "" ||
+			!strings.Contains(pin.Reason, "cannot predict: would fail") || !strings.Contains(pin.Reason, "broken.toml") ||
+			!strings.Contains(pin.Reason, `step "config" before it would change the host first`) {
+			t.Errorf("worker-1 pin: %s %q %q", pin.Status, pin.Reason, pin.Error)
+		}
+		if after := one["1.steps.3"]; after.Status != journal.StatusSkipped || !strings.Contains(after.Reason, "reads pinned") {
+			t.Errorf("worker-1 after pin: %s %q", after.Status, after.Reason)
+		}
+	}
+	t.Run("one run", func(t *testing.T) {
+		r := runFake(t, src, newFakeFleet(okReply), func(o *Options) { o.DryRun = true })
+		check(t, r.records)
+		if pin := finals(r.records, "worker-2")["1.steps.2"]; pin.Status != journal.StatusFailed || !strings.Contains(pin.Error, "broken.toml") {
+			t.Errorf("worker-2 pin, nothing withheld before it: %s %q", pin.Status, pin.Error)
+		}
+		if a := finals(r.records, "worker-3")["1.steps.1"]; a.Status != journal.StatusFailed {
+			t.Errorf("worker-3's assert, which reads only names: %s %q", a.Status, a.Reason)
+		}
+		want := map[string]string{"worker-1": journal.OutcomeUpgraded, "worker-2": journal.OutcomeFailed, "worker-3": journal.OutcomeFailed}
+		for h, o := range want {
+			if got := r.outcomes()[h]; got != o {
+				t.Errorf("%s: %s, want %s", h, got, o)
+			}
+		}
+	})
+	// Stopped once the change it withheld was predicted, or once the
+	// step it skipped was.
+	for _, stopAt := range []string{"1.steps.0", "1.steps.2"} {
+		t.Run("resumed after "+stopAt, func(t *testing.T) {
+			check(t, resumedDryRun(t, strings.Replace(src, "worker-1:worker-2:worker-3", "worker-1", 1), stopAt))
+		})
+	}
+}
+
+// resumedDryRun stops a dry run of src when step stopAt starts (it
+// finishes, the next does not start), resumes it to its end and returns
+// its journal.
+func resumedDryRun(t *testing.T, src, stopAt string) []journal.Record {
+	t.Helper()
+	state := t.TempDir()
+	f := newFakeFleet(okReply)
+	var e *Engine
+	opts := Options{Runbook: loadRunbook(t, src), Inventory: loadInventory(t, fleetInventory), StateDir: state,
+		Connector: f, Operator: "tester", DryRun: true, Observer: func(r journal.Record) {
+			if r.Type == journal.StepStarted && r.StepID == stopAt {
+				e.Stop()
+			}
+		}}
+	var err error
+	if e, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Start(context.Background())
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("stopped dry run: %v", err)
+	}
+	r2, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: state, Connector: f, Operator: "tester"}, RunID: res.RunID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.Continue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log, err := journal.ReadFile(res.Journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recordsOf(log.Records, journal.RunResumed)) != 1 {
+		t.Fatal("the dry run was not resumed")
+	}
+	return log.Records
+}

@@ -24,6 +24,7 @@ type hostState struct {
 	backups      map[string]steps.BackupRecord
 	queued       map[int]bool      // handlers queued by notify:, by index
 	unknown      map[string]string // names a dry run cannot know, and why (checkmode.go)
+	withheldBy   string            // the first step whose change a dry run withheld on the host (checkmode.go)
 	hook         map[string]any    // the controller's pseudo-host of hooks: what they read as hook (hooks.go)
 
 	outcome     string // "" until the host is finished

@@ -171,9 +171,7 @@ func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 	switch {
 	case skip && p.skipWhy != "":
 		base.Reason = p.skipWhy
-		rec, ok := e.finishNow(hs, st, base, statusSkipped, nil, iter)
-		hs.markUnknown(st, base.Step)
-		return rec, ok
+		return e.finishNow(hs, st, base, statusSkipped, nil, iter)
 	case skip:
 		return e.finishNow(hs, st, base, statusSkipped, nil, iter)
 	case err != nil:
@@ -230,6 +228,12 @@ func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 			continue
 		}
 		e.apply(hs, st, v.status, res.RC, seen, res, iter)
+		if p.predict && v.status == statusChanged {
+			hs.noteWithheld(base.Step)
+		}
+		if fin.Reason != "" {
+			hs.markUnknown(st, base.Step)
+		}
 		return fin, true
 	}
 }
@@ -300,6 +304,10 @@ func (e *Engine) runAttempt(ctx context.Context, hs *hostState, pc *phaseCtx, p 
 			result := resultValue(status, res.RC, fin.Stdout, fin.Stderr, fin.Data)
 			return evalBool(src, withResult(p.env, p.st, result))
 		})
+	if why := hs.uncertain(p, v); why != "" {
+		v = verdict{status: statusSkipped}
+		fin.Reason = e.rd.String(why)
+	}
 	fin.Status = v.status
 	if v.err != nil {
 		fin.Error = e.rd.String(v.err.Error())
@@ -424,6 +432,12 @@ func (e *Engine) applyRecord(hs *hostState, st *runbook.Step, rec journal.Record
 			hs.setName(k, v)
 			hs.forgetUnknown(k)
 		}
+	}
+	switch {
+	case rec.DryRun && rec.Status == statusSkipped && rec.Reason != "":
+		hs.markUnknown(st, rec.Step)
+	case rec.DryRun && rec.Status == statusChanged:
+		hs.noteWithheld(rec.Step)
 	}
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
