@@ -273,8 +273,11 @@ func TestLabDryRunChangesNothing(t *testing.T) {
 			t.Errorf("%s holds a lock after the dry run", w)
 		}
 	}
-	for _, want := range []string{"steps/2 drain (on cp-1)  would change", "+++ /etc/crio/crio.conf.d/99-local.conf (after)",
-		"+default_runtime = \"crun\"", "dry run: apt cannot predict its effect"} {
+	// apt predicts from the package lists as they are, without the
+	// repository the step before it would switch to: its failure is
+	// uncertain, not the host's.
+	for _, want := range []string{"block/1 drain (on cp-1)  would change", "+++ /etc/crio/crio.conf.d/99-local.conf (after)",
+		"+default_runtime = \"crun\"", "install cri-o 1.30.4-1.1  skipped", "dry run: cannot predict: would fail: apt: exit 100"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
