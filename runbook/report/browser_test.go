@@ -116,15 +116,15 @@ func TestBrowserReport(t *testing.T) {
 	for _, tt := range []struct {
 		run        string
 		failedHost string // whose link and failed step's output the page must show
-		clickStep  string
-		clickText  string // in the failed step's output
+		clickStep  string // the bar the self-test clicks (a failed one, else the last)
+		clickText  string // in that step's output
 	}{
 		{"success", "", "", ""},
 		{"faulty", "worker-3", "4.steps.8", "Job for crio.service failed because the control process exited with error code."},
 		{"journal", "worker-4", "4.steps.2", "Job for crio.service failed"},
 		{"crash", "", "", ""},
 		{"fleet200", "node-0137", "2.steps.4", "healthz: connection refused"},
-		{"dryrun", "", "", ""},
+		{"dryrun", "", "1.steps.1", "dry run: shell cannot predict its effect"}, // the last bar: a skipped step
 	} {
 		t.Run(tt.run, func(t *testing.T) {
 			recs := browserRuns(t)[tt.run]
@@ -150,8 +150,11 @@ func TestBrowserReport(t *testing.T) {
 				t.Errorf("clicking the bar of %s %s: output visible before %v, after: open %v visible %v in view %v",
 					c.Host, c.StepID, c.VisibleBefore, c.Open, c.Visible, c.InView)
 			}
-			if tt.failedHost != "" {
+			switch {
+			case tt.failedHost != "":
 				checkFailedHost(t, html, res, tt.failedHost, tt.clickStep, tt.clickText)
+			case tt.clickStep != "" && (c.StepID != tt.clickStep || !strings.Contains(c.Text, tt.clickText)):
+				t.Errorf("clicked %s %s showing %q; want %s showing %q", c.Host, c.StepID, c.Text, tt.clickStep, tt.clickText)
 			}
 			shot := filepath.Join(t.TempDir(), "report.png")
 			runChromium(t, bin, "--screenshot="+shot, "file://"+page)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +159,25 @@ func TestHTMLDryRun(t *testing.T) {
 	if strings.Contains(out, "<script>x</script>") {
 		t.Error("report.html holds the diff's markup unescaped")
 	}
+	// The host cards' step rows: a predicted change reads "would change"
+	// and folds its diff; a skipped step folds why.
+	rows := stepRowRe.FindAllString(out, -1)
+	for _, want := range []struct{ step, status, output string }{
+		{"config", `<span class="badge st-changed">would change</span>`, `<summary>diff</summary>`},
+		{"config", `<span class="badge st-changed">would change</span>`, `<span class="df-del">-port = 1</span>`},
+		{"restart", `<span class="badge st-skipped">skipped</span>`, `<summary>why skipped</summary>`},
+		{"restart", `<span class="badge st-skipped">skipped</span>`, `<p class="why">dry run: shell cannot predict its effect</p>`},
+	} {
+		found := 0
+		for _, row := range rows {
+			if strings.Contains(row, "</span> "+want.step+"</td>") && strings.Contains(row, want.status) && strings.Contains(row, want.output) {
+				found++
+			}
+		}
+		if n := map[string]int{"config": 1, "restart": 2}[want.step]; found != n {
+			t.Errorf("%d step rows of %s show %s and %s, want %d", found, want.step, want.status, want.output, n)
+		}
+	}
 }
+
+var stepRowRe = regexp.MustCompile(`(?s)<tr id="s\d+" class="step-row">.*?</tr>`)
