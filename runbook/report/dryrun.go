@@ -111,6 +111,18 @@ func writeHooks(w io.Writer, st *styles, s *Summary) {
 	fmt.Fprintln(w)
 }
 
+// hookWarnings are what NextSteps says of the hooks that failed: the run
+// went on without what they were to do (a notification, a ticket).
+func hookWarnings(s *Summary) []string {
+	var out []string
+	for _, sp := range s.Hooks {
+		if failedStatus(sp.Status) {
+			out = append(out, fmt.Sprintf("hook %s failed and the run went on without it: %s", sp.HookLabel(), firstLine(sp.Error, 100)))
+		}
+	}
+	return out
+}
+
 // writeDryRunLine says, under a run's start or resume, that it is a dry
 // run.
 func writeDryRunLine(w io.Writer, st *styles, r journal.Record) {

@@ -89,6 +89,7 @@ func TestShowDryRun(t *testing.T) {
 		"on_finish/1 notify  would change",
 		"Nothing changed: this was a dry run.",
 		"To apply the change, run the same command without --check.",
+		"What to do next\n  ! hook on_start/1 tell the team failed and the run went on without it: exit status 3\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)
@@ -151,6 +152,7 @@ func TestHTMLDryRun(t *testing.T) {
 		`<span class="df-del">-port = 1</span>`,
 		`<td>on_start/1 tell the team</td><td><span class="badge st-failed">failed</span></td><td>exit status 3<pre class="stdout">no route to chat</pre>`,
 		`<span class="badge st-changed">would change</span>`,
+		`<li class="attn">hook on_start/1 tell the team failed and the run went on without it: exit status 3</li>`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report.html lacks %q", want)

@@ -20,6 +20,9 @@ type Next struct {
 	// failed.
 	Inspect  string
 	Commands []string // "Continue the run: runbook resume ID"
+	// Warnings are what went wrong besides the hosts: a hook that failed,
+	// which the run went on without.
+	Warnings []string
 }
 
 // NextSteps works out what to do next from a run's summary. command is how
@@ -71,6 +74,7 @@ func NextSteps(s *Summary, command string) Next {
 	if s.DryRun {
 		n.Commands = dryRunNext(s)
 	}
+	n.Warnings = hookWarnings(s)
 	return n
 }
 
@@ -138,11 +142,11 @@ func lastApproval(s *Summary) *ApprovalSummary {
 
 func writeNext(w io.Writer, st *styles, s *Summary, opts TextOptions) {
 	n := NextSteps(s, opts.Command)
-	if len(n.Hosts) == 0 && len(n.Commands) == 0 && n.Inspect == "" {
+	if len(n.Hosts) == 0 && len(n.Commands) == 0 && n.Inspect == "" && len(n.Warnings) == 0 {
 		return
 	}
 	fmt.Fprintln(w, st.render(st.bold, "What to do next"))
-	for _, h := range n.Hosts {
+	for _, h := range append(n.Hosts, n.Warnings...) {
 		fmt.Fprintf(w, "  %s %s\n", st.render(st.warn, "!"), sanitize(h))
 	}
 	if n.Inspect != "" {
