@@ -18,8 +18,10 @@ import (
 	"github.com/runbookhq/runbook/runbook/journal"
 )
 
-// treeOf describes every entry under dir (path, mode, size, content
-// checksum), to compare a directory before and after a run.
+// treeOf describes every entry under dir (path, mode, size, modification
+// time, content checksum), to compare a directory before and after a run:
+// a file written back unchanged, or a temporary file made and removed in
+// a directory, changes a time.
 func treeOf(t *testing.T, dir string) string {
 	t.Helper()
 	var b strings.Builder
@@ -31,7 +33,7 @@ func treeOf(t *testing.T, dir string) string {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&b, "%s %v %d", p, fi.Mode(), fi.Size())
+		fmt.Fprintf(&b, "%s %v %d %d", p, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
 		if fi.Mode().IsRegular() {
 			data, err := os.ReadFile(p)
 			if err != nil {
@@ -63,8 +65,8 @@ func chownLike(t *testing.T, path, dir string) {
 }
 
 // checkRunbook edits each host's config files (copy, lineinfile, toml,
-// file), with a shell step between them and a secret param; on_finish
-// posts to a webhook.
+// file), with a shell step between them and a secret param; on_start
+// fails, on_finish posts to a webhook.
 func checkRunbook(t *testing.T, work, webhook string) string {
 	t.Helper()
 	src := fmt.Sprintf(`runbook: e2e-check
@@ -73,6 +75,8 @@ become: false
 params:
   token: {secret: true, default: s3cr3t-t0ken}
 hooks:
+  on_start:
+    - {name: open a ticket, shell: exit 3}
   on_finish:
     - notify_webhook: {url: "%[2]s", text: "{{ hook.summary }}"}
 phases:
@@ -203,14 +207,25 @@ func TestSSHDryRunChangesNothing(t *testing.T) {
 	if strings.Contains(string(raw), "s3cr3t-t0ken") {
 		t.Error("the journal holds the secret")
 	}
-	for _, args := range [][]string{{"show", ids[0]}, {"runs"}, {"show", ids[0], "--format", "html"}} {
-		code, got, _ := runCLI(t, append([]string{"--state-dir", state}, args...)...)
-		want := map[string]string{"show": "DRY RUN SUCCEEDED", "runs": "succeeded (dry run)"}[args[0]]
-		if len(args) == 4 {
-			want = `<span class="badge dry">dry run</span>`
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"show", ids[0]}, []string{"DRY RUN SUCCEEDED", "Diffs\n", "    -port = 1\n"}},
+		{[]string{"runs"}, []string{"succeeded (dry run)"}},
+		{[]string{"show", ids[0], "--host", "host1"}, []string{"would change", "  diff:\n    --- ", "    -nofile 1024\n",
+			"  skipped:\n    dry run: shell cannot predict its effect\n"}},
+		{[]string{"show", ids[0], "--format", "html"}, []string{`<span class="badge dry">dry run</span>`,
+			`<span class="df-del">-default_runtime = &#34;runc&#34;</span>`, `<p class="why">dry run: shell cannot predict its effect</p>`}},
+	} {
+		code, got, _ := runCLI(t, append([]string{"--state-dir", state}, tc.args...)...)
+		for _, want := range tc.want {
+			if code != 0 || !strings.Contains(got, want) {
+				t.Errorf("%v: exit %d, want %q in:\n%s", tc.args, code, want, got)
+			}
 		}
-		if code != 0 || !strings.Contains(got, want) {
-			t.Errorf("%v: exit %d, want %q in:\n%s", args, code, want, got)
+		if strings.Contains(got, "s3cr3t-t0ken") {
+			t.Errorf("%v shows the secret", tc.args)
 		}
 	}
 
@@ -232,6 +247,11 @@ func TestSSHDryRunChangesNothing(t *testing.T) {
 	if !strings.Contains(out, "host3     steps/1 config  changed") || !strings.Contains(out, "    +port = 2\n") ||
 		!strings.Contains(out, "host2     steps/1 config  ok") {
 		t.Errorf("the run's output lacks its diffs:\n%s", out)
+	}
+	// The failing on_start hook: warned about, and the run went on.
+	if !strings.Contains(out, `warning: hook on_start failed at "open a ticket"`) ||
+		!strings.Contains(out, "! hook on_start/1 open a ticket failed and the run went on without it") {
+		t.Errorf("the run's output does not warn of the failed hook:\n%s", out)
 	}
 	mu.Lock()
 	defer mu.Unlock()
