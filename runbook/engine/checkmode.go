@@ -109,6 +109,11 @@ func (e *Engine) unknownAfterWhen(hs *hostState, st *runbook.Step) string {
 	return ""
 }
 
+// leavesHostAsIs are the kinds that cannot predict but change nothing a
+// later step reads: skipping them withholds no change (a backup writes
+// only its own archive).
+var leavesHostAsIs = map[string]bool{"pause": true, "snapshot": true, "compare": true, "wait_for": true, "fetch": true, "backup": true}
+
 // noteWithheld records that the step titled title withheld a change on hs
 // (it would change the host, or was skipped without being run), unless an
 // earlier one did.
@@ -172,10 +177,10 @@ func (e *Engine) unknownLoop(hs *hostState, pc *phaseCtx, st *runbook.Step) stri
 
 // markUnknown records that what st would define on hs (its register, its
 // set: names, those of the steps inside it) is unknown to this dry run,
-// because of why it was skipped; and that, but for a pause, it may have
-// withheld a change.
+// because of why it was skipped; and that, unless its kind leaves the host
+// as it is, it may have withheld a change.
 func (hs *hostState) markUnknown(st *runbook.Step, title string) {
-	if st.Kind != "pause" {
+	if !leavesHostAsIs[st.Kind] {
 		hs.noteWithheld(title)
 	}
 	why := fmt.Sprintf("set by step %q, which this dry run skipped", title)

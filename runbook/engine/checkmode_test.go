@@ -299,9 +299,10 @@ func TestDryRunClosesFinishedHostsConnections(t *testing.T) {
 // A prediction reads the host as it is: once a step before it would
 // change the host, a predicted failure of a kind that reads the host is
 // uncertain (the change could be what it needs), and is skipped saying
-// what it predicted, its register unknown; before any change, or for a
-// kind that reads only names, a predicted failure is a failure. A resumed
-// dry run still knows which changes it withheld.
+// what it predicted, its register unknown; before any change (a skipped
+// snapshot changes nothing), or for a kind that reads only names, a
+// predicted failure is a failure. A resumed dry run still knows which
+// changes it withheld.
 func TestDryRunDoubtsFailuresAfterAWithheldChange(t *testing.T) {
 	dir := t.TempDir()
 	for h, content := range map[string]string{"worker-1": "old\n", "worker-2": "new\n", "worker-3": "old\n"} {
@@ -323,25 +324,26 @@ phases:
     steps:
       - {name: config, local: true, copy: {dest: "` + dir + `/{{ host.name }}.conf", content: "new\n"}}
       - {name: not worker-3, assert: {that: ['host.name != "worker-3"']}}
+      - {name: record, snapshot: {name: before, shell: cat /etc/x}}
       - {name: pin, local: true, toml: {path: "` + dir + `/broken.toml", set: {crio.x: "1"}}, register: pinned}
       - {name: reads it, log: "{{ pinned.changed }}"}
 `
 	check := func(t *testing.T, recs []journal.Record) {
 		t.Helper()
 		one := finals(recs, "worker-1")
-		if pin := one["1.steps.2"]; pin.Status != journal.StatusSkipped || pin.Error != "" ||
+		if pin := one["1.steps.3"]; pin.Status != journal.StatusSkipped || pin.Error != "" ||
 			!strings.Contains(pin.Reason, "cannot predict: would fail") || !strings.Contains(pin.Reason, "broken.toml") ||
 			!strings.Contains(pin.Reason, `step "config" before it would change the host first`) {
 			t.Errorf("worker-1 pin: %s %q %q", pin.Status, pin.Reason, pin.Error)
 		}
-		if after := one["1.steps.3"]; after.Status != journal.StatusSkipped || !strings.Contains(after.Reason, "reads pinned") {
+		if after := one["1.steps.4"]; after.Status != journal.StatusSkipped || !strings.Contains(after.Reason, "reads pinned") {
 			t.Errorf("worker-1 after pin: %s %q", after.Status, after.Reason)
 		}
 	}
 	t.Run("one run", func(t *testing.T) {
 		r := runFake(t, src, newFakeFleet(okReply), func(o *Options) { o.DryRun = true })
 		check(t, r.records)
-		if pin := finals(r.records, "worker-2")["1.steps.2"]; pin.Status != journal.StatusFailed || !strings.Contains(pin.Error, "broken.toml") {
+		if pin := finals(r.records, "worker-2")["1.steps.3"]; pin.Status != journal.StatusFailed || !strings.Contains(pin.Error, "broken.toml") {
 			t.Errorf("worker-2 pin, nothing withheld before it: %s %q", pin.Status, pin.Error)
 		}
 		if a := finals(r.records, "worker-3")["1.steps.1"]; a.Status != journal.StatusFailed {
@@ -356,7 +358,7 @@ phases:
 	})
 	// Stopped once the change it withheld was predicted, or once the
 	// step it skipped was.
-	for _, stopAt := range []string{"1.steps.0", "1.steps.2"} {
+	for _, stopAt := range []string{"1.steps.0", "1.steps.3"} {
 		t.Run("resumed after "+stopAt, func(t *testing.T) {
 			check(t, resumedDryRun(t, strings.Replace(src, "worker-1:worker-2:worker-3", "worker-1", 1), stopAt))
 		})
