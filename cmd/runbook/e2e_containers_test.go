@@ -312,3 +312,48 @@ phases:
 		t.Errorf("the long step ended %q, want unreachable", status)
 	}
 }
+
+// dryRunState is what a dry run must leave as it was on a node: nodeState,
+// the holds, the times of dpkg's status and apt's sources, and no lock or
+// backup of runbook's.
+const dryRunState = nodeState + `
+apt-mark showhold
+stat -c '%n %Y' /var/lib/dpkg/status /etc/apt/sources.list.d /etc/rbdemo /etc/rbdemo/*
+ls -A /var/lib/runbook /var/backups/runbook 2>&1 || true`
+
+// TestRbdemoDryRunOnContainerLab: run --check --diff of rbdemo-upgrade on
+// real Debian nodes predicts the install from apt's simulation and the
+// restart from systemd, and changes nothing on any node; a version the
+// repository lacks is predicted to fail the canary (what a run would do),
+// as only a backup and a check came before it.
+func TestRbdemoDryRunOnContainerLab(t *testing.T) {
+	needContainerLab(t)
+	base := containerAddressBase(t)
+	inv := containerInventory(t, base)
+	state := t.TempDir()
+	l := serveContainerLab(t, state, base)
+	before := map[string]string{}
+	for _, n := range containerNodes {
+		before[n] = nodeShell(t, l, n, dryRunState)
+	}
+	rb := repoFile("examples/rbdemo-upgrade.yaml")
+	code, out, errOut := runCLI(t, "--state-dir", state, "--no-color", "run", rb, "-i", inv, "--check", "--diff")
+	if code != 0 {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"Install rbdemo 2.0-1, keeping the local config, held  would change",
+		"Restart rbdemo  would change", "dry run: backup cannot predict its effect", "DRY RUN SUCCEEDED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the dry run's output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = runCLI(t, "--state-dir", state, "--no-color", "run", rb, "-i", inv, "--check", "-e", "target_version=9.9-1")
+	if code != 1 || !strings.Contains(out, "DRY RUN HALTED") || !strings.Contains(out, "9.9-1") {
+		t.Errorf("dry run of a version the repository lacks: exit %d, want 1 and a predicted failure\n%s\n%s", code, out, errOut)
+	}
+	for _, n := range containerNodes {
+		if after := nodeShell(t, l, n, dryRunState); after != before[n] {
+			t.Errorf("%s after the dry runs:\n%s\nbefore:\n%s", n, after, before[n])
+		}
+	}
+}
