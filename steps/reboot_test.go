@@ -109,13 +109,12 @@ func TestRebootScript(t *testing.T) {
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("reboot command: %v, exit %d", err, res.ExitCode)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("the reboot command took %v: it must return before the reboot", d)
-	}
+	// The command returns before the reboot: no mark yet. (No bound on
+	// its duration: on a loaded machine a shell may take seconds.)
 	if _, err := os.Stat(mark); err == nil {
 		t.Error("rebooted before the command returned")
 	}
-	for time.Since(start) < 10*time.Second {
+	for time.Since(start) < time.Minute {
 		if b, err := os.ReadFile(mark); err == nil {
 			if string(b) != "reboot\n" {
 				t.Errorf("systemctl got %q", b)

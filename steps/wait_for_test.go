@@ -56,13 +56,21 @@ func TestWaitForPort(t *testing.T) {
 func TestWaitForCommand(t *testing.T) {
 	for _, tg := range targets(t) {
 		t.Run(tg.name, func(t *testing.T) {
-			flag := filepath.Join(tg.scratch(t), "ready")
+			dir := tg.scratch(t)
+			flag, tried := filepath.Join(dir, "ready"), filepath.Join(dir, "tried")
 			x := newExec(t, tg.tr, tg.become)
+			// The flag appears only after a first attempt failed, however
+			// slowly the machine runs it.
 			go func() {
-				time.Sleep(400 * time.Millisecond)
-				os.WriteFile(flag, []byte("up\n"), 0o644)
+				for i := 0; i < 600; i++ {
+					if _, err := os.Stat(tried); err == nil {
+						os.WriteFile(flag, []byte("up\n"), 0o644)
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
 			}()
-			r := run(t, mustKind(t, `wait_for: {command: "cat `+flag+`", timeout: 20s, interval: 200ms}`), x)
+			r := run(t, mustKind(t, `wait_for: {command: "touch `+tried+`; cat `+flag+`", timeout: 60s, interval: 200ms}`), x)
 			wantStatus(t, r, OK)
 			if n, _ := r.Data["attempts"].(int); n < 2 {
 				t.Errorf("attempts %v", r.Data["attempts"])
