@@ -139,8 +139,11 @@ func (hs *hostState) uncertain(p preparedStep, v verdict) string {
 		return ""
 	}
 	predicted := "would fail"
-	if v.err != nil {
+	switch {
+	case v.err != nil:
 		predicted += ": " + v.err.Error()
+	case v.retry && p.st != nil && p.st.Until != "":
+		predicted = fmt.Sprintf("until %q would be false", p.st.Until)
 	}
 	return fmt.Sprintf("dry run: cannot predict: %s as the host is now, but step %q before it would change the host first", predicted, by)
 }

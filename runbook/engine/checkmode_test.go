@@ -403,3 +403,24 @@ func resumedDryRun(t *testing.T, src, stopAt string) []journal.Record {
 	}
 	return log.Records
 }
+
+// TestDryRunDoubtedUntilNamesIt: an until: still false after a withheld
+// change is doubted like a failure, and the reason names the until:.
+func TestDryRunDoubtedUntilNamesIt(t *testing.T) {
+	dir := t.TempDir()
+	src := `runbook: until
+targets: worker-1
+phases:
+  - name: Change
+    kind: batch
+    steps:
+      - {name: config, local: true, copy: {dest: "` + dir + `/{{ host.name }}.conf", content: "new\n"}}
+      - {name: ready, local: true, stat: {path: "` + dir + `/{{ host.name }}.conf"}, register: st, until: st.data.exists, retries: 3, delay: 1s}
+`
+	r := runFake(t, src, newFakeFleet(okReply), func(o *Options) { o.DryRun = true })
+	ready := finals(r.records, "worker-1")["1.steps.1"]
+	if ready.Status != journal.StatusSkipped || !strings.Contains(ready.Reason, `until "st.data.exists" would be false`) ||
+		!strings.Contains(ready.Reason, `step "config" before it would change the host first`) {
+		t.Errorf("ready: %s %q", ready.Status, ready.Reason)
+	}
+}
