@@ -30,6 +30,13 @@ func writeRootFile(root *os.Root, p string, data []byte, perm fs.FileMode) error
 			return err
 		}
 	}
+	if perm&0o200 == 0 {
+		// A read-only file (a boot id, the kernel's release) is replaced,
+		// not rewritten: only root may open it for writing.
+		if err := root.Remove(rel(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
 	return root.WriteFile(rel(p), data, perm)
 }
 
