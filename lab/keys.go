@@ -3,50 +3,23 @@ package lab
 import (
 	"bufio"
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/runbookhq/runbook/lab/internal/keyfile"
 )
 
 // loadOrCreateKey reads the OpenSSH ed25519 private key at path, creating it
 // (0600, with its .pub beside it) the first time.
 func loadOrCreateKey(path, comment string) (ssh.Signer, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		signer, perr := ssh.ParsePrivateKey(data)
-		if perr != nil {
-			return nil, fmt.Errorf("lab: %s: %w", path, perr)
-		}
-		return signer, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("lab: generating a key for %s: %w", path, err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, comment)
-	if err != nil {
-		return nil, fmt.Errorf("lab: encoding %s: %w", path, err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return nil, fmt.Errorf("lab: %s: %w", path, err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	if err := writeFileAtomic(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		return nil, err
+	signer, created, err := keyfile.LoadOrCreate(path, comment)
+	if err != nil || !created {
+		return signer, labErr(err)
 	}
 	pub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " " + comment + "\n"
 	if err := writeFileAtomic(path+".pub", []byte(pub), 0o644); err != nil {
@@ -55,29 +28,17 @@ func loadOrCreateKey(path, comment string) (ssh.Signer, error) {
 	return signer, nil
 }
 
-// writeFileAtomic writes data to path through a temporary file and a rename,
-// so that a reader never sees half a file.
+// writeFileAtomic writes data to path whole (keyfile.WriteAtomic).
 func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("lab: %w", err)
+	return labErr(keyfile.WriteAtomic(path, data, perm))
+}
+
+// labErr prefixes err, if any, with "lab: ".
+func labErr(err error) error {
+	if err == nil {
+		return nil
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("lab: writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("lab: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("lab: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("lab: %w", err)
-	}
-	return nil
+	return fmt.Errorf("lab: %w", err)
 }
 
 // authorizedKeys is the set of public keys a lab node accepts.
