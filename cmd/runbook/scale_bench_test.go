@@ -32,11 +32,30 @@ func BenchmarkRunSession(b *testing.B) {
 	}
 }
 
+// BenchmarkRunSessionShapes is the session at the shapes of the speed
+// bench (internal/bench), every host at once, on instant hosts: what runbook
+// adds to the round trips there, fsyncs included.
+func BenchmarkRunSessionShapes(b *testing.B) {
+	for _, sh := range []struct{ hosts, steps int }{{100, 5}, {20, 20}} {
+		b.Run(fmt.Sprintf("%dx%d", sh.hosts, sh.steps), func(b *testing.B) {
+			book, fleet, err := enginetest.Trivial(sh.hosts, []enginetest.Phase{{Name: "Steps", Kind: "batch", Extra: []string{`serial: ["100%"]`}}}, sh.steps, sh.hosts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchSession(b, book, fleet, sh.hosts, sh.steps)
+		})
+	}
+}
+
 func benchRunSession(b *testing.B, hosts, steps int) {
 	book, fleet, err := sessionBench(hosts, steps)
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchSession(b, book, fleet, hosts, steps)
+}
+
+func benchSession(b *testing.B, book *runbook.Runbook, fleet *inventory.Inventory, hosts, steps int) {
 	b.ReportAllocs()
 	c0 := enginetest.ProcessCPU()
 	heap := enginetest.WatchHeap()

@@ -39,6 +39,9 @@ func (b *bench) env(extra ...string) []string {
 		"TMPDIR=" + b.tmp,
 		"USER=" + os.Getenv("USER"),
 	}
+	if hz := os.Getenv("RUNBOOK_CPUPROFILE_HZ"); hz != "" {
+		env = append(env, "RUNBOOK_CPUPROFILE_HZ="+hz) // for -profile's runs
+	}
 	return append(env, extra...)
 }
 
