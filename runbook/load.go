@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -77,13 +78,13 @@ func parseYAML(path string, data []byte, errs *diag.List) (*yaml.Node, bool) {
 	return &doc, true
 }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // syntaxError positions a yaml.v3 syntax error: yaml.v3 gives only the line,
 // so the column is that of the line's first non-blank character.
 func syntaxError(path string, data []byte, err error) error {
 	msg := err.Error()
-	m := yamlLineRe.FindStringSubmatch(msg)
+	m := yamlLineRe().FindStringSubmatch(msg)
 	if m == nil {
 		return &diag.Error{File: path, Line: 1, Col: 1, Msg: "YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 	}
@@ -118,7 +119,7 @@ func firstBadLine(lines []string) (int, string) {
 		if err == nil {
 			return false, ""
 		}
-		if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+		if m := yamlLineRe().FindStringSubmatch(err.Error()); m != nil {
 			return true, m[2]
 		}
 		return true, strings.TrimPrefix(err.Error(), "yaml: ")

@@ -7,6 +7,7 @@ package runbook
 import (
 	"reflect"
 	"regexp"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -131,8 +132,8 @@ type Module struct {
 }
 
 var (
-	nameRe  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-	identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	nameRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`) })
+	identRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 )
 
 func valueOf(p any) reflect.Value { return reflect.ValueOf(p).Elem() }

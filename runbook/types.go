@@ -207,7 +207,7 @@ func (x *ParamList) DecodeYAML(d *Decoder, n *yaml.Node) {
 	}
 	for _, kv := range d.Pairs(n) {
 		p := &Param{Name: kv.Key.Value, Node: kv.Key}
-		if !identRe.MatchString(p.Name) {
+		if !identRe().MatchString(p.Name) {
 			d.Errorf(kv.Key, "param name %q must be a letter or _ followed by letters, digits or _", p.Name)
 		}
 		d.decode(kv.Value, valueOf(p))

@@ -69,7 +69,7 @@ func (v *validator) top(root *yaml.Node) {
 	rb := v.rb
 	if rb.Name == "" {
 		v.errorf(root, "missing runbook: (its name, like crio-upgrade)")
-	} else if !nameRe.MatchString(rb.Name) {
+	} else if !nameRe().MatchString(rb.Name) {
 		v.errorf(FieldNode(root, "runbook"), "runbook name %q: use lower-case letters, digits and dashes", rb.Name)
 	}
 	if rb.Targets == "" {
@@ -236,7 +236,7 @@ func (v *validator) stepErr(s *Step, n *yaml.Node, format string, args ...any) {
 func (v *validator) step(s *Step) {
 	if s.Register != "" {
 		switch {
-		case !identRe.MatchString(s.Register):
+		case !identRe().MatchString(s.Register):
 			v.stepErr(s, FieldNode(s.Node, "register"), "register name %q must be a letter or _ followed by letters, digits or _", s.Register)
 		case slices.Contains(BuiltinNames, s.Register) || s.Register == NameResult:
 			v.stepErr(s, FieldNode(s.Node, "register"), "register name %q is reserved", s.Register)
@@ -454,7 +454,7 @@ func (v *validator) flow(s *Step) {
 		switch {
 		case s.Loop == nil:
 			v.errs.Addf(file, FieldNode(s.Node, "loop_var"), "loop_var: names the item of a loop:, and this step has none")
-		case !identRe.MatchString(s.LoopVar) || slices.Contains(BuiltinNames, s.LoopVar) || s.LoopVar == NameLoopIndex:
+		case !identRe().MatchString(s.LoopVar) || slices.Contains(BuiltinNames, s.LoopVar) || s.LoopVar == NameLoopIndex:
 			v.errs.Addf(file, FieldNode(s.Node, "loop_var"), "loop_var %q must be a letter or _ followed by letters, digits or _, and not a name runbook defines", s.LoopVar)
 		}
 	}

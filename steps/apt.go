@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -118,9 +119,9 @@ func (*CacheValidTime) JSONSchema(*runbook.SchemaGen) map[string]any {
 }
 
 var (
-	debNameRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$`)
-	debVersionRe = regexp.MustCompile(`^[A-Za-z0-9.+~:*-]+$`)
-	dpkgOptionRe = regexp.MustCompile(`^[a-z][a-z0-9-]*(=[A-Za-z0-9_./:-]+)?$`)
+	debNameRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$`) })
+	debVersionRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9.+~:*-]+$`) })
+	dpkgOptionRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]*(=[A-Za-z0-9_./:-]+)?$`) })
 )
 
 // aptTarget is one named package and the version asked for it.
@@ -145,10 +146,10 @@ func checkTargets(ts []aptTarget) (field, msg string) {
 		if runbook.HasTemplate(t.Name) || runbook.HasTemplate(t.Version) {
 			continue
 		}
-		if !debNameRe.MatchString(t.Name) {
+		if !debNameRe().MatchString(t.Name) {
 			return "name", strconv.Quote(t.Name) + " is not a Debian package name"
 		}
-		if t.Version != "" && !debVersionRe.MatchString(t.Version) {
+		if t.Version != "" && !debVersionRe().MatchString(t.Version) {
 			return "version", strconv.Quote(t.Version) + " is not a Debian version"
 		}
 	}
@@ -205,7 +206,7 @@ func (a *Apt) Validate(c *runbook.Check) {
 		c.Errorf("", "apt: needs name: (a package or a list), upgrade:, autoremove: or update_cache:")
 	}
 	for _, o := range a.dpkgOptions() {
-		if !dpkgOptionRe.MatchString(o) {
+		if !dpkgOptionRe().MatchString(o) {
 			c.Errorf("dpkg_options", "apt: dpkg_options: %q is not a dpkg option like force-confold", o)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/runbookhq/runbook/runbook/transport"
 )
@@ -17,14 +18,16 @@ func (a *Apt) Predict(ctx context.Context, x *Exec) Result {
 	return a.run(ctx, x, true)
 }
 
-var simLineRe = regexp.MustCompile(`^(Inst|Remv|Purg) (\S+)(?: \[([^\]]*)\])?(?: \((\S+))?`)
+var simLineRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(Inst|Remv|Purg) (\S+)(?: \[([^\]]*)\])?(?: \((\S+))?`)
+})
 
 // simulated reads apt-get -s's plan: the version each package would have
 // after it ("" when it would be removed).
 func simulated(out string) map[string]string {
 	m := map[string]string{}
 	for _, line := range strings.Split(out, "\n") {
-		sub := simLineRe.FindStringSubmatch(strings.TrimSpace(line))
+		sub := simLineRe().FindStringSubmatch(strings.TrimSpace(line))
 		if sub == nil {
 			continue
 		}

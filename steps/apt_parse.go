@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -86,8 +87,10 @@ func parseCandidates(out string) map[string]string {
 }
 
 var (
-	conffilePromptRe  = regexp.MustCompile(`^Configuration file '(.+)'$`)
-	conffileInstallRe = regexp.MustCompile(`^(?:Installing new version of config file|Replacing config file) (\S+)`)
+	conffilePromptRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Configuration file '(.+)'$`) })
+	conffileInstallRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:Installing new version of config file|Replacing config file) (\S+)`)
+	})
 )
 
 // parseConffiles reads dpkg's words about conffiles in apt's output: a
@@ -100,11 +103,11 @@ func parseConffiles(out string) map[string]string {
 	current := ""
 	for _, line := range strings.Split(out, "\n") {
 		t := strings.TrimSpace(line)
-		if sub := conffilePromptRe.FindStringSubmatch(t); sub != nil {
+		if sub := conffilePromptRe().FindStringSubmatch(t); sub != nil {
 			current = sub[1]
 			continue
 		}
-		if sub := conffileInstallRe.FindStringSubmatch(t); sub != nil {
+		if sub := conffileInstallRe().FindStringSubmatch(t); sub != nil {
 			m[strings.TrimRight(sub[1], ".")] = "replaced"
 			continue
 		}

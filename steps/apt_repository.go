@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/runbookhq/runbook/runbook"
 	"github.com/runbookhq/runbook/runbook/transport"
@@ -41,15 +42,15 @@ type AptRepository struct {
 }
 
 var (
-	repoNameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
-	signedByRe = regexp.MustCompile(`signed-by=([^\s\]]+)`)
+	repoNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`) })
+	signedByRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`signed-by=([^\s\]]+)`) })
 )
 
 // Validate implements runbook.StepSpec.
 func (a *AptRepository) Validate(c *runbook.Check) {
 	if a.Name == "" {
 		c.Errorf("", "apt_repository: needs name: (the file is /etc/apt/sources.list.d/NAME.list)")
-	} else if !runbook.HasTemplate(a.Name) && !repoNameRe.MatchString(a.Name) {
+	} else if !runbook.HasTemplate(a.Name) && !repoNameRe().MatchString(a.Name) {
 		c.Errorf("name", "apt_repository: name %q: use letters, digits, '.', '_' and '-'", a.Name)
 	}
 	switch a.State {
@@ -78,7 +79,7 @@ func (a *AptRepository) keyPath() string {
 	if a.KeyPath != "" {
 		return a.KeyPath
 	}
-	if m := signedByRe.FindStringSubmatch(a.Line); m != nil {
+	if m := signedByRe().FindStringSubmatch(a.Line); m != nil {
 		return m[1]
 	}
 	return AptKeyringDir + "/" + a.Name + ".gpg"
@@ -146,7 +147,7 @@ func (a *AptRepository) Predict(ctx context.Context, x *Exec) Result { return a.
 
 // run is Run, or Predict when check is set.
 func (a *AptRepository) run(ctx context.Context, x *Exec, check bool) Result {
-	if !repoNameRe.MatchString(a.Name) {
+	if !repoNameRe().MatchString(a.Name) {
 		return Fail("", "apt_repository: name %q: use letters, digits, '.', '_' and '-'", a.Name)
 	}
 	present := a.State != "absent"

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/runbookhq/runbook/runbook"
 	"github.com/runbookhq/runbook/runbook/transport"
@@ -39,13 +40,13 @@ type Backup struct {
 	Missing string   `yaml:"missing" desc:"What a path that does not exist does: fail (default) or ignore." enum:"fail,ignore"`
 }
 
-var backupNameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
+var backupNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`) })
 
 // Validate implements runbook.StepSpec.
 func (b *Backup) Validate(c *runbook.Check) {
 	if b.Name == "" {
 		c.Errorf("", "backup: needs name: (restore finds the backup by it)")
-	} else if !runbook.HasTemplate(b.Name) && !backupNameRe.MatchString(b.Name) {
+	} else if !runbook.HasTemplate(b.Name) && !backupNameRe().MatchString(b.Name) {
 		c.Errorf("name", "backup: name %q: use letters, digits, '.', '_' and '-'", b.Name)
 	}
 	if len(b.Paths) == 0 {
@@ -111,7 +112,7 @@ echo "size=$(wc -c < "$f")"`)
 
 // Run implements Kind.
 func (b *Backup) Run(ctx context.Context, x *Exec) Result {
-	if !backupNameRe.MatchString(b.Name) {
+	if !backupNameRe().MatchString(b.Name) {
 		return Fail("", "backup: name %q: use letters, digits, '.', '_' and '-'", b.Name)
 	}
 	if x.RunID == "" || x.RunDir == "" {

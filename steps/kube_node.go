@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/runbookhq/runbook/runbook"
@@ -48,14 +49,14 @@ type KubeNode struct {
 var kubeActions = []string{"cordon", "drain", "uncordon", "wait_ready"}
 
 // kubeNodeNameRe is a Kubernetes node name (a DNS subdomain).
-var kubeNodeNameRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+var kubeNodeNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`) })
 
 // Validate implements runbook.StepSpec.
 func (k *KubeNode) Validate(c *runbook.Check) {
 	if !slices.Contains(kubeActions, k.Action) {
 		c.Errorf("action", "kube_node: action %q: use cordon, drain, uncordon or wait_ready", k.Action)
 	}
-	if k.Node != "" && !runbook.HasTemplate(k.Node) && !kubeNodeNameRe.MatchString(k.Node) {
+	if k.Node != "" && !runbook.HasTemplate(k.Node) && !kubeNodeNameRe().MatchString(k.Node) {
 		c.Errorf("node", "kube_node: %q is not a Kubernetes node name", k.Node)
 	}
 	drainOnly := k.IgnoreDaemonSets != nil || k.DeleteEmptyDirData || k.Force || k.GracePeriod != nil || k.PodSelector != "" || k.LeaveCordoned
@@ -151,7 +152,7 @@ func (k *KubeNode) Predict(ctx context.Context, x *Exec) Result { return k.apply
 
 func (k *KubeNode) apply(ctx context.Context, x *Exec, check bool) Result {
 	node := k.node(x)
-	if !kubeNodeNameRe.MatchString(node) {
+	if !kubeNodeNameRe().MatchString(node) {
 		return Fail("", "kube_node: %q is not a Kubernetes node name (set node:)", node)
 	}
 	switch k.Action {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/runbookhq/runbook/runbook/transport"
@@ -249,13 +250,15 @@ func errText(err error) string {
 // evictionErrorRe is kubectl drain's line for an eviction it was refused:
 // `error when evicting pods/"web-1" -n "default" (will retry after 5s):
 // Cannot evict pod as it would violate the pod's disruption budget.`
-var evictionErrorRe = regexp.MustCompile(`error when evicting pods/"([^"]+)" -n "([^"]+)"(?: \(will retry after [^)]*\))?: (.*)`)
+var evictionErrorRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`error when evicting pods/"([^"]+)" -n "([^"]+)"(?: \(will retry after [^)]*\))?: (.*)`)
+})
 
 // evictionReasons reads why each pod was not evicted, the first reason
 // other than the final timeout kept.
 func evictionReasons(stderr string) map[string]string {
 	out := map[string]string{}
-	for _, m := range evictionErrorRe.FindAllStringSubmatch(stderr, -1) {
+	for _, m := range evictionErrorRe().FindAllStringSubmatch(stderr, -1) {
 		key, reason := m[2]+"/"+m[1], strings.TrimSuffix(strings.TrimSpace(m[3]), ".")
 		if strings.Contains(reason, "]") {
 			continue // inside a summary line, which repeats the last error

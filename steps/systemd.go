@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/runbookhq/runbook/runbook"
@@ -32,7 +33,7 @@ type Systemd struct {
 	Timeout      runbook.Duration `yaml:"timeout" desc:"How long to wait for the unit to reach the state (default 2m)."`
 }
 
-var unitNameRe = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+$`)
+var unitNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+$`) })
 
 // systemdPoll is how often the unit's state is polled.
 var systemdPoll = time.Second
@@ -41,7 +42,7 @@ var systemdPoll = time.Second
 func (s *Systemd) Validate(c *runbook.Check) {
 	if s.Name == "" {
 		c.Errorf("", "systemd: needs name: (the unit)")
-	} else if !runbook.HasTemplate(s.Name) && !unitNameRe.MatchString(s.Name) {
+	} else if !runbook.HasTemplate(s.Name) && !unitNameRe().MatchString(s.Name) {
 		c.Errorf("name", "systemd: %q is not a unit name", s.Name)
 	}
 	switch s.State {
@@ -96,7 +97,7 @@ func (s *Systemd) Predict(ctx context.Context, x *Exec) Result { return s.run(ct
 
 // run is Run, or Predict when check is set.
 func (s *Systemd) run(ctx context.Context, x *Exec, check bool) Result {
-	if !unitNameRe.MatchString(s.Name) {
+	if !unitNameRe().MatchString(s.Name) {
 		return Fail("", "systemd: %q is not a unit name", s.Name)
 	}
 	r := &systemdRun{x: x, s: s, data: map[string]any{"unit": s.Name}, check: check}

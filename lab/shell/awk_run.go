@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,7 +18,7 @@ func init() {
 
 const awkUsage = "awk [-F fs] [-v var=value]... [-f progfile | 'program'] [file ...]"
 
-var awkAssignRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+var awkAssignRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`) })
 
 // runAwk is the lab's awk: the common subset of POSIX awk (see awk_*.go).
 func runAwk(c *Call) int {
@@ -86,7 +87,7 @@ func runAwk(c *Call) int {
 	}
 	for _, a := range opts.all("v") {
 		name, val, ok := strings.Cut(a, "=")
-		if !ok || !awkAssignRe.MatchString(name+"=") {
+		if !ok || !awkAssignRe().MatchString(name+"=") {
 			return c.fail("invalid -v argument '%s'", a)
 		}
 		in.globals[name] = strNumVal(unescapeAwk(val))
@@ -279,7 +280,7 @@ func (in *awkInterp) nextMainRecord() (string, bool) {
 		if arg == "" {
 			continue
 		}
-		if awkAssignRe.MatchString(arg) {
+		if awkAssignRe().MatchString(arg) {
 			name, val, _ := strings.Cut(arg, "=")
 			in.globals[name] = strNumVal(unescapeAwk(val))
 			continue

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/itchyny/timefmt-go"
@@ -161,7 +162,7 @@ func parseDate(s string, now time.Time) (time.Time, error) {
 // GNU date's %N (nanoseconds; %3N their first three digits, %-N unpadded),
 // which it lacks.
 func strftime(format string, t time.Time) string {
-	return timefmt.Format(t, nanoseconds.ReplaceAllStringFunc(format, func(conv string) string {
+	return timefmt.Format(t, nanoseconds().ReplaceAllStringFunc(format, func(conv string) string {
 		if strings.HasPrefix(conv, "%%") {
 			return conv
 		}
@@ -177,7 +178,7 @@ func strftime(format string, t time.Time) string {
 }
 
 // nanoseconds matches %N with its flags and width, or an escaped %.
-var nanoseconds = regexp.MustCompile(`%%|%[-_0]?[0-9]*N`)
+var nanoseconds = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`%%|%[-_0]?[0-9]*N`) })
 
 // runSleep is sleep DURATION...; it ends early when the command is cancelled.
 func runSleep(c *Call) int {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // debPackage is one version of a package of the lab archive.
@@ -109,10 +110,16 @@ func archivePackage(name, version string) (debPackage, bool) {
 }
 
 var (
-	crioRepoRE = regexp.MustCompile(`^https?://(?:pkgs\.k8s\.io/addons:/cri-o:/stable:|download\.opensuse\.org/repositories/isv:/cri-o:/stable:)/v(\d+\.\d+)/deb$`)
-	coreRepoRE = regexp.MustCompile(`^https?://pkgs\.k8s\.io/core:/stable:/v(\d+\.\d+)/deb$`)
-	labHostRE  = regexp.MustCompile(`^https?://(pkgs\.k8s\.io|download\.opensuse\.org)/`)
-	ubuntuRE   = regexp.MustCompile(`^https?://([a-z0-9.-]+\.)?(archive|security|ports)\.ubuntu\.com/`)
+	crioRepoRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^https?://(?:pkgs\.k8s\.io/addons:/cri-o:/stable:|download\.opensuse\.org/repositories/isv:/cri-o:/stable:)/v(\d+\.\d+)/deb$`)
+	})
+	coreRepoRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^https?://pkgs\.k8s\.io/core:/stable:/v(\d+\.\d+)/deb$`)
+	})
+	labHostRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^https?://(pkgs\.k8s\.io|download\.opensuse\.org)/`) })
+	ubuntuRE  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^https?://([a-z0-9.-]+\.)?(archive|security|ports)\.ubuntu\.com/`)
+	})
 )
 
 // sourceLine is one "deb" line of the apt sources.
@@ -146,21 +153,21 @@ const (
 
 // classify finds the lab repository a source names.
 func (s sourceLine) classify() (repoKind, *labRepo) {
-	if m := crioRepoRE.FindStringSubmatch(s.URI); m != nil && s.Suite == "/" {
+	if m := crioRepoRE().FindStringSubmatch(s.URI); m != nil && s.Suite == "/" {
 		return findRepo("cri-o", m[1])
 	}
-	if m := coreRepoRE.FindStringSubmatch(s.URI); m != nil && s.Suite == "/" {
+	if m := coreRepoRE().FindStringSubmatch(s.URI); m != nil && s.Suite == "/" {
 		return findRepo("kubernetes", m[1])
 	}
 	switch {
-	case labHostRE.MatchString(s.URI):
+	case labHostRE().MatchString(s.URI):
 		return repoNotFound, nil
-	case ubuntuRE.MatchString(s.URI+"/") && slices.Contains(s.Comps, "main"):
+	case ubuntuRE().MatchString(s.URI+"/") && slices.Contains(s.Comps, "main"):
 		if kind, repo := findRepo("ubuntu", s.Suite); kind == repoLab {
 			return kind, repo
 		}
 		return repoUbuntu, nil
-	case ubuntuRE.MatchString(s.URI + "/"):
+	case ubuntuRE().MatchString(s.URI + "/"):
 		return repoUbuntu, nil
 	}
 	return repoNoHost, nil

@@ -5,17 +5,18 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/runbookhq/runbook/lab/shell"
 )
 
-var dpkgFieldRE = regexp.MustCompile(`\$\{([^};]+)(?:;(-?\d+))?\}`)
+var dpkgFieldRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([^};]+)(?:;(-?\d+))?\}`) })
 
 // dpkgFormat expands a dpkg-query --showformat string for an entry.
 func dpkgFormat(format string, e *dpkgEntry) string {
 	format = strings.NewReplacer(`\n`, "\n", `\t`, "\t", `\\`, `\`).Replace(format)
-	return dpkgFieldRE.ReplaceAllStringFunc(format, func(m string) string {
-		sub := dpkgFieldRE.FindStringSubmatch(m)
+	return dpkgFieldRE().ReplaceAllStringFunc(format, func(m string) string {
+		sub := dpkgFieldRE().FindStringSubmatch(m)
 		var v string
 		switch sub[1] {
 		case "Package":

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/runbookhq/runbook/lab/shell"
@@ -253,8 +254,10 @@ func (p *pctx) selectEntries(entries []journalEntry, cl *cmdline) ([]journalEntr
 	return sel, 0
 }
 
-var agoRE = regexp.MustCompile(`^(\d+)\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hour|hours|d|day|days)\s+ago$`)
-var relRE = regexp.MustCompile(`^([-+])(\d+)\s*(s|sec|m|min|h|hour|hours|d|days?)$`)
+var agoRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d+)\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hour|hours|d|day|days)\s+ago$`)
+})
+var relRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([-+])(\d+)\s*(s|sec|m|min|h|hour|hours|d|days?)$`) })
 
 // parseJournalTime reads the timestamps journalctl --since/--until accept.
 func parseJournalTime(s string, now time.Time) (time.Time, error) {
@@ -288,11 +291,11 @@ func parseJournalTime(s string, now time.Time) (time.Time, error) {
 		}
 		return 24 * time.Hour
 	}
-	if m := agoRE.FindStringSubmatch(s); m != nil {
+	if m := agoRE().FindStringSubmatch(s); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return now.Add(-time.Duration(n) * unit(m[2])), nil
 	}
-	if m := relRE.FindStringSubmatch(s); m != nil {
+	if m := relRE().FindStringSubmatch(s); m != nil {
 		n, _ := strconv.Atoi(m[2])
 		d := time.Duration(n) * unit(m[3])
 		if m[1] == "-" {

@@ -44,7 +44,7 @@ func (w *World) curlProgram(c *shell.Call) int {
 			host = host[i+3:]
 		}
 		host, _, _ = strings.Cut(host, "/")
-		if labHostRE.MatchString(url) {
+		if labHostRE().MatchString(url) {
 			if cl.has("f", "fail") {
 				if !cl.has("s", "silent") || cl.has("S", "show-error") {
 					fmt.Fprintf(c.Stderr, "curl: (22) The requested URL returned error: 404\n")

@@ -55,7 +55,7 @@ type nodeEntry struct {
 // each, though only the nodes at work need theirs.
 var maxCachedNodes = 1024
 
-var nodeNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`)
+var nodeNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`) })
 
 // OpenWorld opens the lab state under dir (STATE_DIR/lab) for the given
 // nodes, creating the state of a node the first time it is used. A node
@@ -74,7 +74,7 @@ func OpenWorld(dir string, nodes []NodeConfig) (*World, error) {
 		machines: map[string]*shell.Machine{},
 	}
 	for i, n := range nodes {
-		if !nodeNameRE.MatchString(n.Name) {
+		if !nodeNameRE().MatchString(n.Name) {
 			return nil, fmt.Errorf("lab: node %q: not a valid node name (lower-case letters, digits, '-' and '.')", n.Name)
 		}
 		if _, dup := w.index[n.Name]; dup {

@@ -3,6 +3,7 @@ package inventory
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/runbookhq/runbook/runbook/diag"
@@ -10,7 +11,7 @@ import (
 
 // sectionLine matches what is meant as a section header: `[name]`,
 // `[name:vars]`, `[name:children]`, with an optional trailing comment.
-var sectionLine = regexp.MustCompile(`^\[([^:\]]*)(?::([^\]]*))?\]\s*(?:[#;].*)?$`)
+var sectionLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\[([^:\]]*)(?::([^\]]*))?\]\s*(?:[#;].*)?$`) })
 
 var sectionKinds = []string{"vars", "children"}
 
@@ -74,7 +75,7 @@ func (p *iniParser) line(n int, raw string) {
 	if text == "" || text[0] == '#' || text[0] == ';' {
 		return
 	}
-	if m := sectionLine.FindStringSubmatchIndex(text); m != nil {
+	if m := sectionLine().FindStringSubmatchIndex(text); m != nil {
 		kind := ""
 		if m[4] >= 0 {
 			kind = text[m[4]:m[5]]

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/runbookhq/runbook/runbook/diag"
@@ -113,8 +114,10 @@ func tokenize(line string, col int) ([]iniToken, error) {
 }
 
 var (
-	iniInt   = regexp.MustCompile(`^[-+]?(0|[1-9][0-9]*)$`)
-	iniFloat = regexp.MustCompile(`^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$`)
+	iniInt   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[-+]?(0|[1-9][0-9]*)$`) })
+	iniFloat = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$`)
+	})
 )
 
 // iniValue types an INI value as Ansible does for the common cases:
@@ -143,13 +146,13 @@ func iniValue(s string, quoted bool) any {
 	case "None":
 		return nil
 	}
-	if iniInt.MatchString(s) {
+	if iniInt().MatchString(s) {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n == int64(int(n)) {
 			return int(n)
 		}
 		return s
 	}
-	if iniFloat.MatchString(s) {
+	if iniFloat().MatchString(s) {
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
 			return f
 		}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Options are what a caller tells the inventory about itself.
@@ -58,7 +59,9 @@ func parse(b *builder, name string, data []byte) {
 
 // yamlFirstLine matches a first line that only YAML would have: a mapping
 // key (`all:`, `"web": {...}`) or a flow mapping.
-var yamlFirstLine = regexp.MustCompile(`^(\{|("[^"]*"|'[^']*'|[^\s=#'"\[][^\s=]*?)\s*:(\s|$))`)
+var yamlFirstLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\{|("[^"]*"|'[^']*'|[^\s=#'"\[][^\s=]*?)\s*:(\s|$))`)
+})
 
 // isYAML decides the format: .yaml, .yml and .json are YAML; .ini, .cfg
 // and .hosts are INI; otherwise YAML when the first line that is not blank,
@@ -75,7 +78,7 @@ func isYAML(name string, data []byte) bool {
 		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") || line == "---" || strings.HasPrefix(line, "%") {
 			continue
 		}
-		return yamlFirstLine.MatchString(line)
+		return yamlFirstLine().MatchString(line)
 	}
 	return false
 }

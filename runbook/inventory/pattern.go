@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/runbookhq/runbook/runbook/diag"
 )
@@ -176,7 +177,7 @@ func splitPattern(p string) []string {
 }
 
 // subscript matches `base[i]`, `base[i:j]` and `base[i:]`.
-var subscript = regexp.MustCompile(`^(.+)\[(?:(-?[0-9]+)|([0-9]+):([0-9]*))\]$`)
+var subscript = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)\[(?:(-?[0-9]+)|([0-9]+):([0-9]*))\]$`) })
 
 // term returns the hosts one term names, in inventory order.
 func (m *matcher) term(t string) ([]int, error) {
@@ -186,7 +187,7 @@ func (m *matcher) term(t string) ([]int, error) {
 	if t[0] == '~' {
 		return m.regex(t)
 	}
-	if s := subscript.FindStringSubmatch(t); s != nil {
+	if s := subscript().FindStringSubmatch(t); s != nil {
 		if idx, ok := m.match(s[1]); ok {
 			return m.subscript(t, idx, s[2], s[3], s[4])
 		}

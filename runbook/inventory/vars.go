@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/runbookhq/runbook/runbook/diag"
@@ -150,14 +151,14 @@ func (b *builder) checkTransport(written string, v any) (any, string) {
 	if t, ok := transports[s]; ok {
 		return t, ""
 	}
-	if b.transports == nil && transportName.MatchString(s) || slices.Contains(b.transports, s) {
+	if b.transports == nil && transportName().MatchString(s) || slices.Contains(b.transports, s) {
 		return s, ""
 	}
 	return nil, fmt.Sprintf("%s %q is not one of %s%s", written, s, list, diag.Suggest(s, names))
 }
 
 // transportName is what a transport's name may be when any is accepted.
-var transportName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var transportName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`) })
 
 // portValue accepts an integer or a string of digits in the port range.
 func portValue(v any) (int, bool) {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/runbookhq/runbook/runbook/diag"
@@ -35,7 +36,7 @@ func newYAMLReader(file string, errs *diag.List) *yamlReader {
 	return &yamlReader{file: file, errs: errs, budget: yamlBudget}
 }
 
-var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineErr = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // document parses data and returns its root node (nil for an empty
 // document). A syntax error is reported and yields nil.
@@ -71,16 +72,16 @@ func (r *yamlReader) document(data []byte) (root *yaml.Node) {
 	return nil
 }
 
-var yamlUnknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+var yamlUnknownAnchor = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`) })
 
 func (r *yamlReader) syntaxError(err error, data []byte) *diag.Error {
 	msg := err.Error()
-	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineErr().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &diag.Error{File: r.file, Line: line, Msg: oneLine(m[2])}
 	}
 	e := &diag.Error{File: r.file, Msg: oneLine(strings.TrimPrefix(msg, "yaml: "))}
-	if m := yamlUnknownAnchor.FindStringSubmatch(msg); m != nil {
+	if m := yamlUnknownAnchor().FindStringSubmatch(msg); m != nil {
 		// yaml.v3 gives no position; the first use of the alias is it.
 		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
 			before := data[:i]
