@@ -260,7 +260,7 @@ func (s *session) startTerminal(rb *runbook.Runbook) {
 		names[i] = ph.Name
 	}
 	s.term = report.NewTerminal(s.io.Out, report.TerminalOptions{TTY: s.io.OutTTY, Color: s.io.color(s.g.NoColor),
-		Width: s.io.Width, Phases: names, Command: s.command(), StateDir: s.state})
+		Width: s.io.Width, Phases: names, Command: s.command(), StateDir: s.state, Summary: s.kept.summary})
 	s.approver.pause = s.term.Pause
 }
 

@@ -16,6 +16,7 @@ type runSummary struct {
 	gone     bool  // sum was let go: the reports read the journal
 	output   int   // bytes of step output summarised
 	finished int64 // seq of the run_finished shown, 0 before it
+	built    *report.Summary
 }
 
 // keptOutputLimit bounds the step output the session keeps in memory for
@@ -49,15 +50,23 @@ func (k *runSummary) add(r journal.Record) {
 // they are all of the journal (records 1 to N, the last one run_finished,
 // which nothing follows: a run started by this command that ended), else
 // one read from the journal on disk (a resumed run, one stopped by a
-// journal error, or one whose output outgrew keptOutputLimit).
+// journal error, or one whose output outgrew keptOutputLimit). The
+// terminal's end-of-run summary and the reports both ask: the built one
+// is made once and shared (nothing changes a Summary once made); the one
+// read from disk is read at each call, as the journal may have grown (a
+// resume between the run's end and its reports).
 func (k *runSummary) summary(journalPath string) (*report.Summary, error) {
 	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.built != nil {
+		return k.built, nil
+	}
 	sum := k.sum
 	whole := sum != nil && sum.Whole() && k.finished > 0 && k.finished == sum.Added()
 	k.sum, k.gone = nil, true
-	k.mu.Unlock()
 	if whole {
-		return sum.Summary(), nil
+		k.built = sum.Summary()
+		return k.built, nil
 	}
 	return report.SummarizeFile(journalPath)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runbookhq/runbook/runbook/journal"
 )
@@ -147,5 +148,39 @@ func TestGoldenHostView(t *testing.T) {
 	}
 	if err := WriteHostText(&out, s, "worker-9", TextOptions{}); err == nil || !strings.Contains(err.Error(), "its hosts: worker-1, worker-2") {
 		t.Errorf("an unknown host: %v", err)
+	}
+}
+
+// A terminal given the run's summary (the CLI's session keeps one for the
+// reports) prints what one keeping its own compact copies prints, on a TTY
+// and without, for every fixture.
+func TestTerminalWithSharedSummary(t *testing.T) {
+	for _, name := range []string{"success", "faulty", "journal", "crash"} {
+		recs := loadJournal(t, name+".jsonl")
+		for _, tty := range []bool{false, true} {
+			render := func(opts TerminalOptions) string {
+				var out bytes.Buffer
+				opts.JournalPath, opts.Phases, opts.Command, opts.TTY, opts.Width = "/state/runs/x/journal.jsonl", labPhases, "runbook --state-dir /state", tty, 100
+				tm := NewTerminal(&out, opts)
+				tm.now = func() time.Time { return recs[len(recs)-1].Time }
+				for _, r := range recs {
+					tm.Record(r)
+				}
+				tm.Close()
+				return out.String()
+			}
+			own := render(TerminalOptions{})
+			var asked string
+			shared := render(TerminalOptions{Summary: func(path string) (*Summary, error) {
+				asked = path
+				return Summarize(recs), nil
+			}})
+			if finished := recs[len(recs)-1].Type == journal.RunFinished; finished && asked != "/state/runs/x/journal.jsonl" || !finished && asked != "" {
+				t.Errorf("%s: summary asked of %q", name, asked)
+			}
+			if own != shared {
+				t.Errorf("%s, tty %v: with the shared summary the terminal prints\n%s\nwithout it\n%s", name, tty, shared, own)
+			}
+		}
 	}
 }

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+
+	"html/template"
 	"strings"
 	"time"
 
@@ -10,8 +12,14 @@ import (
 
 // The timeline's rows and the host cards, as views for the page's template.
 // Every journal string reaches the page through html/template, which escapes
-// it for where it lands; the only values built here for a URL (href="#…")
-// or a style are made of numbers alone: "h12", "s345", "12.345%".
+// it for where it lands, but for the timeline's bars (barsHTML): one per
+// step execution, with eight values each, they were most of the page's
+// cost (html/template calls its escapers by reflection, about a microsecond
+// an action), so a row's bars are written here, every value escaped by
+// template.HTMLEscapeString (html/template's own escaper of text, which
+// also replaces NUL) inside a double-quoted attribute. The only values built
+// here for a URL (href="#…") or a style are made of numbers alone: "h12",
+// "s345", "12.345%".
 
 type groupView struct {
 	Label   string
@@ -26,7 +34,8 @@ type rowView struct {
 	Outcome   string
 	Attention bool
 	Bars      []barView
-	Waits     []markView // the soaks and pauses of its canary or batch, on its first host's row
+	BarsHTML  template.HTML // Bars, written by barsHTML
+	Waits     []markView    // the soaks and pauses of its canary or batch, on its first host's row
 }
 
 type barView struct {
@@ -37,6 +46,29 @@ type barView struct {
 	StepID      string
 	Target      string // id of the step's table row
 	Title       string
+}
+
+// barsHTML writes bars as the page's links, every value escaped for the
+// double-quoted attribute it lands in.
+func barsHTML(bars []barView) template.HTML {
+	var b strings.Builder
+	for _, bar := range bars {
+		b.WriteString(`<a class="bar st-`)
+		b.WriteString(template.HTMLEscapeString(bar.Status))
+		if bar.Rollback {
+			b.WriteString(" rb")
+		}
+		for _, attr := range [...]struct{ name, value string }{{"href", "#" + bar.Target}, {"data-host", bar.Host},
+			{"data-step-id", bar.StepID}, {"data-target", bar.Target}, {"data-status", bar.Status},
+			{"style", "--l:" + bar.Left + ";--w:" + bar.Width}, {"title", bar.Title}} {
+			b.WriteString(`" `)
+			b.WriteString(attr.name)
+			b.WriteString(`="`)
+			b.WriteString(template.HTMLEscapeString(attr.value))
+		}
+		b.WriteString(`"></a>`)
+	}
+	return template.HTML(b.String())
 }
 
 type hostView struct {
@@ -51,6 +83,7 @@ type hostView struct {
 	Open       bool
 	Failure    *failureView
 	Steps      []stepView
+	StepRows   template.HTML // Steps, written by stepRowsHTML
 }
 
 // failureView is what went wrong on a host, at the top of its card and in
@@ -136,6 +169,8 @@ func buildHostViews(v *htmlView, s *Summary, ax timeAxis) {
 				Host: h.Name, StepID: st.StepID, Target: id, Title: barTitle(st)})
 			hv.Steps = append(hv.Steps, stepViewOf(id, st))
 		}
+		hv.StepRows = stepRowsHTML(hv.Steps)
+		row.BarsHTML = barsHTML(row.Bars)
 		v.Bars += len(row.Bars)
 		gi, ok := groupIndex[h.Group]
 		if !ok {

@@ -37,6 +37,12 @@ type TerminalOptions struct {
 	// Command is how to invoke runbook in suggested commands; "runbook"
 	// when empty.
 	Command string
+	// Summary, when set, gives the run's summary for the end of the run
+	// (the journal's path as the Terminal knows it: see StateDir), from
+	// whoever keeps one already, as the CLI's session does for the
+	// reports; the Terminal then summarises none of the records itself.
+	// Without it the Terminal keeps a summary of compact copies of its own.
+	Summary func(journalPath string) (*Summary, error)
 	// MaxHosts bounds the end-of-run host table (hosts needing attention
 	// first); 0 means 40.
 	MaxHosts int
@@ -53,7 +59,7 @@ type Terminal struct {
 	st   *styles
 	now  func() time.Time
 
-	sum       *Summarizer // of compact copies, for the summary at the end
+	sum       *Summarizer // of compact copies, for the summary at the end; nil with opts.Summary
 	hostWidth int
 
 	live   *liveRegion // TTY only
@@ -88,7 +94,10 @@ func NewTerminal(w io.Writer, opts TerminalOptions) *Terminal {
 	if opts.MaxHosts <= 0 {
 		opts.MaxHosts = 40
 	}
-	t := &Terminal{w: w, opts: opts, st: newStyles(w, opts.Color), now: time.Now, hostWidth: 8, wrap: wrap, sum: NewSummarizer()}
+	t := &Terminal{w: w, opts: opts, st: newStyles(w, opts.Color), now: time.Now, hostWidth: 8, wrap: wrap}
+	if opts.Summary == nil {
+		t.sum = NewSummarizer()
+	}
 	if opts.TTY {
 		t.live = newLiveRegion(t)
 		t.blocks, t.done = map[string][]blockStep{}, map[string]bool{}
@@ -217,6 +226,9 @@ const keepError = 16 << 10
 // step's output; but a failure keeps its whole error and the last lines of
 // its output, which the summary's failure view shows.
 func (t *Terminal) keep(r journal.Record) {
+	if t.sum == nil {
+		return // opts.Summary gives the summary
+	}
 	failure := r.Type == journal.StepFinished && r.Final && failedStatus(r.Status) || r.Type == journal.HostFinished
 	if failure {
 		r.Stdout, _ = tailLines(r.Stdout, failureTail)
@@ -317,10 +329,22 @@ func (t *Terminal) describe(w io.Writer, r journal.Record) {
 		fmt.Fprintf(w, "%s %s\n", st.render(st.warn, "interrupted:"), sanitize(text))
 	case journal.RunFinished:
 		fmt.Fprintln(w)
-		s := t.sum.Summary()
+		s, err := t.summary()
+		if err != nil {
+			fmt.Fprintf(w, "%s %v\n", st.render(st.warn, "no summary:"), err)
+			return
+		}
 		_ = WriteText(w, s, TextOptions{Brief: true, Color: t.opts.Color, JournalPath: t.opts.JournalPath,
 			Command: t.opts.Command, MaxHosts: t.opts.MaxHosts, Width: t.wrap})
 	}
+}
+
+// summary is the run's summary, at its end.
+func (t *Terminal) summary() (*Summary, error) {
+	if t.opts.Summary != nil {
+		return t.opts.Summary(t.opts.JournalPath)
+	}
+	return t.sum.Summary(), nil
 }
 
 func approvalText(st *styles, r journal.Record) string {
