@@ -1,11 +1,11 @@
 package engine
 
 import (
-	"maps"
 	"sync"
 
 	"github.com/runbookhq/runbook/runbook/inventory"
 	"github.com/runbookhq/runbook/runbook/journal"
+	"github.com/runbookhq/runbook/runbook/transport"
 	"github.com/runbookhq/runbook/steps"
 )
 
@@ -39,17 +39,18 @@ type hostState struct {
 	rescued     bool  // a block's rescue made up for a failed step
 	seq         int64 // order in which it started changing (rollback_all goes newest first)
 	fleetFailed bool  // failed the final verify phase
+
+	// What expressions read as host and facts, made once rather than at
+	// every step (envFor); expressions do not change them. factsOf is
+	// the facts factsVal was made of: they change on reconnecting.
+	hostVal  map[string]any
+	factsVal map[string]any
+	factsOf  transport.Facts
 }
 
 func newHostState(h *inventory.Host, params, vars map[string]any) *hostState {
 	return &hostState{h: h, params: params, vars: vars, names: map[string]any{}, snapshots: map[string]any{},
 		snapshotCmds: map[string]string{}, backups: map[string]steps.BackupRecord{}}
-}
-
-func (hs *hostState) namesCopy() map[string]any {
-	hs.mu.Lock()
-	defer hs.mu.Unlock()
-	return maps.Clone(hs.names)
 }
 
 func (hs *hostState) setName(k string, v any) {

@@ -663,12 +663,21 @@ func withResult(env map[string]any, st *runbook.Step, result map[string]any) map
 
 // envFor is the expression environment of a step on a host.
 func (e *Engine) envFor(hs *hostState, st *runbook.Step) map[string]any {
-	env := hs.namesCopy()
+	facts := e.pool.get(hs.h.Name).facts
+	hs.mu.Lock()
+	env := make(map[string]any, len(hs.names)+12) // the names and what follows
+	for k, v := range hs.names {
+		env[k] = v
+	}
 	env[runbook.NameParams] = hs.params
 	env[runbook.NameVars] = hs.vars
-	env[runbook.NameHost] = hostValue(hs.h)
-	env[runbook.NameFacts] = factsValue(e.pool.get(hs.h.Name).facts)
-	hs.mu.Lock()
+	if hs.hostVal == nil {
+		hs.hostVal = hostValue(hs.h)
+	}
+	if hs.factsVal == nil || facts != hs.factsOf {
+		hs.factsVal, hs.factsOf = factsValue(facts), facts
+	}
+	env[runbook.NameHost], env[runbook.NameFacts] = hs.hostVal, hs.factsVal
 	snaps := make(map[string]any, len(hs.snapshots))
 	for k, v := range hs.snapshots {
 		snaps[k] = v
