@@ -305,7 +305,7 @@ func (e *Engine) releaseLock(ctx context.Context, h *inventory.Host) {
 		e.pool.retire(h.Name) // a dry run holds no lock: the host is done
 		return
 	}
-	if !c.locked || c.t == nil || e.durable() != nil {
+	if !c.locked || c.t == nil || e.durableForRelease(h.Name) != nil {
 		return
 	}
 	path := lockPath(h)
@@ -334,7 +334,7 @@ func (e *Engine) connectHost(ctx context.Context, h *inventory.Host) (*conn, err
 	if c.locked || (e.readOnly() && c.greeted) {
 		return c, nil
 	}
-	if err := e.durable(); err != nil {
+	if err := e.durableFor(h.Name); err != nil {
 		return c, err
 	}
 	facts, locked, err := e.hello(ctx, h, t)

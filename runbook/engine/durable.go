@@ -1,13 +1,42 @@
 package engine
 
-// durable makes sure that every record appended so far, those AppendLazy
-// buffered included, is on disk before the engine acts on a host without
-// journaling first: taking a lock (its lock_acquired can only follow) and
-// releasing one. A journal that cannot be written stops the run here,
-// before the action (SPEC §9: each record is written and fsynced before the
-// next action).
-func (e *Engine) durable() error {
-	if err := e.j.Flush(); err != nil {
+import "time"
+
+// durableFor makes sure that the host's records, those AppendLazy buffered
+// included, are on disk before the engine acts on the host without
+// journaling first: taking its lock (its lock_acquired can only follow)
+// and releasing it. Syncing up to the host's last lazy record takes every
+// record before it along. Another host's lazy records wait for that host's
+// next record, whose sync they share, as emitLazy says: syncing them here
+// too cost an fsync more per host, at its connect and at its release. A
+// journal that cannot be written stops the run here, before the action
+// (SPEC §9: each record is written and fsynced before the next action).
+func (e *Engine) durableFor(host string) error { return e.durableAlong(host, 0) }
+
+// releaseGrace is how long a host about to release its lock waits for
+// another host's step to sync its last records (FlushAlong), while other
+// hosts are at work: its release waits on nothing else, and a sync of its
+// own is an fsync more per host. The last host at work syncs at once,
+// taking every waiting host's records along, so that a batch or a run
+// never ends later for it.
+const releaseGrace = 50 * time.Millisecond
+
+// durableForRelease is durableFor before releasing host's lock.
+func (e *Engine) durableForRelease(host string) error {
+	e.releasing.Add(1)
+	defer e.releasing.Add(-1)
+	var grace time.Duration
+	if e.atWork.Load() > e.releasing.Load() {
+		grace = releaseGrace
+	}
+	return e.durableAlong(host, grace)
+}
+
+func (e *Engine) durableAlong(host string, grace time.Duration) error {
+	e.pendingMu.Lock()
+	seq := e.lazySeq[host]
+	e.pendingMu.Unlock()
+	if err := e.j.FlushAlong(seq, grace); err != nil {
 		e.abort(&JournalError{Err: err})
 		return err
 	}

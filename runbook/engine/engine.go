@@ -171,6 +171,13 @@ type Engine struct {
 	// pendingSpare is an emptied pending slice kept for reuse, so that
 	// taking every pending record does not make the next ones grow a new one.
 	pendingSpare []journal.Record
+	// lazySeq is, by host (lazy records all name theirs), the seq of the
+	// host's last lazily appended record: what must be on disk before the
+	// engine acts on the host again (durableFor).
+	lazySeq map[string]int64
+	// atWork counts the hosts whose flows run (forEachHost), releasing
+	// those of them waiting to release their locks (releaseLock).
+	atWork, releasing atomic.Int64
 
 	mu       sync.Mutex
 	abortErr error  // why the run must stop (lock held, journal failure, approval)
@@ -420,7 +427,7 @@ func (e *Engine) finish(ctx context.Context) (*Result, error) {
 		}
 	}
 	cleanup := context.WithoutCancel(ctx)
-	forEachHost(e.targets, e.concurrency(nil), func(name string) { // a round trip each, where still held
+	e.forEachHost(e.targets, e.concurrency(nil), func(name string) { // a round trip each, where still held
 		e.releaseLock(cleanup, e.hosts[name].h)
 	})
 	res.Counts = e.counts()

@@ -103,7 +103,7 @@ func (e *Engine) failures() int {
 func (e *Engine) budget() int { return e.rb.FailureBudget.Of(len(e.targets)) }
 
 // forEachHost runs fn for each host with at most n at once, and waits.
-func forEachHost(names []string, n int, fn func(name string)) {
+func (e *Engine) forEachHost(names []string, n int, fn func(name string)) {
 	if n < 1 {
 		n = 1
 	}
@@ -112,8 +112,9 @@ func forEachHost(names []string, n int, fn func(name string)) {
 	for _, name := range names {
 		sem <- struct{}{}
 		wg.Add(1)
+		e.atWork.Add(1)
 		go func(name string) {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { e.atWork.Add(-1); <-sem; wg.Done() }()
 			fn(name)
 		}(name)
 	}

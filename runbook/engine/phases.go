@@ -77,7 +77,7 @@ func (e *Engine) preChangePhase(ctx context.Context, pc *phaseCtx, ph *runbook.P
 	if len(hosts) > 0 && !e.startPhase(pc, hosts) {
 		return
 	}
-	forEachHost(hosts, e.concurrency(ph), func(name string) {
+	e.forEachHost(hosts, e.concurrency(ph), func(name string) {
 		if e.stopping.Load() {
 			return // stopping (a signal, a journal that cannot be written): touch no more hosts
 		}
@@ -284,7 +284,7 @@ func (e *Engine) rollbackHost(ctx context.Context, hs *hostState, failedStep, er
 // is left for resume.
 func (e *Engine) runHosts(ctx context.Context, pc *phaseCtx, ph *runbook.Phase, hosts []string, finish bool) (failed []string) {
 	var mu sync.Mutex
-	forEachHost(hosts, e.concurrency(ph), func(name string) {
+	e.forEachHost(hosts, e.concurrency(ph), func(name string) {
 		if e.stopping.Load() {
 			return
 		}
@@ -326,7 +326,7 @@ func (e *Engine) canaryPhase(ctx context.Context, pc *phaseCtx, ph *runbook.Phas
 			pc.once = newOnceTable()
 			var mu sync.Mutex
 			var bad []string
-			forEachHost(e.unfinished(chosen), e.concurrency(ph), func(name string) {
+			e.forEachHost(e.unfinished(chosen), e.concurrency(ph), func(name string) {
 				hs := e.hosts[name]
 				o := e.runList(ctx, hs, pc, "soak-verify", ph.Verify.Steps)
 				if o.failed {
@@ -460,7 +460,7 @@ func (e *Engine) fleetVerifyPhase(ctx context.Context, pc *phaseCtx, ph *runbook
 		return
 	}
 	pc.once = newOnceTable()
-	forEachHost(hosts, e.concurrency(ph), func(name string) {
+	e.forEachHost(hosts, e.concurrency(ph), func(name string) {
 		if e.stopping.Load() {
 			return
 		}

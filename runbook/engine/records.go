@@ -38,11 +38,15 @@ func (e *Engine) emitLazy(r journal.Record) error {
 		e.abort(&JournalError{Err: err})
 		return err
 	}
+	e.pendingMu.Lock()
 	if e.opts.Observer != nil {
-		e.pendingMu.Lock()
 		e.pending = append(e.pending, rec)
-		e.pendingMu.Unlock()
 	}
+	if e.lazySeq == nil {
+		e.lazySeq = map[string]int64{}
+	}
+	e.lazySeq[rec.Host] = rec.Seq
+	e.pendingMu.Unlock()
 	return nil
 }
 

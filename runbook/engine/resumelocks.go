@@ -25,7 +25,7 @@ func (e *Engine) releaseFinishedLocks(ctx context.Context) {
 			names = append(names, name)
 		}
 	}
-	forEachHost(names, e.concurrency(nil), func(name string) {
+	e.forEachHost(names, e.concurrency(nil), func(name string) {
 		if e.stopping.Load() {
 			return
 		}

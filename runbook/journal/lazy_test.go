@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 func fileSize(t *testing.T, path string) int64 {
@@ -127,5 +128,67 @@ func TestCloseReportsAFailedFlush(t *testing.T) {
 	w.f = ro
 	if err := w.Close(); err == nil {
 		t.Fatal("Close lost a buffered record without an error")
+	}
+}
+
+// FlushTo syncs the records up to its seq (those buffered with them go
+// along) and writes nothing when they are on disk already.
+func TestFlushToSyncsOnlyWhatItIsAskedFor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	a, _ := w.AppendLazy(Record{Type: StepFinished, Host: "a"})
+	if err := w.FlushTo(0); err != nil || fileSize(t, path) != 0 || w.Synced() != 0 {
+		t.Fatalf("FlushTo(0): %v, %d bytes, synced %d; want nothing written", err, fileSize(t, path), w.Synced())
+	}
+	b, _ := w.AppendLazy(Record{Type: StepFinished, Host: "b"})
+	if err := w.FlushTo(a.Seq); err != nil || w.Synced() < a.Seq {
+		t.Fatalf("FlushTo(%d): %v, synced %d", a.Seq, err, w.Synced())
+	}
+	if log, err := ReadFile(path); err != nil || len(log.Records) < 1 || log.Records[0].Host != "a" {
+		t.Fatalf("after FlushTo(%d) the file holds %+v (%v)", a.Seq, log, err)
+	}
+	size := fileSize(t, path)
+	if err := w.FlushTo(a.Seq); err != nil || fileSize(t, path) != size {
+		t.Fatalf("FlushTo of records on disk wrote: %v, %d → %d bytes", err, size, fileSize(t, path))
+	}
+	if err := w.FlushTo(b.Seq + 5); err != nil || w.Synced() != b.Seq {
+		t.Fatalf("FlushTo past the last record: %v, synced %d, want %d", err, w.Synced(), b.Seq)
+	}
+}
+
+// FlushAlong rides on another goroutine's sync when one comes within its
+// grace (an hour here: the test would time out, were it to wait for the
+// grace), and syncs by itself when none does.
+func TestFlushAlongRidesOnAnotherSync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	lazy, _ := w.AppendLazy(Record{Type: StepFinished, Host: "a"})
+	done := make(chan error)
+	go func() { done <- w.FlushAlong(lazy.Seq, time.Hour) }()
+	if fileSize(t, path) != 0 {
+		t.Fatal("written before any sync")
+	}
+	other, err := w.Append(Record{Type: StepStarted, Host: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil || w.Synced() < other.Seq {
+		t.Fatalf("FlushAlong: %v, synced %d", err, w.Synced())
+	}
+	// No other sync: it syncs by itself once the grace is over.
+	lazy, _ = w.AppendLazy(Record{Type: StepFinished, Host: "a"})
+	if err := w.FlushAlong(lazy.Seq, time.Millisecond); err != nil || w.Synced() != lazy.Seq {
+		t.Fatalf("FlushAlong alone: %v, synced %d, want %d", err, w.Synced(), lazy.Seq)
+	}
+	if log, err := ReadFile(path); err != nil || len(log.Records) != 3 {
+		t.Fatalf("the file holds %+v (%v), want 3 records", log, err)
 	}
 }

@@ -166,6 +166,43 @@ func (w *Writer) Flush() error {
 	return w.err
 }
 
+// FlushTo returns once every record up to seq is on disk (with those
+// appended before it, of any goroutine), or the writer has failed; it
+// returns the sticky error. It writes nothing when they are on disk
+// already: the engine asks it for one host's records before acting on that
+// host, where Flush would also sync every other host's lazy records, which
+// their own next steps sync anyway.
+func (w *Writer) FlushTo(seq int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.syncTo(min(seq, w.seq))
+	return w.err
+}
+
+// FlushAlong is FlushTo for records that may wait a little: for up to
+// grace it waits for another goroutine's sync (an Append's) to take them
+// to disk, and syncs them itself only if none does.
+func (w *Writer) FlushAlong(seq int64, grace time.Duration) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	seq = min(seq, w.seq)
+	if w.synced < seq && w.err == nil && grace > 0 {
+		expired := false
+		t := time.AfterFunc(grace, func() {
+			w.mu.Lock()
+			expired = true
+			w.cond.Broadcast()
+			w.mu.Unlock()
+		})
+		for w.synced < seq && w.err == nil && !expired {
+			w.cond.Wait()
+		}
+		t.Stop()
+	}
+	w.syncTo(seq)
+	return w.err
+}
+
 // Synced is the sequence number up to which every record is on disk.
 func (w *Writer) Synced() int64 {
 	w.mu.Lock()
