@@ -15,10 +15,16 @@ import (
 // RUNBOOK_CPUPROFILE_HZ samples a second, default 100: a run of a second
 // gives too few at that rate to tell its parts apart);
 // RUNBOOK_MEMPROFILE=FILE writes the heap profile (in use at the end, and
-// every allocation made) when the command ends. The returned function stops
+// every allocation made, sampled every 4 KB) when the command ends. The returned function stops
 // them; call it before exiting.
 func startProfiles(errOut io.Writer) (stop func()) {
 	cpuFile, memFile := os.Getenv("RUNBOOK_CPUPROFILE"), os.Getenv("RUNBOOK_MEMPROFILE")
+	if memFile != "" {
+		// Every 4 KB allocated rather than every 512 KB: a run allocates
+		// some tens of MB, too little for the default rate to tell its
+		// parts apart.
+		runtime.MemProfileRate = 4096
+	}
 	var cpu *os.File
 	if cpuFile != "" {
 		f, err := os.Create(cpuFile)
