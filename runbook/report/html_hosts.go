@@ -52,6 +52,7 @@ type barView struct {
 // double-quoted attribute it lands in.
 func barsHTML(bars []barView) template.HTML {
 	var b strings.Builder
+	b.Grow(len(bars) * 256) // a bar's markup, about
 	for _, bar := range bars {
 		b.WriteString(`<a class="bar st-`)
 		b.WriteString(template.HTMLEscapeString(bar.Status))
@@ -157,6 +158,7 @@ func buildHostViews(v *htmlView, s *Summary, ax timeAxis) {
 		if hv.Failure != nil && len(v.Attention) < maxAttentionLines {
 			v.Attention = append(v.Attention, *hv.Failure)
 		}
+		row.Bars, hv.Steps = make([]barView, 0, len(h.Steps)), make([]stepView, 0, len(h.Steps))
 		for j := range h.Steps {
 			st := &h.Steps[j]
 			id := fmt.Sprintf("s%d", st.Seq)

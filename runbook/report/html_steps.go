@@ -15,6 +15,7 @@ import (
 // assets/report.html.tmpl for the rest of the page).
 func stepRowsHTML(steps []stepView) template.HTML {
 	var w htmlWriter
+	w.Grow(len(steps) * 768) // a row of a step with a line of output, about
 	for i := range steps {
 		w.stepRow(&steps[i])
 	}
