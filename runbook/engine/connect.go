@@ -334,7 +334,7 @@ func (e *Engine) connectHost(ctx context.Context, h *inventory.Host) (*conn, err
 	if c.locked || (e.readOnly() && c.greeted) {
 		return c, nil
 	}
-	if err := e.durableFor(h.Name); err != nil {
+	if err := e.durableToLock(h.Name); err != nil {
 		return c, err
 	}
 	facts, locked, err := e.hello(ctx, h, t)

@@ -13,6 +13,21 @@ import "time"
 // (SPEC §9: each record is written and fsynced before the next action).
 func (e *Engine) durableFor(host string) error { return e.durableAlong(host, 0) }
 
+// durableToLock is durableFor before taking host's lock, which also writes
+// out (without a sync) what other hosts' lazy records are buffered: a
+// journal that can no longer be written (a full disk) stops the run
+// before it takes a new host's lock it could not record.
+func (e *Engine) durableToLock(host string) error {
+	if err := e.durableFor(host); err != nil {
+		return err
+	}
+	if err := e.j.WriteOut(); err != nil {
+		e.abort(&JournalError{Err: err})
+		return err
+	}
+	return nil
+}
+
 // releaseGrace is how long a host about to release its lock waits for
 // another host's step to sync its last records (FlushAlong), while other
 // hosts are at work: its release waits on nothing else, and a sync of its

@@ -192,3 +192,39 @@ func TestFlushAlongRidesOnAnotherSync(t *testing.T) {
 		t.Fatalf("the file holds %+v (%v), want 3 records", log, err)
 	}
 }
+
+// WriteOut writes what is buffered without syncing it (Synced stays), a
+// later Flush syncs it without writing it again, and a failed write is the
+// writer's sticky error.
+func TestWriteOutWritesWithoutSyncing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy, _ := w.AppendLazy(Record{Type: StepFinished, Host: "a"})
+	if err := w.WriteOut(); err != nil || w.Synced() != 0 {
+		t.Fatalf("WriteOut: %v, synced %d", err, w.Synced())
+	}
+	size := fileSize(t, path)
+	if log, err := ReadFile(path); err != nil || len(log.Records) != 1 {
+		t.Fatalf("after WriteOut the file holds %+v (%v)", log, err)
+	}
+	if err := w.Flush(); err != nil || w.Synced() != lazy.Seq || fileSize(t, path) != size {
+		t.Fatalf("Flush after WriteOut: %v, synced %d, %d → %d bytes", err, w.Synced(), size, fileSize(t, path))
+	}
+	// A journal that cannot be written fails WriteOut, and every append after.
+	w.f.Close()
+	ro, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.f = ro
+	w.AppendLazy(Record{Type: StepFinished, Host: "b"})
+	if err := w.WriteOut(); err == nil {
+		t.Fatal("WriteOut to a file it cannot write succeeded")
+	}
+	if _, err := w.Append(Record{Type: StepStarted}); err == nil {
+		t.Fatal("Append after a failed WriteOut succeeded")
+	}
+}

@@ -138,7 +138,10 @@ func (w *Writer) syncTo(mine int64) {
 		buf, upto := w.buf, w.seq
 		w.buf, w.spare = w.spare[:0], nil
 		w.mu.Unlock()
-		_, err := w.f.Write(buf)
+		var err error
+		if len(buf) > 0 { // else WriteOut wrote them
+			_, err = w.f.Write(buf)
+		}
 		if err == nil {
 			err = w.f.Sync()
 		}
@@ -176,6 +179,38 @@ func (w *Writer) FlushTo(seq int64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.syncTo(min(seq, w.seq))
+	return w.err
+}
+
+// WriteOut writes the records buffered so far to the file, without
+// syncing them, and returns the sticky error: a cheap proof that the
+// journal can still be written (a full disk or a file size limit fails
+// the write at once), for an action no buffered record must precede on
+// disk but which a journal that cannot record it must not start (taking
+// a new host's lock). The next sync takes them to disk.
+func (w *Writer) WriteOut() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.syncing && w.err == nil {
+		w.cond.Wait()
+	}
+	if w.err != nil || len(w.buf) == 0 {
+		return w.err
+	}
+	w.syncing = true
+	buf := w.buf
+	w.buf, w.spare = w.spare[:0], nil
+	w.mu.Unlock()
+	_, err := w.f.Write(buf)
+	w.mu.Lock()
+	if cap(buf) <= maxSpare && w.spare == nil {
+		w.spare = buf[:0]
+	}
+	w.syncing = false
+	if err != nil {
+		w.err = fmt.Errorf("journal: %w", err)
+	}
+	w.cond.Broadcast()
 	return w.err
 }
 
