@@ -228,7 +228,7 @@ else echo "lock=error"; mkdir "$L"; fi
 		script = "echo lock=none\n" + factsScript // plan --check and a dry run take no lock
 	}
 	var out, errb capture
-	res, err := t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
+	res, err := t.Run(ctx, transport.Command{Shell: script, Inline: true, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
 		Stdout: &out, Stderr: &errb, Timeout: time.Minute})
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
@@ -312,7 +312,7 @@ func (e *Engine) releaseLock(ctx context.Context, h *inventory.Host) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	script := "L=" + runbook.ShellQuote(path) + "; " + fmt.Sprintf(releaseScript, runbook.ShellQuote(ownerPattern(e.runID)))
-	res, err := c.t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser})
+	res, err := c.t.Run(ctx, transport.Command{Shell: script, Inline: true, Become: e.become(nil), BecomeUser: e.rb.BecomeUser})
 	if err == nil && res.ExitCode == 0 {
 		c.locked = false
 		e.emitLazy(recLock(journal.LockReleased, h.Name, path)) // nothing waits on it: the host is done

@@ -133,7 +133,11 @@ func Prepare(cmd Command, mode SudoMode) (Invocation, error) {
 			inv.Argv = append([]string{"/bin/sh", "-c", envLauncher, "sh"}, prog...)
 			inv.Stdin = []byte(env)
 		}
-		if cmd.Stdin == nil {
+		switch {
+		case cmd.Stdin != nil:
+		case cmd.Inline && cmd.Shell != "" && env == "":
+			inv.Eval = cmd.Shell
+		default:
 			inv.Eval = exports + execLine(prog)
 		}
 		return inv, nil

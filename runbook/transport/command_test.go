@@ -71,6 +71,13 @@ func TestPrepare(t *testing.T) {
 		{"stdin", transport.Command{Shell: "cat", Stdin: strings.NewReader("")}, 0, []string{"/bin/sh", "-c", "cat"}, false, "", ""},
 		{"sensitive", transport.Command{Shell: "echo s3cret", Sensitive: true}, 0,
 			[]string{"/bin/sh", "-c", `eval "$(cat)"`}, false, "echo s3cret", ""},
+		// runbook's own scripts: a driver evaluates them as they are, a
+		// session runs them as any script.
+		{"inline", transport.Command{Shell: "L=x; echo $L", Inline: true}, 0, []string{"/bin/sh", "-c", "L=x; echo $L"}, false, "",
+			"L=x; echo $L"},
+		{"inline with env", transport.Command{Shell: "echo $A", Inline: true, Env: map[string]string{"A": "1"}}, 0,
+			[]string{"/bin/sh", "-c", transport.EnvLauncher, "sh", "/bin/sh", "-c", "echo $A"}, false, "1\nexport A=1\n",
+			"export A=1\nexec /bin/sh -c 'echo $A'"},
 	}
 	for _, c := range cases {
 		inv, err := transport.Prepare(c.cmd, c.mode)
@@ -102,6 +109,9 @@ func TestPrepare(t *testing.T) {
 	}
 	if strings.Contains(inv.CommandLine(), "id\n") || !strings.HasPrefix(inv.CommandLine(), "exec sudo -k -S -p '' -u root -- /bin/sh -c ") {
 		t.Errorf("CommandLine = %s", inv.CommandLine())
+	}
+	if inv, _ := transport.Prepare(transport.Command{Shell: "id", Become: true, Inline: true}, transport.SudoNonInteractive); inv.Eval != inv.CommandLine() {
+		t.Errorf("an inline script with become is evaluated as %q, want sudo's command line %q", inv.Eval, inv.CommandLine())
 	}
 	if inv, _ := transport.Prepare(transport.Command{Shell: "id", Become: true}, transport.SudoPassword); inv.Eval != "" {
 		t.Errorf("a command that gives sudo its password can go through a driver: eval %q", inv.Eval)

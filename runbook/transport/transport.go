@@ -59,6 +59,14 @@ type Command struct {
 	// keep it out of every process list (e.g. send the script on stdin to
 	// `sh -s` rather than in the exec request). Stdin must then be nil.
 	Sensitive bool
+	// Inline marks Shell as runbook's own short script (taking the host's
+	// lock and gathering its facts, releasing the lock), which a driver
+	// may evaluate in the subshell it runs every command in, as it is,
+	// rather than start /bin/sh -c for it: one process less on the host
+	// each time. A step's script is never Inline: it gets a shell of its
+	// own, as /bin/sh -c runs it. Without a driver, or with Become or Env,
+	// it is run as any Shell command.
+	Inline bool
 	// Timeout bounds the command; zero means only ctx bounds it. When it
 	// expires the remote process is signalled and Run returns an error
 	// wrapping context.DeadlineExceeded.

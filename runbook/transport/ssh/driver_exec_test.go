@@ -14,7 +14,8 @@ import (
 )
 
 // A step through the driver costs the host one exec: a shell step's
-// /bin/sh, or a command step's program, never a shell to start the shell.
+// /bin/sh, or a command step's program, never a shell to start the shell;
+// runbook's own inline scripts of builtins cost none.
 // The driver runs here under strace, with this machine's /bin/sh, fed the
 // requests the transport sends; each step runs twice.
 func TestDriverExecsOncePerStep(t *testing.T) {
@@ -31,6 +32,8 @@ func TestDriverExecsOncePerStep(t *testing.T) {
 		{"shell with env", transport.Command{Shell: `echo "$STEP"`, Env: map[string]string{"STEP": "s3cr3t"}}, []string{"/bin/sh"}},
 		{"argv", transport.Command{Argv: []string{"/bin/echo", "step"}}, []string{"/bin/echo"}},
 		{"argv with env", transport.Command{Argv: []string{"/bin/echo", "step"}, Env: map[string]string{"STEP": "1"}}, []string{"/bin/echo"}},
+		// runbook's own script of builtins (the lock and the facts): none.
+		{"inline", transport.Command{Shell: `L=x; { read -r h < /proc/sys/kernel/hostname; } 2>/dev/null; echo "$L $h"`, Inline: true}, nil},
 	} {
 		inv, err := transport.Prepare(c.cmd, transport.SudoNonInteractive)
 		if err != nil {
