@@ -62,7 +62,7 @@ type Command struct {
 	// Inline marks Shell as runbook's own short script (taking the host's
 	// lock and gathering its facts, releasing the lock), which a driver
 	// may evaluate in the subshell it runs every command in, as it is,
-	// rather than start /bin/sh -c for it: one process less on the host
+	// rather than start /bin/sh -c for it: one shell start less on the host
 	// each time. A step's script is never Inline: it gets a shell of its
 	// own, as /bin/sh -c runs it. Without a driver, or with Become or Env,
 	// it is run as any Shell command.
