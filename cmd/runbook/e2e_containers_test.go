@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/runbookhq/runbook/internal/containertest"
 	"github.com/runbookhq/runbook/lab/containers"
 	"github.com/runbookhq/runbook/runbook/journal"
 )
@@ -29,34 +28,14 @@ import (
 // them (RUNBOOK_REQUIRE_CONTAINERS=1).
 func needContainerLab(t *testing.T) {
 	t.Helper()
-	err := containers.Available()
-	if err == nil && testing.Short() {
-		err = fmt.Errorf("-short")
-	}
-	if err == nil {
-		return
-	}
-	if os.Getenv("RUNBOOK_REQUIRE_CONTAINERS") == "1" {
-		t.Fatalf("%v (RUNBOOK_REQUIRE_CONTAINERS=1)", err)
-	}
-	t.Skipf("container lab: %v", err)
+	containertest.Require(t, containers.Available())
 }
 
 // containerAddressBase picks a loopback /24 ("127.A.B.") no other lab of
-// this machine is likely to use.
+// this machine is likely to use (the lab's own tests take 127.200-249).
 func containerAddressBase(t *testing.T) string {
 	t.Helper()
-	for range 50 {
-		a, _ := rand.Int(rand.Reader, big.NewInt(50))
-		b, _ := rand.Int(rand.Reader, big.NewInt(256))
-		base := fmt.Sprintf("127.%d.%d.", 150+a.Int64(), b.Int64())
-		if ln, err := net.Listen("tcp", base+"1:22"); err == nil {
-			ln.Close()
-			return base
-		}
-	}
-	t.Fatal("no free loopback /24")
-	return ""
+	return containertest.AddressBase(t, 150)
 }
 
 // containerInventory is inventories/lab-containers.yaml on the test's own

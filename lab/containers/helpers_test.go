@@ -3,9 +3,7 @@ package containers
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runbookhq/runbook/internal/containertest"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -21,35 +20,14 @@ import (
 // RUNBOOK_REQUIRE_CONTAINERS=1 (CI) demands them.
 func needContainers(t *testing.T) {
 	t.Helper()
-	err := Available()
-	if err == nil && testing.Short() {
-		err = fmt.Errorf("-short")
-	}
-	if err == nil {
-		return
-	}
-	if os.Getenv("RUNBOOK_REQUIRE_CONTAINERS") == "1" {
-		t.Fatalf("%v (RUNBOOK_REQUIRE_CONTAINERS=1)", err)
-	}
-	t.Skipf("container lab: %v", err)
+	containertest.Require(t, Available())
 }
 
 // testAddressBase picks a loopback /24 no other lab of this machine is
-// likely to use, so that tests running at once do not meet.
+// likely to use (the CLI's tests take 127.150-199).
 func testAddressBase(t *testing.T) string {
 	t.Helper()
-	for range 50 {
-		a, _ := rand.Int(rand.Reader, big.NewInt(50))
-		b, _ := rand.Int(rand.Reader, big.NewInt(256))
-		base := fmt.Sprintf("127.%d.%d.", 200+a.Int64(), b.Int64())
-		ln, err := net.Listen("tcp", base+"1:22")
-		if err == nil {
-			ln.Close()
-			return base
-		}
-	}
-	t.Fatal("no free loopback /24 for the test lab")
-	return ""
+	return containertest.AddressBase(t, 200)
 }
 
 // startLab starts a lab of the named nodes in a temporary directory and
