@@ -8,7 +8,6 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -16,12 +15,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 
+	"github.com/runbookhq/runbook/lab/internal/keyfile"
 	"github.com/runbookhq/runbook/lab/sim"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // NodeSpec is one lab node to serve.
@@ -239,26 +237,26 @@ func (n *node) detach(job func(ctx context.Context)) {
 
 // writeKnownHosts writes every node's host key line.
 func (l *Lab) writeKnownHosts() error {
-	var b strings.Builder
-	for _, n := range l.nodes {
-		b.WriteString(knownhosts.Line([]string{knownhosts.Normalize(n.addr())}, n.hostKey))
-		b.WriteByte('\n')
+	addrs, keys := make([]string, len(l.nodes)), make([]ssh.PublicKey, len(l.nodes))
+	for i, n := range l.nodes {
+		addrs[i], keys[i] = n.addr(), n.hostKey
 	}
-	return writeFileAtomic(l.KnownHostsFile(), []byte(b.String()), 0o644)
+	return keyfile.WriteKnownHosts(l.KnownHostsFile(), addrs, keys)
 }
 
-type serveState struct {
-	PID   int        `json:"pid"`
-	Nodes []NodeInfo `json:"nodes"`
-}
-
+// writeServeFile writes Dir/serve.json: this process serves the nodes.
 func (l *Lab) writeServeFile() error {
-	data, err := json.MarshalIndent(serveState{PID: os.Getpid(), Nodes: l.Nodes()}, "", "  ")
-	if err != nil {
+	l.serveFile = filepath.Join(l.dir, serveFileName)
+	if err := keyfile.WriteServed(l.serveFile, l.Nodes()); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
-	l.serveFile = filepath.Join(l.dir, serveFileName)
-	return writeFileAtomic(l.serveFile, append(data, '\n'), 0o644)
+	return nil
+}
+
+// Served returns the nodes a live `lab serve` process runs from dir, or
+// nil when none does.
+func Served(dir string) []NodeInfo {
+	return keyfile.ReadServed[NodeInfo](filepath.Join(dir, serveFileName))
 }
 
 // Addr returns the node's address (ADDRESS:PORT), or "" for an unknown node.

@@ -321,9 +321,15 @@ func TestServeFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st serveState
+	var st struct {
+		PID   int        `json:"pid"`
+		Nodes []NodeInfo `json:"nodes"`
+	}
 	if err := json.Unmarshal(data, &st); err != nil || st.PID != os.Getpid() || len(st.Nodes) != 3 || st.Nodes[1].Addr != l.Addr("worker-1") {
 		t.Errorf("serve.json: %s (%v)", data, err)
+	}
+	if served := Served(dir); len(served) != 3 || served[1].Addr != l.Addr("worker-1") {
+		t.Errorf("Served(dir) = %+v, want the three nodes", served)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

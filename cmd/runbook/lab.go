@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -93,19 +92,12 @@ func labStarter(state string, inv *inventory.Inventory, io *IO) func() (labFleet
 // findServedLab returns the lab a live `lab serve` process serves in dir,
 // when it serves every node of specs.
 func findServedLab(dir string, specs []lab.NodeSpec) *servedLab {
-	data, err := os.ReadFile(filepath.Join(dir, "serve.json"))
-	if err != nil {
-		return nil
-	}
-	var st struct {
-		PID   int            `json:"pid"`
-		Nodes []lab.NodeInfo `json:"nodes"`
-	}
-	if json.Unmarshal(data, &st) != nil || st.PID <= 0 || syscall.Kill(st.PID, 0) != nil {
+	nodes := lab.Served(dir)
+	if nodes == nil {
 		return nil
 	}
 	s := &servedLab{dir: dir, nodes: map[string]string{}}
-	for _, n := range st.Nodes {
+	for _, n := range nodes {
 		s.nodes[n.Name] = n.Addr
 	}
 	for _, sp := range specs {

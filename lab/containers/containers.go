@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,8 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/runbookhq/runbook/lab/internal/keyfile"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 // NodeSpec is one node to run.
@@ -403,42 +402,28 @@ func (l *Lab) PID(name string) int {
 	return 0
 }
 
+// writeKnownHosts writes every node's host key line.
 func (l *Lab) writeKnownHosts() error {
-	var b strings.Builder
-	for _, n := range l.nodes {
-		b.WriteString(knownhosts.Line([]string{knownhosts.Normalize(n.hostPort())}, n.hostKey))
-		b.WriteByte('\n')
+	addrs, keys := make([]string, len(l.nodes)), make([]ssh.PublicKey, len(l.nodes))
+	for i, n := range l.nodes {
+		addrs[i], keys[i] = n.hostPort(), n.hostKey
 	}
-	return writeFileAtomic(l.KnownHostsFile(), []byte(b.String()), 0o644)
+	return keyfile.WriteKnownHosts(l.KnownHostsFile(), addrs, keys)
 }
 
-// serveState is Dir/serve.json: which process serves which nodes.
-type serveState struct {
-	PID   int        `json:"pid"`
-	Nodes []NodeInfo `json:"nodes"`
-}
-
+// writeServeFile writes Dir/serve.json: this process serves the nodes.
 func (l *Lab) writeServeFile() error {
-	data, err := json.MarshalIndent(serveState{PID: os.Getpid(), Nodes: l.Nodes()}, "", "  ")
-	if err != nil {
+	l.serveFile = filepath.Join(l.dir, serveFileName)
+	if err := keyfile.WriteServed(l.serveFile, l.Nodes()); err != nil {
 		return fmt.Errorf("container lab: %w", err)
 	}
-	l.serveFile = filepath.Join(l.dir, serveFileName)
-	return writeFileAtomic(l.serveFile, append(data, '\n'), 0o644)
+	return nil
 }
 
 // Served returns the nodes a live `lab serve` process runs from dir, or
 // nil when none does.
 func Served(dir string) []NodeInfo {
-	data, err := os.ReadFile(filepath.Join(dir, serveFileName))
-	if err != nil {
-		return nil
-	}
-	var st serveState
-	if json.Unmarshal(data, &st) != nil || st.PID <= 0 || syscall.Kill(st.PID, 0) != nil {
-		return nil
-	}
-	return st.Nodes
+	return keyfile.ReadServed[NodeInfo](filepath.Join(dir, serveFileName))
 }
 
 // takeLabLock holds Dir/lock for as long as this process runs the nodes.
