@@ -131,9 +131,9 @@ func TestCloseReportsAFailedFlush(t *testing.T) {
 	}
 }
 
-// FlushTo syncs the records up to its seq (those buffered with them go
+// FlushAlong with no grace syncs the records up to its seq (those buffered with them go
 // along) and writes nothing when they are on disk already.
-func TestFlushToSyncsOnlyWhatItIsAskedFor(t *testing.T) {
+func TestFlushAlongSyncsOnlyWhatItIsAskedFor(t *testing.T) {
 	path := filepath.Join(t.TempDir(), JournalFile)
 	w, err := Create(path)
 	if err != nil {
@@ -141,22 +141,22 @@ func TestFlushToSyncsOnlyWhatItIsAskedFor(t *testing.T) {
 	}
 	defer w.Close()
 	a, _ := w.AppendLazy(Record{Type: StepFinished, Host: "a"})
-	if err := w.FlushTo(0); err != nil || fileSize(t, path) != 0 || w.Synced() != 0 {
-		t.Fatalf("FlushTo(0): %v, %d bytes, synced %d; want nothing written", err, fileSize(t, path), w.Synced())
+	if err := w.FlushAlong(0, 0); err != nil || fileSize(t, path) != 0 || w.Synced() != 0 {
+		t.Fatalf("FlushAlong(0, 0): %v, %d bytes, synced %d; want nothing written", err, fileSize(t, path), w.Synced())
 	}
 	b, _ := w.AppendLazy(Record{Type: StepFinished, Host: "b"})
-	if err := w.FlushTo(a.Seq); err != nil || w.Synced() < a.Seq {
-		t.Fatalf("FlushTo(%d): %v, synced %d", a.Seq, err, w.Synced())
+	if err := w.FlushAlong(a.Seq, 0); err != nil || w.Synced() < a.Seq {
+		t.Fatalf("FlushAlong(%d, 0): %v, synced %d", a.Seq, err, w.Synced())
 	}
 	if log, err := ReadFile(path); err != nil || len(log.Records) < 1 || log.Records[0].Host != "a" {
-		t.Fatalf("after FlushTo(%d) the file holds %+v (%v)", a.Seq, log, err)
+		t.Fatalf("after FlushAlong(%d, 0) the file holds %+v (%v)", a.Seq, log, err)
 	}
 	size := fileSize(t, path)
-	if err := w.FlushTo(a.Seq); err != nil || fileSize(t, path) != size {
-		t.Fatalf("FlushTo of records on disk wrote: %v, %d → %d bytes", err, size, fileSize(t, path))
+	if err := w.FlushAlong(a.Seq, 0); err != nil || fileSize(t, path) != size {
+		t.Fatalf("FlushAlong of records on disk wrote: %v, %d → %d bytes", err, size, fileSize(t, path))
 	}
-	if err := w.FlushTo(b.Seq + 5); err != nil || w.Synced() != b.Seq {
-		t.Fatalf("FlushTo past the last record: %v, synced %d, want %d", err, w.Synced(), b.Seq)
+	if err := w.FlushAlong(b.Seq+5, 0); err != nil || w.Synced() != b.Seq {
+		t.Fatalf("FlushAlong past the last record: %v, synced %d, want %d", err, w.Synced(), b.Seq)
 	}
 }
 

@@ -169,19 +169,6 @@ func (w *Writer) Flush() error {
 	return w.err
 }
 
-// FlushTo returns once every record up to seq is on disk (with those
-// appended before it, of any goroutine), or the writer has failed; it
-// returns the sticky error. It writes nothing when they are on disk
-// already: the engine asks it for one host's records before acting on that
-// host, where Flush would also sync every other host's lazy records, which
-// their own next steps sync anyway.
-func (w *Writer) FlushTo(seq int64) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.syncTo(min(seq, w.seq))
-	return w.err
-}
-
 // WriteOut writes the records buffered so far to the file, without
 // syncing them, and returns the sticky error: a cheap proof that the
 // journal can still be written (a full disk or a file size limit fails
@@ -214,9 +201,14 @@ func (w *Writer) WriteOut() error {
 	return w.err
 }
 
-// FlushAlong is FlushTo for records that may wait a little: for up to
-// grace it waits for another goroutine's sync (an Append's) to take them
-// to disk, and syncs them itself only if none does.
+// FlushAlong returns once every record up to seq is on disk (with those
+// appended before it, of any goroutine), or the writer has failed; it
+// returns the sticky error, and writes nothing when they are on disk
+// already. The engine asks it for one host's records before acting on that
+// host, where Flush would also sync every other host's lazy records, which
+// their own next steps sync anyway. For up to grace it waits for another
+// goroutine's sync (an Append's) to take them to disk, and syncs them
+// itself only if none does; with no grace it syncs them at once.
 func (w *Writer) FlushAlong(seq int64, grace time.Duration) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
