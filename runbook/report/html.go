@@ -15,14 +15,11 @@ import (
 var assets embed.FS
 
 var htmlTemplate = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"lines": func(s string) string { return plural(strings.Count(strings.TrimRight(s, "\n"), "\n")+1, "line") },
 	"dur":   formatDuration,
 	"clock": formatClock,
 	// join lists hosts in a title: one string for html/template to escape,
 	// rather than a range over every host of the phase.
 	"join": func(list []string) string { return strings.Join(list, ", ") },
-	// plain is a step's output or error without terminal escape sequences.
-	"plain": plainOutput,
 }).ParseFS(assets, "assets/report.html.tmpl"))
 
 var (

@@ -68,9 +68,11 @@ func (w *htmlWriter) stepRow(st *stepView) {
 	w.raw("</div></details></td></tr>\n")
 }
 
+// lines says how many lines s has ("3 lines").
+func lines(s string) string { return plural(strings.Count(strings.TrimRight(s, "\n"), "\n")+1, "line") }
+
 // outputSummary is what the folded output of a step says of it.
 func outputSummary(st *stepView) string {
-	lines := func(s string) string { return plural(strings.Count(strings.TrimRight(s, "\n"), "\n")+1, "line") }
 	switch {
 	case st.Open:
 		return "running when the journal ended"
