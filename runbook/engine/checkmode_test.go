@@ -230,41 +230,16 @@ func TestDryRunPredictedFailureRollsNothingBack(t *testing.T) {
 // A dry run resumes as a dry run, and a real run cannot go on as one.
 func TestDryRunResumesAsADryRun(t *testing.T) {
 	f := newFakeFleet(okReply)
-	state := t.TempDir()
-	var e *Engine
-	seen := 0
-	opts := Options{Runbook: loadRunbook(t, upgradeRunbook("")), Inventory: loadInventory(t, fleetInventory), StateDir: state,
-		Connector: f, Operator: "tester", DryRun: true, Observer: func(r journal.Record) {
-			if seen++; r.Type == journal.PhaseStarted && r.PhaseKind == "canary" {
-				e.Stop()
-			}
-		}}
-	var err error
-	if e, err = New(opts); err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Start(context.Background())
-	if !errors.Is(err, ErrInterrupted) {
-		t.Fatalf("stopped dry run: %v", err)
-	}
-	r2, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: state, Connector: f, Operator: "tester"}, RunID: res.RunID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r2.Continue(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	log, err := journal.ReadFile(res.Journal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resumed := recordsOf(log.Records, journal.RunResumed)
+	records := stopAndResumeDryRun(t, upgradeRunbook(""), f, func(r journal.Record) bool {
+		return r.Type == journal.PhaseStarted && r.PhaseKind == "canary"
+	})
+	resumed := recordsOf(records, journal.RunResumed)
 	if len(resumed) != 1 || !resumed[0].DryRun || len(f.locks) != 0 || f.count("upgrade") != 0 {
 		t.Errorf("resumed %+v, locks %v, upgrade ran %d times", resumed, f.locks, f.count("upgrade"))
 	}
 
 	real := runFake(t, upgradeRunbook(""), newFakeFleet(okReply), nil)
-	_, err = Resume(context.Background(), ResumeOptions{Options: Options{StateDir: filepath.Dir(filepath.Dir(real.res.RunDir)),
+	_, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: filepath.Dir(filepath.Dir(real.res.RunDir)),
 		Connector: f, DryRun: true}, RunID: real.res.RunID})
 	var pe *ParamError
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "cannot go on as a dry run") {
@@ -370,12 +345,21 @@ phases:
 // its journal.
 func resumedDryRun(t *testing.T, src, stopAt string) []journal.Record {
 	t.Helper()
+	return stopAndResumeDryRun(t, src, newFakeFleet(okReply), func(r journal.Record) bool {
+		return r.Type == journal.StepStarted && r.StepID == stopAt
+	})
+}
+
+// stopAndResumeDryRun runs a dry run of src on f, stops it at the first
+// record stop holds true of, resumes it (as itself: no DryRun asked) to
+// its end on f, and returns the run's whole journal.
+func stopAndResumeDryRun(t *testing.T, src string, f *fakeFleet, stop func(journal.Record) bool) []journal.Record {
+	t.Helper()
 	state := t.TempDir()
-	f := newFakeFleet(okReply)
 	var e *Engine
 	opts := Options{Runbook: loadRunbook(t, src), Inventory: loadInventory(t, fleetInventory), StateDir: state,
 		Connector: f, Operator: "tester", DryRun: true, Observer: func(r journal.Record) {
-			if r.Type == journal.StepStarted && r.StepID == stopAt {
+			if stop(r) {
 				e.Stop()
 			}
 		}}
