@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"strings"
@@ -24,6 +25,14 @@ func TestFrozenInventoryReadsBack(t *testing.T) {
     number: 42
     big: 12345678901234
     ratio: 0.25
+    whole_float: 1.0
+    huge_float: 1e20
+    tiny_float: 1e-7
+    del: "a\x7fb"
+    c1: "a\u0085b"
+    bom: "\ufeffx"
+    html: "<a href='x'>&</a>"
+    line_separator: "a\u2028b"
     flag: true
     nothing: null
     multi: "one\ntwo\n"
@@ -38,6 +47,7 @@ func TestFrozenInventoryReadsBack(t *testing.T) {
     nested: {b: [true, false], a: {deep: "yes"}}
   hosts:
     web-2: {address: 127.0.0.2, port: 2222, user: ops}
+    web-3: {address: 127.0.0.3, vars_only_plain: {a: [1, "x"]}}
     web-1: {identity_file: ~/.ssh/id, proxy_jump: "bastion:22", script: "set -e\n\nif true; then\n  echo ok\nfi\n", deep: {list: ["x\n\ny", {z: "  w\n"}]}}
   children:
     canary:
@@ -53,6 +63,61 @@ func TestFrozenInventoryReadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkReadsBack(t, inv, data)
+}
+
+// A host whose vars JSON writes as YAML reads them is written on one line
+// (appendFlowHost), and reads back the same; one that holds something else
+// (a DEL here) is left to yaml.v3's encoder.
+func TestFrozenInventoryFlowLines(t *testing.T) {
+	src := `all:
+  vars:
+    looks_like_bool: "yes"
+    looks_like_int: "0123"
+    looks_like_null: "null"
+    tilde: "~"
+    empty: ""
+    quotes: "it's \"quoted\" \\ back"
+    html: "<a href='x'>&amp;</a>"
+    text: "one\ntwo\ttab\n"
+    separators: "a\u2028b\u2029c"
+    unicode: "ünï ✓ 🚀"
+    control: "bell\a"
+    number: 42
+    big: 12345678901234
+    ratio: 0.25
+    tiny: 1e-7
+    huge: 1e21
+    flag: false
+    nothing: null
+    list: [1, "2", {k: v}, [], {}]
+    nested: {b: [true, false], a: {deep: "a: b # c"}}
+  hosts:
+    web-1: {address: 127.0.0.2, port: 2222, user: ops}
+    web-2: {identity_file: ~/.ssh/id, proxy_jump: "bastion:22"}
+    web-3: {odd: "a\x7fb"}
+    web-4:
+  children:
+    canary:
+      hosts:
+        web-2:
+`
+	inv, err := inventory.Parse("inv.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := frozenInventory(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReadsBack(t, inv, data)
+	for _, name := range []string{"web-1", "web-2", "web-4"} {
+		if !bytes.Contains(data, []byte("\n    \""+name+"\": {")) {
+			t.Errorf("%s is not written on one line:\n%s", name, data)
+		}
+	}
+	if !bytes.Contains(data, []byte("\n    web-3:\n")) {
+		t.Errorf("web-3 is not left to the YAML encoder:\n%s", data)
+	}
 }
 
 // checkReadsBack fails t unless data, the frozen inv, parses back to every
@@ -86,6 +151,7 @@ func FuzzFrozenInventoryReadsBack(f *testing.F) {
 	f.Add("all:\n  hosts:\n    a: {x: \"one\\n\\n  two\\n\"}\n    b:\n")
 	f.Add("all:\n  vars: {l: [1, {k: \"  v\\n\"}], m: {n: null}}\n  hosts:\n    a:\n  children:\n    g:\n      hosts:\n        a:\n")
 	f.Add("all:\n  hosts:\n    a: {s: \"#x\", t: \"a: b\", u: \"- c\", w: \"|\\n\"}\n")
+	f.Add("all:\n  hosts:\n    a: {f: 1.0, g: 1e20, h: 2.5e-9, i: .inf, j: \"\\u2028\", k: \"<&>\"}\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		inv, err := inventory.Parse("inv.yaml", []byte(src))
 		if err != nil {
