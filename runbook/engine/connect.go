@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -238,9 +237,9 @@ else echo "lock=error"; mkdir "$L"; fi
 	}
 	text, _ := out.Text(nil)
 	kv := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
+	for line := range strings.Lines(text) { // no Scanner: its 4 KB buffer a host
+		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+		if k, v, ok := strings.Cut(line, "="); ok {
 			kv[k] = v
 		}
 	}
