@@ -212,3 +212,40 @@ func TestParseSizes(t *testing.T) {
 		}
 	}
 }
+
+// The hosts' CPU counts what a host runs after the session that started it
+// has ended (an orphan, as a runbook driver is when its sshd ends first),
+// which the listeners' own count misses.
+func TestHostMeterCountsOrphans(t *testing.T) {
+	f := sshdtest.Start(t, sshdtest.Hosts(1))
+	m := newHostMeter(f.Dir)
+	t.Cleanup(m.Close)
+	if m.cgroup == "" {
+		t.Skip("no control group for the hosts (needs root and cgroup v2 or v1's cpuacct): the bench falls back to the listeners' count")
+	}
+	work := sshdtest.ScratchDir(t, f.User)
+	done := filepath.Join(work, "done")
+	before, listenersBefore := m.CPU(), listenerCPU(f.Dir)
+	busy := `i=0; while [ $i -lt 500000 ]; do i=$((i+1)); done; : > ` + done
+	spec := floorSpec{User: f.User, KeyFile: f.KeyFile, KnownHosts: f.KnownHosts, Addrs: []string{f.Hosts[0].Addr()},
+		Commands: []string{`sh -c '` + busy + `' </dev/null >/dev/null 2>&1 &`}}
+	if err := runFloorSpec(t, spec); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(done); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the orphan's busy loop did not end within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	settleHosts(f)
+	got, listeners := m.CPU()-before, listenerCPU(f.Dir)-listenersBefore
+	t.Logf("hosts' CPU: %v in the control group, %v by the listeners' count", got, listeners)
+	if got < 150*time.Millisecond {
+		t.Errorf("hosts' CPU %v: the orphan's busy loop (~0.4 s) was not counted", got)
+	}
+}

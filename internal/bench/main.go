@@ -45,7 +45,8 @@ type bench struct {
 	// alongside this one.
 	baselineBin string
 	fleet       *sshdtest.Fleet
-	addresses   []string // where the hosts listen (-addresses)
+	hosts       *hostMeter // the fleet's CPU
+	addresses   []string   // where the hosts listen (-addresses)
 	only        map[string]bool
 	profileEnv  []string
 
@@ -194,6 +195,7 @@ func benchMain() error {
 		if err := b.startFleet(maxHosts, f.install, rep); err != nil {
 			return err
 		}
+		defer b.hosts.Close() // after the fleet has stopped
 		defer b.fleet.Stop()
 	}
 	for _, w := range workloads {
@@ -297,6 +299,8 @@ func (b *bench) startFleet(hosts int, install bool, rep *report) error {
 		return err
 	}
 	rep.User = b.fleet.User
+	b.hosts = newHostMeter(b.fleet.Dir)
+	rep.HostsCPU, rep.HostsCPUAll = b.hosts.Method(), b.hosts.cgroup != ""
 	return nil
 }
 

@@ -62,10 +62,14 @@ type report struct {
 	// Baseline names the -baseline binary and its version.
 	Baseline       string
 	AnsibleVersion string
-	Started        time.Time
-	Finished       time.Time
-	Workloads      []workloadResult
-	Scale          *scaleResult
+	// HostsCPU says how the hosts' CPU was measured; HostsCPUAll, that
+	// every process of theirs was counted (a control group).
+	HostsCPU    string
+	HostsCPUAll bool
+	Started     time.Time
+	Finished    time.Time
+	Workloads   []workloadResult
+	Scale       *scaleResult
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -145,7 +149,7 @@ func (r *report) markdown() string {
 	}
 	fmt.Fprintf(&b, "Took %s.\n", r.Finished.Sub(r.Started).Round(time.Second))
 	for _, w := range r.Workloads {
-		writeWorkload(&b, w)
+		writeWorkload(&b, w, r.HostsCPUAll)
 	}
 	if len(r.Workloads) > 0 {
 		b.WriteString(`
@@ -157,11 +161,12 @@ per host-step. Peak memory is the largest peak RSS over the runs: for one-proces
 rusage; for OpenSSH and Ansible the summed RSS of all their processes, sampled every 50 ms.
 Hosts' CPU is what the sshd hosts (connections, sessions, the commands) used during the run,
 median per host-step: on loopback it shares the controller's cores, so wall time pays for it too.
-It is read from the sshd listeners, which count the processes they have reaped; it is left out
-(n/m) for OpenSSH and Ansible: with their multiplexing masters the count misses most of the
-sessions' CPU (an Ansible run of Python modules showed little more than its connections).
-runbook: journal fsynced (state dir on disk), host locks taken and released, facts gathered.
 `)
+		fmt.Fprintf(&b, "It is measured with %s.", r.HostsCPU)
+		if !r.HostsCPUAll {
+			b.WriteString(" It is left out (n/m) for OpenSSH and Ansible: with their multiplexing masters the count misses most of the sessions' CPU.")
+		}
+		b.WriteString("\nrunbook: journal fsynced (state dir on disk), host locks taken and released, facts gathered.\n")
 	}
 	if r.Scale != nil {
 		r.Scale.markdown(&b)
@@ -169,7 +174,7 @@ runbook: journal fsynced (state dir on disk), host locks taken and released, fac
 	return b.String()
 }
 
-func writeWorkload(b *strings.Builder, w workloadResult) {
+func writeWorkload(b *strings.Builder, w workloadResult, all bool) {
 	steps := float64(w.W.Hosts * w.W.Steps)
 	floor, ansible := find(w.Tools, "floor (x/crypto/ssh)"), find(w.Tools, "Ansible (pipelining)")
 	if w.Skipped != "" {
@@ -214,7 +219,7 @@ func writeWorkload(b *strings.Builder, w workloadResult) {
 			row = append(row, "")
 		}
 		hosts := fmt.Sprintf("%.2f ms", ms(median(t.hostsCPUs()))/steps)
-		if t.Tree {
+		if t.Tree && !all {
 			hosts = "n/m" // see below
 		}
 		row = append(row, fmt.Sprintf("%.1f MB", float64(t.peakMemory())/(1<<20)), hosts, fmt.Sprint(len(t.Runs)))

@@ -56,11 +56,11 @@ func (b *bench) runWorkload(w workload, runs, slowRuns int, profile string, prof
 		}
 		base := filepath.Join(runDir, slug(t.Name)+"-"+label)
 		settleHosts(b.fleet)
-		h0 := hostsCPU(b.fleet.Dir)
+		h0 := b.hosts.CPU()
 		m, err := runMeasured(b.self, measureSpec{Argv: t.Argv, Env: t.Env, Dir: filepath.Dir(runDir),
 			Stdout: base + ".stdout", Stderr: base + ".stderr", Tree: t.Tree, Out: base + ".json"})
-		settleHosts(b.fleet) // the listeners reap the last connections
-		m.HostsCPU = hostsCPU(b.fleet.Dir) - h0
+		settleHosts(b.fleet) // the last connections end
+		m.HostsCPU = b.hosts.CPU() - h0
 		return m, err
 	}
 	for i, t := range tools {
