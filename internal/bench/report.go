@@ -167,6 +167,12 @@ median per host-step: on loopback it shares the controller's cores, so wall time
 			b.WriteString(" It is left out (n/m) for OpenSSH and Ansible: with their multiplexing masters the count misses most of the sessions' CPU.")
 		}
 		b.WriteString("\nrunbook: journal fsynced (state dir on disk), host locks taken and released, facts gathered.\n")
+		for _, w := range r.Workloads {
+			if find(w.Tools, tmpfsName) != nil {
+				b.WriteString("runbook (state on tmpfs): the same with its state dir on /dev/shm, where an fsync costs nothing: the difference is what the durable journal costs.\n")
+				break
+			}
+		}
 	}
 	if r.Scale != nil {
 		r.Scale.markdown(&b)

@@ -59,6 +59,9 @@ func (b *bench) tools(w workload) ([]*tool, error) {
 	if b.baselineBin != "" {
 		makers = append(makers[:1], append([]func(string, workload, []*sshdtest.Host) (*tool, error){b.baselineTool}, makers[1:]...)...)
 	}
+	if b.only[tmpfsName] {
+		makers = append(makers[:1], append([]func(string, workload, []*sshdtest.Host) (*tool, error){b.tmpfsTool}, makers[1:]...)...)
+	}
 	for _, mk := range makers {
 		t, err := mk(dir, w, hosts)
 		if err != nil {
@@ -88,6 +91,24 @@ func (b *bench) baselineTool(dir string, w workload, hosts []*sshdtest.Host) (*t
 
 // baselineName names the -baseline binary's runs in the report.
 const baselineName = "runbook run (baseline)"
+
+// tmpfsTool is runbookTool with its state on tmpfs (/dev/shm), where an
+// fsync costs nothing: beside runbookTool, what the durable journal costs.
+// Only when -tools names it.
+func (b *bench) tmpfsTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
+	t, err := b.runbookToolOf(b.runbookBin, tmpfsName, "-tmpfs", dir, w, hosts)
+	if err != nil {
+		return nil, err
+	}
+	t.Argv[2] = filepath.Join(b.tmpfsRoot(), "wl-"+w.slug()) // the bench's cleanup removes it
+	return t, nil
+}
+
+// tmpfsRoot is where tmpfsTool's state dirs go.
+func (b *bench) tmpfsRoot() string { return filepath.Join("/dev/shm", filepath.Base(b.dir)) }
+
+// tmpfsName names tmpfsTool's runs in the report.
+const tmpfsName = "runbook run (state on tmpfs)"
 
 func (b *bench) runbookToolOf(bin, name, suffix, dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
 	dir = dir + suffix
