@@ -127,14 +127,25 @@ func killAll(ps []*sshdProc) {
 		procs[pid] = true
 		syscall.Kill(pid, syscall.SIGSTOP)
 	}
-	for {
+	// A process stops on its way back to user space: one inside fork() when
+	// SIGSTOP came (a connection's monitor forking its post-auth child as
+	// the client's login completes) adds a child after the walk that found
+	// it. That child, reparented when its parent dies and its marker
+	// overwritten by its process title, would keep the connection open
+	// (once in some thirty kills). So the walk ends only when it finds
+	// nothing new after every process found has stopped.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		settled := allStopped(procs)
 		found := descendants(procs)
-		if len(found) == 0 {
-			break
-		}
 		for _, pid := range found {
 			procs[pid] = true
 			syscall.Kill(pid, syscall.SIGSTOP)
+		}
+		if settled && len(found) == 0 || time.Now().After(deadline) {
+			break
+		}
+		if len(found) == 0 {
+			time.Sleep(time.Millisecond)
 		}
 	}
 	for pid := range procs {
@@ -191,6 +202,27 @@ func (p *sshdProc) signalAll(sig syscall.Signal) {
 	for pid := range procs {
 		syscall.Kill(pid, sig)
 	}
+}
+
+// allStopped reports whether every process of procs is stopped, or gone.
+func allStopped(procs map[int]bool) bool {
+	for pid := range procs {
+		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		if err != nil {
+			continue // gone
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || i+2 >= len(s) {
+			continue
+		}
+		switch s[i+2] { // the state, after ") "
+		case 'T', 't', 'Z', 'X':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // descendants returns the processes whose parent is in procs and which are
