@@ -54,15 +54,7 @@ func TestFrozenInventoryReadsBack(t *testing.T) {
       hosts:
         web-1:
 `
-	inv, err := inventory.Parse("inv.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := frozenInventory(inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkReadsBack(t, inv, data)
+	freezeReadsBack(t, src)
 }
 
 // A host whose vars JSON writes as YAML reads them is written on one line
@@ -101,6 +93,21 @@ func TestFrozenInventoryFlowLines(t *testing.T) {
       hosts:
         web-2:
 `
+	data := freezeReadsBack(t, src)
+	for _, name := range []string{"web-1", "web-2", "web-4"} {
+		if !bytes.Contains(data, []byte("\n    \""+name+"\": {")) {
+			t.Errorf("%s is not written on one line:\n%s", name, data)
+		}
+	}
+	if !bytes.Contains(data, []byte("\n    web-3:\n")) {
+		t.Errorf("web-3 is not left to the YAML encoder:\n%s", data)
+	}
+}
+
+// freezeReadsBack freezes the inventory src and fails t unless it reads
+// back (checkReadsBack); it returns the frozen inventory.
+func freezeReadsBack(t *testing.T, src string) []byte {
+	t.Helper()
 	inv, err := inventory.Parse("inv.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -110,14 +117,7 @@ func TestFrozenInventoryFlowLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkReadsBack(t, inv, data)
-	for _, name := range []string{"web-1", "web-2", "web-4"} {
-		if !bytes.Contains(data, []byte("\n    \""+name+"\": {")) {
-			t.Errorf("%s is not written on one line:\n%s", name, data)
-		}
-	}
-	if !bytes.Contains(data, []byte("\n    web-3:\n")) {
-		t.Errorf("web-3 is not left to the YAML encoder:\n%s", data)
-	}
+	return data
 }
 
 // checkReadsBack fails t unless data, the frozen inv, parses back to every
