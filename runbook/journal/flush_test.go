@@ -2,7 +2,6 @@ package journal
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,11 +10,7 @@ import (
 // TestFlushWritesLazyRecords: Flush puts what AppendLazy buffered on disk,
 // and costs nothing when nothing is buffered.
 func TestFlushWritesLazyRecords(t *testing.T) {
-	path := filepath.Join(t.TempDir(), JournalFile)
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path := newJournal(t)
 	defer w.Close()
 	if _, err := w.Append(Record{Type: RunStarted}); err != nil {
 		t.Fatal(err)

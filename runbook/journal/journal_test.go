@@ -13,11 +13,7 @@ import (
 )
 
 func TestAppendConcurrentIsOrderedAndDurable(t *testing.T) {
-	path := filepath.Join(t.TempDir(), JournalFile)
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path := newJournal(t)
 	const n = 200
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -57,11 +53,7 @@ func TestAppendConcurrentIsOrderedAndDurable(t *testing.T) {
 }
 
 func TestTornTailIsCutOnResume(t *testing.T) {
-	path := filepath.Join(t.TempDir(), JournalFile)
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path := newJournal(t)
 	for i := 0; i < 3; i++ {
 		if _, err := w.Append(Record{Type: Message, Text: "x"}); err != nil {
 			t.Fatal(err)
@@ -118,16 +110,12 @@ not json
 }
 
 func TestWriteErrorIsSticky(t *testing.T) {
-	path := filepath.Join(t.TempDir(), JournalFile)
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, _ := newJournal(t)
 	w.f.Close() // make every write fail, as a full or vanished disk would
 	if _, err := w.Append(Record{Type: Message}); err == nil {
 		t.Fatal("append on a broken file succeeded")
 	}
-	_, err = w.Append(Record{Type: Message})
+	_, err := w.Append(Record{Type: Message})
 	if err == nil || w.Err() == nil || !errors.Is(err, os.ErrClosed) {
 		t.Fatalf("second append: %v", err)
 	}

@@ -9,6 +9,18 @@ import (
 	"time"
 )
 
+// newJournal creates a journal in a fresh directory, failing t if it
+// cannot, and returns it with its path.
+func newJournal(t *testing.T) (*Writer, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), JournalFile)
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, path
+}
+
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	info, err := os.Stat(path)
@@ -19,11 +31,7 @@ func fileSize(t *testing.T, path string) int64 {
 }
 
 func TestAppendLazyWaitsForTheNextAppend(t *testing.T) {
-	path := filepath.Join(t.TempDir(), JournalFile)
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path := newJournal(t)
 	lazy, err := w.AppendLazy(Record{Type: StepFinished, Host: "a"})
 	if err != nil || lazy.Seq != 1 || lazy.Time.IsZero() {
 		t.Fatalf("AppendLazy: %+v %v", lazy, err)
@@ -57,11 +65,7 @@ func TestAppendLazyWaitsForTheNextAppend(t *testing.T) {
 }
 
 func TestAppendLazyConcurrentKeepsOrder(t *testing.T) {
-	path := filepath.Join(t.TempDir(), JournalFile)
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path := newJournal(t)
 	const hosts, steps = 20, 10
 	var wg sync.WaitGroup
 	for h := range hosts {
@@ -110,11 +114,7 @@ func TestAppendLazyConcurrentKeepsOrder(t *testing.T) {
 }
 
 func TestCloseReportsAFailedFlush(t *testing.T) {
-	path := filepath.Join(t.TempDir(), JournalFile)
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path := newJournal(t)
 	if _, err := w.AppendLazy(Record{Type: StepFinished}); err != nil {
 		t.Fatal(err)
 	}
@@ -134,11 +134,7 @@ func TestCloseReportsAFailedFlush(t *testing.T) {
 // FlushAlong with no grace syncs the records up to its seq (those buffered with them go
 // along) and writes nothing when they are on disk already.
 func TestFlushAlongSyncsOnlyWhatItIsAskedFor(t *testing.T) {
-	path := filepath.Join(t.TempDir(), JournalFile)
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path := newJournal(t)
 	defer w.Close()
 	a, _ := w.AppendLazy(Record{Type: StepFinished, Host: "a"})
 	if err := w.FlushAlong(0, 0); err != nil || fileSize(t, path) != 0 || w.Synced() != 0 {
@@ -164,11 +160,7 @@ func TestFlushAlongSyncsOnlyWhatItIsAskedFor(t *testing.T) {
 // grace (an hour here: the test would time out, were it to wait for the
 // grace), and syncs by itself when none does.
 func TestFlushAlongRidesOnAnotherSync(t *testing.T) {
-	path := filepath.Join(t.TempDir(), JournalFile)
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path := newJournal(t)
 	defer w.Close()
 	lazy, _ := w.AppendLazy(Record{Type: StepFinished, Host: "a"})
 	done := make(chan error)
@@ -197,11 +189,7 @@ func TestFlushAlongRidesOnAnotherSync(t *testing.T) {
 // later Flush syncs it without writing it again, and a failed write is the
 // writer's sticky error.
 func TestWriteOutWritesWithoutSyncing(t *testing.T) {
-	path := filepath.Join(t.TempDir(), JournalFile)
-	w, err := Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, path := newJournal(t)
 	lazy, _ := w.AppendLazy(Record{Type: StepFinished, Host: "a"})
 	if err := w.WriteOut(); err != nil || w.Synced() != 0 {
 		t.Fatalf("WriteOut: %v, synced %d", err, w.Synced())
