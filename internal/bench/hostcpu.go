@@ -120,10 +120,10 @@ func (m *hostMeter) CPU() time.Duration {
 	}
 	if !m.v2 {
 		b, err := os.ReadFile(filepath.Join(m.cgroup, "cpuacct.usage"))
-		n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 		if err != nil {
 			return 0
 		}
+		n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 		return time.Duration(n)
 	}
 	b, err := os.ReadFile(filepath.Join(m.cgroup, "cpu.stat"))
@@ -168,17 +168,8 @@ func (m *hostMeter) moveBack(dir, root string) {
 func listenerCPU(fleetDir string) time.Duration {
 	var ticks int64
 	for _, pid := range fleetListeners(fleetDir) {
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 15 {
+		f, ok := sshdtest.ProcStat(pid)
+		if !ok || len(f) < 15 {
 			continue
 		}
 		for _, v := range f[11:15] { // utime stime cutime cstime

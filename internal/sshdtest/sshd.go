@@ -207,17 +207,12 @@ func (p *sshdProc) signalAll(sig syscall.Signal) {
 // allStopped reports whether every process of procs is stopped, or gone.
 func allStopped(procs map[int]bool) bool {
 	for pid := range procs {
-		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-		if err != nil {
+		fields, ok := ProcStat(pid)
+		if !ok || len(fields) == 0 {
 			continue // gone
 		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || i+2 >= len(s) {
-			continue
-		}
-		switch s[i+2] { // the state, after ") "
-		case 'T', 't', 'Z', 'X':
+		switch fields[0] { // the state
+		case "T", "t", "Z", "X":
 		default:
 			return false
 		}
@@ -245,20 +240,26 @@ func descendants(procs map[int]bool) []int {
 	return found
 }
 
-// ParentPID reads the parent pid from /proc/PID/stat, whose second field
-// (the command name, in parentheses) may itself hold spaces and parentheses.
-func ParentPID(pid int) (int, bool) {
+// ProcStat returns the fields of /proc/PID/stat after the command name (the
+// state first, then the parent pid), which is in parentheses and may
+// itself hold spaces and parentheses.
+func ProcStat(pid int) ([]string, bool) {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	if err != nil {
-		return 0, false
+		return nil, false
 	}
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, false
+		return nil, false
 	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 2 {
+	return strings.Fields(s[i+1:]), true
+}
+
+// ParentPID reads the parent pid from /proc/PID/stat.
+func ParentPID(pid int) (int, bool) {
+	fields, ok := ProcStat(pid)
+	if !ok || len(fields) < 2 {
 		return 0, false
 	}
 	ppid, err := strconv.Atoi(fields[1])
