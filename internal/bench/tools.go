@@ -79,14 +79,14 @@ func (b *bench) tools(w workload) ([]*tool, error) {
 // every host at once; the journal is fsynced and host locks are taken, as
 // always. State lives on disk (-state-dir), not tmpfs, so fsync is real.
 func (b *bench) runbookTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
-	return b.runbookToolOf(b.runbookBin, "runbook run", "", dir, w, hosts)
+	return b.runbookToolOf(b.runbookBin, "runbook run", "", b.stateRoot, dir, w, hosts)
 }
 
 // baselineTool is runbookTool with the -baseline binary (another build of
 // runbook, main's say), with state and locks of its own, so that two
 // builds are compared in one interleaved run.
 func (b *bench) baselineTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
-	return b.runbookToolOf(b.baselineBin, baselineName, "-baseline", dir, w, hosts)
+	return b.runbookToolOf(b.baselineBin, baselineName, "-baseline", b.stateRoot, dir, w, hosts)
 }
 
 // baselineName names the -baseline binary's runs in the report.
@@ -96,12 +96,7 @@ const baselineName = "runbook run (baseline)"
 // fsync costs nothing: beside runbookTool, what the durable journal costs.
 // Only when -tools names it.
 func (b *bench) tmpfsTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
-	t, err := b.runbookToolOf(b.runbookBin, tmpfsName, "-tmpfs", dir, w, hosts)
-	if err != nil {
-		return nil, err
-	}
-	t.Argv[2] = filepath.Join(b.tmpfsRoot(), "wl-"+w.slug()) // the bench's cleanup removes it
-	return t, nil
+	return b.runbookToolOf(b.runbookBin, tmpfsName, "-tmpfs", b.tmpfsRoot(), dir, w, hosts) // the bench's cleanup removes it
 }
 
 // tmpfsRoot is where tmpfsTool's state dirs go.
@@ -110,7 +105,7 @@ func (b *bench) tmpfsRoot() string { return filepath.Join("/dev/shm", filepath.B
 // tmpfsName names tmpfsTool's runs in the report.
 const tmpfsName = "runbook run (state on tmpfs)"
 
-func (b *bench) runbookToolOf(bin, name, suffix, dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
+func (b *bench) runbookToolOf(bin, name, suffix, stateRoot, dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
 	dir = dir + suffix
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -141,7 +136,7 @@ func (b *bench) runbookToolOf(bin, name, suffix, dir string, w workload, hosts [
 	if err := writeFiles(map[string]string{rbFile: rb.String(), invFile: inv.String()}); err != nil {
 		return nil, err
 	}
-	state := filepath.Join(b.stateRoot, "wl-"+w.slug()+suffix)
+	state := filepath.Join(stateRoot, "wl-"+w.slug()+suffix)
 	return &tool{
 		Name: name,
 		Setup: func() error {
