@@ -357,6 +357,9 @@ func (e *Engine) Start(ctx context.Context) (*Result, error) {
 // run executes the phases and finishes the run.
 func (e *Engine) run(ctx context.Context) (*Result, error) {
 	defer e.pool.closeAll()
+	// A cancelled ctx (the CLI's second interrupt) also stops the run, so
+	// that no host is settled as if the steps it cut off had finished.
+	defer context.AfterFunc(ctx, e.Stop)()
 	e.walk = e.runWalk()
 	e.runHook(ctx, runbook.HookOnStart, 0, nil)
 	ordered := false

@@ -31,6 +31,11 @@ type replayState struct {
 	// changedOrder are the hosts a canary or batch phase started, in the
 	// order they first did (rollback_all goes newest first).
 	changedOrder []string
+	// cutOff are the steps, by host and id, that an earlier session
+	// started and ended without a result: the attempt the kill cut off
+	// may have changed the host whatever the step reports when it runs
+	// again, so their notify: handlers are queued anyway.
+	cutOff map[string]bool
 }
 
 // RetryDecision is what resume --retry-failed does with one host.
@@ -51,11 +56,26 @@ type RetryDecision struct {
 func newReplay(recs []journal.Record, retry func(outcome string) bool) *replayState {
 	r := &replayState{finals: map[string]journal.Record{}, outcomes: map[string]journal.Record{},
 		waits: map[string]bool{}, approvals: map[string]bool{}, locks: map[string]string{},
-		phaseHosts: map[int][]string{}, loopItems: map[string][]any{}, rescued: map[string]bool{}}
+		phaseHosts: map[int][]string{}, loopItems: map[string][]any{}, rescued: map[string]bool{},
+		cutOff: map[string]bool{}}
+	// open are the steps started in the current session with no result yet.
+	open := map[string]bool{}
+	closeSession := func() {
+		for k := range open {
+			r.cutOff[k] = true
+		}
+		clear(open)
+	}
 	seenInPhase := map[int]map[string]bool{}
 	changedSeen := map[string]bool{}
 	for _, rec := range recs {
 		switch rec.Type {
+		case journal.RunResumed:
+			closeSession()
+		case journal.StepStarted:
+			if !rec.DryRun && rec.PhaseKind != hookPhaseKind {
+				open[rec.Host+"\x00"+rec.StepID] = true
+			}
 		case journal.PhaseStarted:
 			if rec.PhaseKind != runbook.KindCanary && rec.PhaseKind != runbook.KindBatch {
 				continue
@@ -88,6 +108,7 @@ func newReplay(recs []journal.Record, retry func(outcome string) bool) *replaySt
 		case journal.StepFinished:
 			if rec.Final && rec.PhaseKind != hookPhaseKind { // each session runs its own hooks
 				r.finals[rec.Host+"\x00"+rec.StepID] = rec
+				delete(open, rec.Host+"\x00"+rec.StepID)
 			}
 		case journal.HostFinished:
 			r.outcomes[rec.Host] = rec
@@ -99,6 +120,7 @@ func newReplay(recs []journal.Record, retry func(outcome string) bool) *replaySt
 			}
 		}
 	}
+	closeSession()
 	for _, host := range sortedHosts(r.outcomes) {
 		rec := r.outcomes[host]
 		if rec.Outcome == journal.OutcomeNotStarted {
@@ -119,6 +141,13 @@ func newReplay(recs []journal.Record, retry func(outcome string) bool) *replaySt
 				delete(r.finals, k)
 			} else {
 				d.Kept++
+			}
+		}
+		if d.StartsOver { // the rollback undid what a cut-off step did
+			for k := range r.cutOff {
+				if strings.HasPrefix(k, host+"\x00") {
+					delete(r.cutOff, k)
+				}
 			}
 		}
 		r.retried = append(r.retried, d)
@@ -150,6 +179,12 @@ func (r *replayState) final(host, stepID string) (journal.Record, bool) {
 	}
 	rec, ok := r.finals[host+"\x00"+stepID]
 	return rec, ok
+}
+
+// wasCutOff reports whether an earlier session started the step on the
+// host and ended without its result.
+func (r *replayState) wasCutOff(host, stepID string) bool {
+	return r != nil && r.cutOff[host+"\x00"+stepID]
 }
 
 func (r *replayState) waited(key string) bool { return r != nil && r.waits[key] }

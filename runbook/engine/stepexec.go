@@ -216,6 +216,9 @@ func (e *Engine) execStep(ctx context.Context, hs *hostState, pc *phaseCtx, key 
 			fin.Data = nil
 		}
 		fin.Final = !v.retry
+		if fin.Final && e.requeues(hs, st, v.status, fin.StepID, fin.DryRun) {
+			fin.Text = cutOffText
+		}
 		if e.emitLazy(fin) != nil {
 			return fin, false
 		}
@@ -249,6 +252,9 @@ func (e *Engine) finishNow(hs *hostState, st *runbook.Step, base journal.Record,
 	r.Type, r.Status, r.Final, r.Reason = journal.StepFinished, status, true, base.Reason
 	if err != nil {
 		r.Error = e.rd.String(err.Error())
+	}
+	if e.requeues(hs, st, status, r.StepID, r.DryRun) {
+		r.Text = cutOffText
 	}
 	if e.emitLazy(r) != nil {
 		return r, false
@@ -293,6 +299,7 @@ func (e *Engine) runAttempt(ctx context.Context, hs *hostState, pc *phaseCtx, p 
 		// refused or could not be asked: not its result. It runs again on
 		// resume.
 		fin.Status, fin.Error = statusFailed, "interrupted"
+		e.Stop() // nothing after this settles a host as if its step had finished
 		if approval != nil {
 			fin.Error = approval.Error()
 		}
@@ -399,7 +406,7 @@ func (e *Engine) apply(hs *hostState, st *runbook.Step, status string, rc *int, 
 	if st.Register != "" && (iter == nil || iter.index == 0) {
 		hs.forgetUnknown(st.Register)
 	}
-	if status == statusChanged {
+	if status == statusChanged || e.requeues(hs, st, status, fin.StepID, fin.DryRun) {
 		hs.queue(e.rb.Handlers, st.Notify)
 	}
 	for k, v := range res.Set {
@@ -417,6 +424,22 @@ func (e *Engine) apply(hs *hostState, st *runbook.Step, status string, rc *int, 
 	hs.addBackup(fin.Data)
 }
 
+// cutOffText says on a step_finished why its handlers run though it did
+// not report changed.
+const cutOffText = "an earlier attempt was cut off by the controller's end and may have changed the host: the step's notify handlers are queued"
+
+// requeues reports whether the handlers st notifies are queued although it
+// did not report changed: an earlier session started it on the host and
+// ended without its result, so what that attempt did is unknown (the
+// second attempt of "stop kubelet" finds it stopped and reports ok, and
+// "start kubelet" must still run).
+func (e *Engine) requeues(hs *hostState, st *runbook.Step, status, stepID string, dryRun bool) bool {
+	if len(st.Notify) == 0 || dryRun || (status != statusOK && status != statusSkipped) {
+		return false
+	}
+	return e.replay.wasCutOff(hs.h.Name, stepID)
+}
+
 // applyRecord makes a journaled step result visible to later steps (resume,
 // run_once, skipped steps).
 func (e *Engine) applyRecord(hs *hostState, st *runbook.Step, rec journal.Record, iter *loopIter) {
@@ -424,7 +447,7 @@ func (e *Engine) applyRecord(hs *hostState, st *runbook.Step, rec journal.Record
 		hs.setName(st.Register, resultValue(rec.Status, rec.RC, rec.Stdout, rec.Stderr, rec.Data))
 		hs.forgetUnknown(st.Register)
 	}
-	if rec.Status == statusChanged {
+	if rec.Status == statusChanged || e.requeues(hs, st, rec.Status, rec.StepID, rec.DryRun) {
 		hs.queue(e.rb.Handlers, st.Notify)
 	}
 	if set, ok := rec.Data["set"].(map[string]any); ok {
