@@ -3,6 +3,13 @@ package engine
 import (
 	"context"
 	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/runbookhq/runbook/runbook/journal"
@@ -39,9 +46,11 @@ phases:
 func TestCutOffStepQueuesItsHandlers(t *testing.T) {
 	var cut context.CancelFunc
 	cutAt := "worker-2: stop-svc"
+	var mu sync.Mutex // guards cutAt and stopped
 	stopped := map[string]bool{}
-	var f *fakeFleet
-	f = newFakeFleet(func(host, cmd string) (string, int, error) {
+	f := newFakeFleet(func(host, cmd string) (string, int, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		if host+": "+cmd == cutAt {
 			cutAt = ""
 			defer cut()
@@ -77,7 +86,9 @@ func TestCutOffStepQueuesItsHandlers(t *testing.T) {
 	}
 	session := func(cutNext string) error {
 		t.Helper()
+		mu.Lock()
 		cutAt = cutNext
+		mu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		cut = cancel
@@ -131,5 +142,150 @@ func TestCutOffStepQueuesItsHandlers(t *testing.T) {
 		if o != journal.OutcomeUpgraded {
 			t.Errorf("%s: %s", h, o)
 		}
+	}
+}
+
+// TestKilledAtEveryRecord kills a run after its N-th journal record, for
+// every N, and resumes it. The kill is a SIGKILL's: from that moment no
+// host runs a new command, and the journal is what was on disk then
+// (whatever the engine writes while it winds down is thrown away), so a
+// step whose step_started is the last word runs again. The resumed run
+// ends as an uninterrupted one does, no step has two results, and every
+// command an uninterrupted run runs on a host runs there as many times, or
+// once more: the one the kill cut off, or the handler of a step it cut off
+// (which may have changed the host, whatever it reports when run again).
+func TestKilledAtEveryRecord(t *testing.T) {
+	t.Run("loops, handlers, blocks", func(t *testing.T) {
+		// Its config step, like a real one, reports changed only the first
+		// time it runs on a host: cut off and run again, it reports ok, and
+		// its handlers must run all the same.
+		src := strings.Replace(stepFlowRunbook, `changed_when: host.name != "worker-4"`, `changed_when: result.stdout == "changed"`, 1)
+		killAtEveryRecord(t, src, clusterInventory, func() *fakeFleet {
+			var f *fakeFleet
+			f = newFakeFleet(func(host, cmd string) (string, int, error) {
+				switch {
+				case cmd == "drain" && host == "worker-2":
+					return "", 1, nil
+				case cmd == "flaky" && f.times(host, "flaky") == 1:
+					return "", 1, nil
+				case cmd == "config" && host != "worker-4" && f.times(host, "config") == 1:
+					return "changed", 0, nil
+				case cmd == "config":
+					return "same", 0, nil
+				}
+				return "", 0, nil
+			})
+			return f
+		}, func(t *testing.T, counts map[string]int) {
+			for _, h := range []string{"worker-1", "worker-2", "worker-3"} {
+				if counts[h+": reload-cfg"] != 1 {
+					t.Fatalf("%s: reload ran %d times in an uninterrupted run", h, counts[h+": reload-cfg"])
+				}
+			}
+		})
+	})
+	t.Run("canary, batches, a rollback", func(t *testing.T) {
+		src := upgradeRunbook("failure_budget: 1")
+		killAtEveryRecord(t, src, fleetInventory, func() *fakeFleet {
+			return newFakeFleet(failOn("healthy", "worker-4"))
+		}, func(t *testing.T, counts map[string]int) {
+			if counts["worker-4: undo"] != 1 {
+				t.Fatalf("worker-4 was rolled back %d times in an uninterrupted run", counts["worker-4: undo"])
+			}
+		})
+	})
+}
+
+// killAtEveryRecord runs src on a fleet from newFleet uninterrupted (check
+// looks at what its hosts ran), then once per record killed there and
+// resumed.
+func killAtEveryRecord(t *testing.T, src, inv string, newFleet func() *fakeFleet, check func(*testing.T, map[string]int)) {
+	f0 := newFleet()
+	full := runFake(t, src, f0, func(o *Options) { o.Inventory = loadInventory(t, inv) })
+	wantOutcomes, wantCounts := full.outcomes(), f0.counts
+	check(t, wantCounts)
+	wantStatus := journal.RunStatusSucceeded
+	if full.err != nil {
+		wantStatus = wantRunError(t, full.err, journal.RunStatusFailed).Result.Status
+	}
+	for n := 1; n < len(full.records); n++ {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			f := newFleet()
+			state := t.TempDir()
+			ctx, kill := context.WithCancel(context.Background())
+			defer kill()
+			var e *Engine
+			var seen atomic.Int32
+			var onDisk []byte
+			opts := Options{Runbook: loadRunbook(t, src), Inventory: loadInventory(t, inv), StateDir: state,
+				Connector: f, Approver: &approver{answer: true}, Operator: "tester",
+				Observer: func(journal.Record) {
+					if int(seen.Add(1)) != n {
+						return
+					}
+					down := make(chan struct{})
+					f.mu.Lock()
+					f.down = down
+					f.mu.Unlock()
+					var err error
+					if onDisk, err = os.ReadFile(filepath.Join(e.runDir, journal.JournalFile)); err != nil {
+						t.Error(err)
+					}
+					kill()
+					close(down)
+				}}
+			var err error
+			if e, err = New(opts); err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.Start(ctx)
+			if onDisk == nil {
+				t.Fatalf("run ended before record %d: %v", n, err)
+			}
+			if err := os.WriteFile(res.Journal, onDisk, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f.down = nil
+			r2, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: state, Connector: f,
+				Approver: &approver{answer: true}, Operator: "tester"}, RunID: res.RunID})
+			if err != nil {
+				t.Fatalf("resume: %v", err)
+			}
+			if res2, err := r2.Continue(context.Background()); res2 == nil || res2.Status != wantStatus {
+				t.Fatalf("resumed run: %v %+v, want %s", err, res2, wantStatus)
+			}
+			log, err := journal.ReadFile(res.Journal)
+			if err != nil {
+				t.Fatal(err)
+			}
+			finals := map[string]int{}
+			outcomes := map[string]string{}
+			for _, rec := range log.Records {
+				switch {
+				case rec.Type == journal.StepFinished && rec.Final:
+					finals[rec.Host+" "+rec.StepID]++
+				case rec.Type == journal.HostFinished:
+					outcomes[rec.Host] = rec.Outcome
+				}
+			}
+			for k, c := range finals {
+				if c != 1 {
+					t.Errorf("%s finished %d times", k, c)
+				}
+			}
+			if !maps.Equal(outcomes, wantOutcomes) {
+				t.Errorf("outcomes %v, want %v", outcomes, wantOutcomes)
+			}
+			for k, want := range wantCounts {
+				if c := f.counts[k]; c < want || c > want+1 {
+					t.Errorf("%s ran %d times, %d in an uninterrupted run", k, c, want)
+				}
+			}
+			for k, c := range f.counts {
+				if wantCounts[k] == 0 && c > 1 {
+					t.Errorf("%s ran %d times, never in an uninterrupted run", k, c)
+				}
+			}
+		})
 	}
 }

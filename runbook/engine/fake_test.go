@@ -34,6 +34,10 @@ type fakeFleet struct {
 	readOnlyHellos int
 	// beforeHello, when set, is called before a host's lock-and-facts hello.
 	beforeHello func(host string)
+	// down, while set, makes every host run nothing (what a killed
+	// controller would have sent next): a command waits until down is
+	// closed, then fails unreachable.
+	down chan struct{}
 }
 
 func newFakeFleet(reply func(host, cmd string) (string, int, error)) *fakeFleet {
@@ -62,6 +66,13 @@ func (f *fakeFleet) ran(host string) []string {
 	return out
 }
 
+// times is how many times host ran cmd so far (a reply may ask).
+func (f *fakeFleet) times(host, cmd string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.counts[host+": "+cmd]
+}
+
 func (f *fakeFleet) count(cmd string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -85,6 +96,13 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 		text = strings.Join(cmd.Argv, " ")
 	}
 	f := t.f
+	f.mu.Lock()
+	down := f.down
+	f.mu.Unlock()
+	if down != nil {
+		<-down
+		return transport.Result{}, transport.Unreachable(t.host, errors.New("the controller is gone"))
+	}
 	switch {
 	case strings.Contains(text, `echo "lock=acquired"`):
 		// The hello: take the lock, print the facts.

@@ -286,7 +286,7 @@ func stepFlowReply() (*fakeFleet, func(string, string) (string, int, error)) {
 		switch {
 		case cmd == "drain" && host == "worker-2":
 			return "", 1, nil
-		case cmd == "flaky" && f.counts[host+": flaky"] == 1:
+		case cmd == "flaky" && f.times(host, "flaky") == 1:
 			return "", 1, nil
 		}
 		return "", 0, nil
