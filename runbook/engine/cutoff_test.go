@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,7 +161,7 @@ func TestKilledAtEveryRecord(t *testing.T) {
 		// time it runs on a host: cut off and run again, it reports ok, and
 		// its handlers must run all the same.
 		src := strings.Replace(stepFlowRunbook, `changed_when: host.name != "worker-4"`, `changed_when: result.stdout == "changed"`, 1)
-		killAtEveryRecord(t, src, clusterInventory, func() *fakeFleet {
+		killAtEveryRecord(t, src, clusterInventory, nil, func() *fakeFleet {
 			var f *fakeFleet
 			f = newFakeFleet(func(host, cmd string) (string, int, error) {
 				switch {
@@ -184,9 +185,16 @@ func TestKilledAtEveryRecord(t *testing.T) {
 			}
 		})
 	})
-	t.Run("canary, batches, a rollback", func(t *testing.T) {
+	t.Run("canary, approval, batches, a rollback, run_once", func(t *testing.T) {
 		src := upgradeRunbook("failure_budget: 1")
-		killAtEveryRecord(t, src, fleetInventory, func() *fakeFleet {
+		src = strings.Replace(src, "  - name: Roll out", "    approve: Continue?\n  - name: Roll out", 1)
+		src = strings.Replace(src, "rollback:", `  - name: Fleet
+    kind: verify
+    steps:
+      - shell: fleet-ok
+        run_once: true
+rollback:`, 1)
+		killAtEveryRecord(t, src, fleetInventory, []string{"fleet-ok"}, func() *fakeFleet {
 			return newFakeFleet(failOn("healthy", "worker-4"))
 		}, func(t *testing.T, counts map[string]int) {
 			if counts["worker-4: undo"] != 1 {
@@ -198,12 +206,25 @@ func TestKilledAtEveryRecord(t *testing.T) {
 
 // killAtEveryRecord runs src on a fleet from newFleet uninterrupted (check
 // looks at what its hosts ran), then once per record killed there and
-// resumed.
-func killAtEveryRecord(t *testing.T, src, inv string, newFleet func() *fakeFleet, check func(*testing.T, map[string]int)) {
+// resumed. The commands of anyHost are run_once steps.
+func killAtEveryRecord(t *testing.T, src, inv string, anyHost []string, newFleet func() *fakeFleet, check func(*testing.T, map[string]int)) {
 	f0 := newFleet()
 	full := runFake(t, src, f0, func(o *Options) { o.Inventory = loadInventory(t, inv) })
-	wantOutcomes, wantCounts := full.outcomes(), f0.counts
-	check(t, wantCounts)
+	wantOutcomes := full.outcomes()
+	check(t, f0.counts)
+	// A run_once step runs on whichever host comes first: it is counted
+	// for the fleet.
+	byHost := func(counts map[string]int) map[string]int {
+		out := map[string]int{}
+		for k, c := range counts {
+			if _, cmd, _ := strings.Cut(k, ": "); slices.Contains(anyHost, cmd) {
+				k = "any host: " + cmd
+			}
+			out[k] += c
+		}
+		return out
+	}
+	want := byHost(f0.counts)
 	wantStatus := journal.RunStatusSucceeded
 	if full.err != nil {
 		wantStatus = wantRunError(t, full.err, journal.RunStatusFailed).Result.Status
@@ -276,13 +297,14 @@ func killAtEveryRecord(t *testing.T, src, inv string, newFleet func() *fakeFleet
 			if !maps.Equal(outcomes, wantOutcomes) {
 				t.Errorf("outcomes %v, want %v", outcomes, wantOutcomes)
 			}
-			for k, want := range wantCounts {
-				if c := f.counts[k]; c < want || c > want+1 {
+			got := byHost(f.counts)
+			for k, want := range want {
+				if c := got[k]; c < want || c > want+1 {
 					t.Errorf("%s ran %d times, %d in an uninterrupted run", k, c, want)
 				}
 			}
-			for k, c := range f.counts {
-				if wantCounts[k] == 0 && c > 1 {
+			for k, c := range got {
+				if want[k] == 0 && c > 1 {
 					t.Errorf("%s ran %d times, never in an uninterrupted run", k, c)
 				}
 			}
