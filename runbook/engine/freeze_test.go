@@ -3,7 +3,9 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -138,11 +140,36 @@ func checkReadsBack(t *testing.T, inv *inventory.Inventory, data []byte) {
 			t.Errorf("host %d: %+v, want %+v", i, b, h)
 		}
 		for k, v := range h.Vars {
-			if !reflect.DeepEqual(b.Vars[k], v) {
+			if !sameValue(b.Vars[k], v) {
 				t.Errorf("%s: var %s = %#v, want %#v\n%s", h.Name, k, b.Vars[k], v, data)
 			}
 		}
 	}
+}
+
+// sameValue is reflect.DeepEqual with NaN equal to NaN: .nan must read
+// back as NaN, which no NaN equals.
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && (x == y || math.IsNaN(x) && math.IsNaN(y))
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if w, ok := y[k]; !ok || !sameValue(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		return ok && slices.EqualFunc(x, y, sameValue)
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // FuzzFrozenInventoryReadsBack: whatever inventory parses, its frozen form
@@ -152,6 +179,7 @@ func FuzzFrozenInventoryReadsBack(f *testing.F) {
 	f.Add("all:\n  vars: {l: [1, {k: \"  v\\n\"}], m: {n: null}}\n  hosts:\n    a:\n  children:\n    g:\n      hosts:\n        a:\n")
 	f.Add("all:\n  hosts:\n    a: {s: \"#x\", t: \"a: b\", u: \"- c\", w: \"|\\n\"}\n")
 	f.Add("all:\n  hosts:\n    a: {f: 1.0, g: 1e20, h: 2.5e-9, i: .inf, j: \"\\u2028\", k: \"<&>\"}\n")
+	f.Add("all:\n  hosts:\n    a: {n: .nan, l: [.nan, {m: .NaN}]}\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		inv, err := inventory.Parse("inv.yaml", []byte(src))
 		if err != nil {
