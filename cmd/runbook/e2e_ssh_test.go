@@ -351,3 +351,53 @@ func TestSSHPlanCheckFailsWithTheReason(t *testing.T) {
 		t.Errorf("JSON check %+v", doc.Check)
 	}
 }
+
+// A lock left without an owner (a run killed between its mkdir and its
+// owner file) is taken over real sshd: an old directory with no owner
+// file at once, a young one with an empty owner file after the grace
+// period; the journal says so, and the locks are released at the end.
+func TestSSHOwnerlessLockIsTaken(t *testing.T) {
+	inv, work := sshFleet(t, 3)
+	rb := e2eRunbook(t, work, "")
+	old := filepath.Join(work, "host2.lock")
+	if err := os.Mkdir(old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(old, time.Now().Add(-10*time.Minute), time.Now().Add(-10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	young := filepath.Join(work, "host3.lock")
+	if err := os.Mkdir(young, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(young, "owner"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	code, out, errOut := runCLI(t, "--state-dir", state, "run", rb, "-i", inv)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	ids, err := journal.ListRuns(state)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("runs %v %v", ids, err)
+	}
+	log, err := journal.ReadFile(filepath.Join(journal.RunDir(state, ids[0]), journal.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := map[string]string{}
+	for _, r := range log.Records {
+		if r.Type == journal.Message && strings.Contains(r.Text, "which had no owner") {
+			took[r.Host] = r.Text
+		}
+	}
+	if len(took) != 2 || !strings.Contains(took["host2"], "(made 10m") || !strings.Contains(took["host3"], "(made ") {
+		t.Errorf("messages %q", took)
+	}
+	for _, p := range []string{old, young} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left after the run (%v)", p, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -221,6 +222,7 @@ func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Trans
 	script := fmt.Sprintf(`L=%s
 if mkdir "$L" 2>/dev/null || { mkdir -p "$(dirname "$L")" 2>/dev/null; mkdir "$L" 2>/dev/null; }; then printf '%%s\n' %s > "$L/owner" && echo "lock=acquired" || echo "lock=error"
 elif [ -d "$L" ]; then echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "owner=$o"
+  [ -n "$o" ] || { m=$(stat -c %%Y "$L" 2>/dev/null) && echo "age=$(($(date +%%s) - m))"; }
 else echo "lock=error"; mkdir "$L"; fi
 `, runbook.ShellQuote(path), runbook.ShellQuote(string(owner))) + factsScript
 	if e.readOnly() {
@@ -257,6 +259,10 @@ else echo "lock=error"; mkdir "$L"; fi
 	case "held":
 		var o LockOwner
 		raw := kv["owner"]
+		if raw == "" {
+			ok, err := e.claimOwnerless(ctx, h, t, path, string(owner), kv["age"])
+			return facts, ok, err
+		}
 		if json.Unmarshal([]byte(raw), &o) == nil && o.RunID == e.runID {
 			return facts, true, nil // our own lock: a resumed run re-enters
 		}
@@ -273,6 +279,57 @@ else echo "lock=error"; mkdir "$L"; fi
 		stderr, _ := errb.Text(nil)
 		return facts, false, fmt.Errorf("could not take the run lock %s: %s", path, strings.TrimSpace(stderr))
 	}
+}
+
+// ownerlessGrace is how long a lock directory may stand without an owner
+// before it is taken as abandoned: the run that made it writes its owner
+// file right after, in the same command, unless it was killed in between.
+const ownerlessGrace = time.Second
+
+// claimScript writes the owner (%[2]s) into the lock %[1]s when the lock
+// still has none, and says whether it did.
+const claimScript = `L=%s; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null
+if [ -d "$L" ] && [ -z "$o" ] && printf '%%s\n' %s > "$L/owner"; then echo "claim=taken"; else echo "claim=refused"; echo "owner=$o"; fi
+`
+
+// claimOwnerless takes a lock that has no owner: a run killed between
+// making the lock directory and writing its owner file left it, and no
+// run holds it. Unless the directory is older than ownerlessGrace (age is
+// its age in seconds on the host, "" when the host could not tell), it
+// waits that long first, so that a run taking the lock right now has
+// written its owner; it takes the lock only if it still has none.
+func (e *Engine) claimOwnerless(ctx context.Context, h *inventory.Host, t transport.Transport, path, owner, age string) (bool, error) {
+	held := &LockHeldError{Host: h.Name, Path: path}
+	// The age is in whole seconds, so 1 may be a millisecond: only an age
+	// over the grace spares the wait.
+	if secs, err := strconv.Atoi(age); (err != nil || time.Duration(secs)*time.Second <= ownerlessGrace) && !e.sleep(ctx, ownerlessGrace) {
+		return false, held
+	}
+	var out capture
+	script := fmt.Sprintf(claimScript, runbook.ShellQuote(path), runbook.ShellQuote(owner))
+	_, err := t.Run(ctx, transport.Command{Shell: script, Inline: true, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
+		Stdout: &out, Timeout: time.Minute})
+	if err != nil {
+		return false, fmt.Errorf("taking the lock %s, which had no owner: %w", path, err)
+	}
+	text, _ := out.Text(nil)
+	if !strings.HasPrefix(text, "claim=taken\n") {
+		_, raw, _ := strings.Cut(text, "owner=")
+		held.Raw = strings.TrimSuffix(raw, "\n")
+		json.Unmarshal([]byte(held.Raw), &held.Owner)
+		return false, held
+	}
+	e.emitMessage(h.Name, fmt.Sprintf("took the lock %s, which had no owner (%s): a run was killed while taking it", path, ageText(age)))
+	return true, nil
+}
+
+// ageText says how old a lock is, from its age in seconds on the host.
+func ageText(age string) string {
+	secs, err := strconv.Atoi(age)
+	if err != nil {
+		return "made at a time the host did not tell"
+	}
+	return "made " + (time.Duration(secs) * time.Second).String() + " before"
 }
 
 // ownerPattern is what a lock's owner file holds when this run owns it.

@@ -34,6 +34,11 @@ type fakeFleet struct {
 	readOnlyHellos int
 	// beforeHello, when set, is called before a host's lock-and-facts hello.
 	beforeHello func(host string)
+	// ownerlessAge is the age the hello reports of a lock held with no
+	// owner (locks[host] == ""); claims counts such locks taken.
+	ownerlessAge string
+	claims       int
+	beforeClaim  func(host string)
 	// down, while set, makes every host run nothing (what a killed
 	// controller would have sent next): a command waits until down is
 	// closed, then fails unreachable.
@@ -114,6 +119,9 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 		lock := "acquired"
 		if cur, held := f.locks[t.host]; held && cur != owner {
 			lock = "held\nowner=" + cur
+			if cur == "" && f.ownerlessAge != "" {
+				lock += "\nage=" + f.ownerlessAge
+			}
 		} else {
 			f.locks[t.host] = owner
 		}
@@ -123,6 +131,21 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 		}
 		f.mu.Unlock()
 		fmt.Fprintf(cmd.Stdout, "lock=%s\nhostname=%s\nos_id=%s\nos_version_id=22.04\nos_codename=jammy\nkernel=5.15.0-91-generic\narch=x86_64\nboot_id=b-%s\n", lock, t.host, osID, t.host)
+		return transport.Result{}, nil
+	case strings.Contains(text, `echo "claim=taken"`):
+		// Taking a lock without an owner.
+		if f.beforeClaim != nil {
+			f.beforeClaim(t.host)
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if cur, held := f.locks[t.host]; held && cur == "" {
+			f.locks[t.host] = ownerRe.FindStringSubmatch(text)[1]
+			f.claims++
+			io.WriteString(cmd.Stdout, "claim=taken\n")
+		} else {
+			fmt.Fprintf(cmd.Stdout, "claim=refused\nowner=%s\n", cur)
+		}
 		return transport.Result{}, nil
 	case strings.HasPrefix(text, "echo lock=none\n"):
 		// The read-only hello of plan --check and a dry run: facts only.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -70,5 +71,66 @@ func TestResumeReleasesLockOfFinishedHost(t *testing.T) {
 	}
 	if !released {
 		t.Errorf("the resumed run journals no lock_released for %s", host)
+	}
+}
+
+// TestOwnerlessLockIsTaken: a run killed between making a host's lock
+// directory and writing its owner file leaves a lock that no run holds.
+// The next run (or the resume) takes it, once the directory is a grace
+// period old (so that a run taking it right now has written its owner),
+// and says so in the journal; a lock whose owner appears meanwhile is
+// another run's, and stays its.
+func TestOwnerlessLockIsTaken(t *testing.T) {
+	for _, tc := range []struct {
+		name, age string
+		owner     string // written by another run while the claim waits
+	}{
+		{name: "old", age: "600"},
+		{name: "young", age: "0"},
+		{name: "age unknown", age: ""},
+		{name: "another run writes its owner", age: "0", owner: `{"run_id":"20261207-000000-other-0000"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeFleet(okReply)
+			f.locks["worker-3"] = ""
+			f.ownerlessAge = tc.age
+			if tc.owner != "" {
+				f.beforeClaim = func(host string) {
+					f.mu.Lock()
+					f.locks[host] = tc.owner
+					f.mu.Unlock()
+				}
+			}
+			r := runFake(t, upgradeRunbook(""), f, nil)
+			var took []string
+			for _, rec := range r.records {
+				if rec.Type == journal.Message && strings.Contains(rec.Text, "which had no owner") {
+					took = append(took, rec.Host+": "+rec.Text)
+				}
+			}
+			if tc.owner != "" {
+				var held *LockHeldError
+				if !errors.As(r.err, &held) || held.Host != "worker-3" || held.Owner.RunID != "20261207-000000-other-0000" {
+					t.Fatalf("want worker-3 held by the other run, got %v", r.err)
+				}
+				if f.claims != 0 || len(took) != 0 || f.locks["worker-3"] != tc.owner {
+					t.Errorf("claims %d, messages %q, lock %q: the other run's lock was taken", f.claims, took, f.locks["worker-3"])
+				}
+				return
+			}
+			if r.err != nil {
+				t.Fatalf("run: %v", r.err)
+			}
+			if f.claims != 1 || len(took) != 1 || !strings.HasPrefix(took[0], "worker-3: took the lock ") {
+				t.Errorf("claims %d, messages %q", f.claims, took)
+			}
+			if owner, held := f.locks["worker-3"]; held {
+				t.Errorf("worker-3 is still locked (%q) after the run", owner)
+			}
+			if f.counts["worker-3: upgrade"] != 1 {
+				t.Errorf("worker-3 ran %q", f.ran("worker-3"))
+			}
+		})
 	}
 }
