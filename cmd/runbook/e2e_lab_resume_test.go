@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,18 +59,7 @@ func TestLabKilledRunResumes(t *testing.T) {
 	rb := copyRunbook(t, "examples/crio-upgrade.yaml", "soak: 5s", "soak: 0s")
 	// worker-1 (the canary) answers slowly, so that a kill lands inside
 	// one of its steps.
-	src, err := os.ReadFile(repoFile("inventories/lab.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := filepath.Join(t.TempDir(), "lab-slow.yaml")
-	slow := strings.Replace(string(src), "            worker-1:\n", "            worker-1:\n              lab_faults: {slow: 60ms}\n", 1)
-	if slow == string(src) {
-		t.Fatal("inventories/lab.yaml has no worker-1 entry to slow down")
-	}
-	if err := os.WriteFile(inv, []byte(slow), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	inv := slowLabInventory(t, "60ms")
 	points := []killPoint{
 		{name: "after the backups", when: has(journal.PhaseStarted, "Check versions", "")},
 		{name: "installing on the canary", when: lastIs(journal.StepStarted, "worker-1", "install cri-o"), midStep: true},
@@ -95,46 +85,85 @@ func TestLabKilledRunResumes(t *testing.T) {
 					t.Fatal("the run finished before it was killed")
 				}
 			}
-			ids := e.runIDs()
-			code, out, errOut := e.run("resume", ids[0], "--yes")
-			if code != 0 || !strings.Contains(out, "SUCCEEDED") {
-				t.Fatalf("resume: exit %d\n%s\n%s", code, out, errOut)
-			}
-			recs := e.records()
-			finals := map[string]int{}
-			for _, r := range recs {
-				if r.Type == journal.StepFinished && r.Final {
-					finals[r.Host+" "+r.StepID]++
-				}
-			}
-			for k, n := range finals {
-				if n > 1 {
-					t.Errorf("step %s finished %d times: a finished step ran again", k, n)
-				}
-			}
-			if kp.midStep && finals[last.Host+" "+last.StepID] != 1 {
-				t.Errorf("the step cut off by the kill (%s %s) has %d results, want 1", last.Host, last.StepID, finals[last.Host+" "+last.StepID])
-			}
-			outcomes, status := e.outcomes()
-			if status != journal.RunStatusSucceeded {
-				t.Errorf("status %s, outcomes %v", status, outcomes)
-			}
-			checkUpgraded(t, e.status(), kubeNodes(), "1.30.4-1.1", "1.30.4")
-			ds, static := e.daemonSetPods(), e.staticPods()
-			for _, w := range kubeNodes() {
-				for _, p := range e.wipedPods(w) {
-					if !ds[p] && !static[p] {
-						t.Errorf("%s: crio wiped the sandbox of %s, which is neither a daemonset nor a static pod", w, p)
-					}
-				}
-			}
+			resumeAndCheck(t, e, last, kp.midStep)
 		})
 	}
+}
+
+// resumeAndCheck resumes the env's killed run (last is the journal's last
+// record at the kill; midStep says that it is a step cut off) and checks
+// that the run succeeds, that no step finished twice (the cut-off one
+// once), that every node runs the target version and that crio wiped no
+// pod the drain had not evicted.
+func resumeAndCheck(t *testing.T, e *labEnv, last journal.Record, midStep bool) {
+	t.Helper()
+	ids := e.runIDs()
+	code, out, errOut := e.run("resume", ids[0], "--yes")
+	if code != 0 || !strings.Contains(out, "SUCCEEDED") {
+		t.Fatalf("killed after %s %s %s: resume: exit %d\n%s\n%s", last.Type, last.Host, last.Step, code, out, errOut)
+	}
+	recs := e.records()
+	finals := map[string]int{}
+	for _, r := range recs {
+		if r.Type == journal.StepFinished && r.Final {
+			finals[r.Host+" "+r.StepID]++
+		}
+	}
+	for k, n := range finals {
+		if n > 1 {
+			t.Errorf("step %s finished %d times: a finished step ran again", k, n)
+		}
+	}
+	if midStep && finals[last.Host+" "+last.StepID] != 1 {
+		t.Errorf("the step cut off by the kill (%s %s) has %d results, want 1", last.Host, last.StepID, finals[last.Host+" "+last.StepID])
+	}
+	outcomes, status := e.outcomes()
+	if status != journal.RunStatusSucceeded {
+		t.Errorf("status %s, outcomes %v", status, outcomes)
+	}
+	checkUpgraded(t, e.status(), kubeNodes(), "1.30.4-1.1", "1.30.4")
+	ds, static := e.daemonSetPods(), e.staticPods()
+	for _, w := range kubeNodes() {
+		for _, p := range e.wipedPods(w) {
+			if !ds[p] && !static[p] {
+				t.Errorf("%s: crio wiped the sandbox of %s, which is neither a daemonset nor a static pod", w, p)
+			}
+		}
+	}
+}
+
+// slowLabInventory is the lab inventory with worker-1 slowed by delay.
+func slowLabInventory(t *testing.T, delay string) string {
+	t.Helper()
+	src, err := os.ReadFile(repoFile("inventories/lab.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(t.TempDir(), "lab-slow.yaml")
+	slow := strings.Replace(string(src), "            worker-1:\n", "            worker-1:\n              lab_faults: {slow: "+delay+"}\n", 1)
+	if slow == string(src) {
+		t.Fatal("inventories/lab.yaml has no worker-1 entry to slow down")
+	}
+	if err := os.WriteFile(inv, []byte(slow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return inv
 }
 
 // runAndKill starts `runbook run` as a process and SIGKILLs it once when
 // says so; it returns the journal as the kill left it.
 func runAndKill(t *testing.T, bin string, e *labEnv, rb string, when func([]journal.Record) bool) []journal.Record {
+	t.Helper()
+	recs, out := runAndKillOrFinish(t, bin, e, rb, when)
+	if recs == nil {
+		t.Fatalf("the run ended before the kill point:\n%s", out)
+	}
+	return recs
+}
+
+// runAndKillOrFinish is runAndKill where the run may end before when says
+// to kill: it then returns no records, and what the run printed.
+func runAndKillOrFinish(t *testing.T, bin string, e *labEnv, rb string, when func([]journal.Record) bool) ([]journal.Record, string) {
 	t.Helper()
 	cmd := exec.Command(bin, "--state-dir", e.state, "--no-color", "run", rb, "-i", e.inv, "--yes")
 	var out bytes.Buffer
@@ -148,7 +177,7 @@ func runAndKill(t *testing.T, bin string, e *labEnv, rb string, when func([]jour
 	for {
 		select {
 		case err := <-exited:
-			t.Fatalf("the run ended (%v) before the kill point:\n%s", err, out.String())
+			return nil, fmt.Sprintf("(%v)\n%s", err, out.String())
 		case <-deadline:
 			cmd.Process.Kill()
 			<-exited
@@ -163,7 +192,7 @@ func runAndKill(t *testing.T, bin string, e *labEnv, rb string, when func([]jour
 				if log, err = journal.ReadFile(log.Path); err != nil {
 					t.Fatal(err)
 				}
-				return log.Records
+				return log.Records, out.String()
 			}
 		}
 		time.Sleep(2 * time.Millisecond)
