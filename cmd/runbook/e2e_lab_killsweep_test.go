@@ -12,12 +12,14 @@ import (
 // TestLabKillSweep SIGKILLs `runbook run` of the CRI-O upgrade (the lab
 // served apart, so that its nodes outlive the controller) once the journal
 // holds N records, for N = FIRST, FIRST+STEP, ... (COUNT kills, four at a
-// time), and resumes each: the checks of TestLabKilledRunResumes. Where a
-// kill lands within a few records varies with the machine's load, so that
-// a sweep reaches states no fixed kill point does (the ownerless lock and
-// the lost handler were found so). Opt-in, as it takes ~15 s per twelve
-// kills: RUNBOOK_KILL_SWEEP="FIRST STEP COUNT", e.g. "3 7 68" covers the
-// whole run (about 470 records).
+// time), and resumes each: the run must end as an uninterrupted one does
+// (resumeAndCheck). It sweeps two fleets: lab.yaml, where every node is
+// upgraded, and lab-faulty.yaml, where worker-3 fails and is rolled back.
+// Where a kill lands within a few records varies with the machine's load,
+// so that a sweep reaches states no fixed kill point does (the ownerless
+// lock and the lost handler were found so). Opt-in, as it takes ~15 s per
+// twelve kills: RUNBOOK_KILL_SWEEP="FIRST STEP COUNT"; "3 7 68" covers
+// each run (some 470 and 420 records).
 func TestLabKillSweep(t *testing.T) {
 	spec := os.Getenv("RUNBOOK_KILL_SWEEP")
 	if spec == "" {
@@ -29,22 +31,29 @@ func TestLabKillSweep(t *testing.T) {
 	}
 	bin := sigtestBinary(t)
 	rb := copyRunbook(t, "examples/crio-upgrade.yaml", "soak: 5s", "soak: 0s")
-	inv := slowLabInventory(t, "20ms")
 	sem := make(chan struct{}, 4)
-	for i := range count {
-		n := first + i*step
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
+	for _, fleet := range []struct{ name, inv, rolledBack string }{
+		{"lab", slowLabInventory(t, "20ms"), ""},
+		{"lab-faulty", repoFile("inventories/lab-faulty.yaml"), "worker-3"},
+	} {
+		t.Run(fleet.name, func(t *testing.T) {
 			t.Parallel()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			e := newLabEnv(t, inv)
-			stop := serveLab(t, bin, e)
-			defer stop()
-			killed, _ := runAndKillOrFinish(t, bin, e, rb, func(recs []journal.Record) bool { return len(recs) >= n })
-			if killed == nil || slices.ContainsFunc(killed, func(r journal.Record) bool { return r.Type == journal.RunFinished }) {
-				t.Skipf("the run ended before its record %d", n)
+			for i := range count {
+				n := first + i*step
+				t.Run(fmt.Sprint(n), func(t *testing.T) {
+					t.Parallel()
+					sem <- struct{}{}
+					defer func() { <-sem }()
+					e := newLabEnv(t, fleet.inv)
+					stop := serveLab(t, bin, e)
+					defer stop()
+					killed, _ := runAndKillOrFinish(t, bin, e, rb, func(recs []journal.Record) bool { return len(recs) >= n })
+					if killed == nil || slices.ContainsFunc(killed, func(r journal.Record) bool { return r.Type == journal.RunFinished }) {
+						t.Skipf("the run ended before its record %d", n)
+					}
+					resumeAndCheck(t, e, killed[len(killed)-1], false, fleet.rolledBack)
+				})
 			}
-			resumeAndCheck(t, e, killed[len(killed)-1], false)
 		})
 	}
 }

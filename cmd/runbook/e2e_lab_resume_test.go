@@ -85,22 +85,27 @@ func TestLabKilledRunResumes(t *testing.T) {
 					t.Fatal("the run finished before it was killed")
 				}
 			}
-			resumeAndCheck(t, e, last, kp.midStep)
+			resumeAndCheck(t, e, last, kp.midStep, "")
 		})
 	}
 }
 
 // resumeAndCheck resumes the env's killed run (last is the journal's last
 // record at the kill; midStep says that it is a step cut off) and checks
-// that the run succeeds, that no step finished twice (the cut-off one
-// once), that every node runs the target version and that crio wiped no
-// pod the drain had not evicted.
-func resumeAndCheck(t *testing.T, e *labEnv, last journal.Record, midStep bool) {
+// that the run ends as an uninterrupted one does: every node upgraded, or,
+// with rolledBack (lab-faulty.yaml's worker-3), that node rolled back to
+// 1.29 and the run failed. No step may finish twice (the cut-off one
+// once), and crio may wipe no pod the drain had not evicted.
+func resumeAndCheck(t *testing.T, e *labEnv, last journal.Record, midStep bool, rolledBack string) {
 	t.Helper()
 	ids := e.runIDs()
+	wantCode, wantStatus := 0, journal.RunStatusSucceeded
+	if rolledBack != "" {
+		wantCode, wantStatus = 1, journal.RunStatusFailed
+	}
 	code, out, errOut := e.run("resume", ids[0], "--yes")
-	if code != 0 || !strings.Contains(out, "SUCCEEDED") {
-		t.Fatalf("killed after %s %s %s: resume: exit %d\n%s\n%s", last.Type, last.Host, last.Step, code, out, errOut)
+	if code != wantCode || !strings.Contains(out, strings.ToUpper(wantStatus)) {
+		t.Fatalf("killed after %s %s %s: resume: exit %d, want %d\n%s\n%s", last.Type, last.Host, last.Step, code, wantCode, out, errOut)
 	}
 	recs := e.records()
 	finals := map[string]int{}
@@ -118,10 +123,26 @@ func resumeAndCheck(t *testing.T, e *labEnv, last journal.Record, midStep bool) 
 		t.Errorf("the step cut off by the kill (%s %s) has %d results, want 1", last.Host, last.StepID, finals[last.Host+" "+last.StepID])
 	}
 	outcomes, status := e.outcomes()
-	if status != journal.RunStatusSucceeded {
-		t.Errorf("status %s, outcomes %v", status, outcomes)
+	var upgraded []string
+	for _, n := range kubeNodes() {
+		want := journal.OutcomeUpgraded
+		if n == rolledBack {
+			want = journal.OutcomeRolledBack
+		} else {
+			upgraded = append(upgraded, n)
+		}
+		if outcomes[n] != want {
+			t.Errorf("%s: %s, want %s", n, outcomes[n], want)
+		}
 	}
-	checkUpgraded(t, e.status(), kubeNodes(), "1.30.4-1.1", "1.30.4")
+	if status != wantStatus {
+		t.Errorf("status %s, want %s (outcomes %v)", status, wantStatus, outcomes)
+	}
+	st := e.status()
+	checkUpgraded(t, st, upgraded, "1.30.4-1.1", "1.30.4")
+	if rolledBack != "" {
+		checkUpgraded(t, st, []string{rolledBack}, "1.29.9-1.1", "1.29.9")
+	}
 	ds, static := e.daemonSetPods(), e.staticPods()
 	for _, w := range kubeNodes() {
 		for _, p := range e.wipedPods(w) {
