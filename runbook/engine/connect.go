@@ -286,8 +286,8 @@ else echo "lock=error"; mkdir "$L"; fi
 // file right after, in the same command, unless it was killed in between.
 const ownerlessGrace = time.Second
 
-// claimScript writes the owner (%[2]s) into the lock %[1]s when the lock
-// still has none, and says whether it did.
+// claimScript writes the owner (its second %s) into the lock (its first)
+// when the lock still has none, and says whether it did.
 const claimScript = `L=%s; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null
 if [ -d "$L" ] && [ -z "$o" ] && printf '%%s\n' %s > "$L/owner"; then echo "claim=taken"; else echo "claim=refused"; echo "owner=$o"; fi
 `
@@ -299,11 +299,17 @@ if [ -d "$L" ] && [ -z "$o" ] && printf '%%s\n' %s > "$L/owner"; then echo "clai
 // waits that long first, so that a run taking the lock right now has
 // written its owner; it takes the lock only if it still has none.
 func (e *Engine) claimOwnerless(ctx context.Context, h *inventory.Host, t transport.Transport, path, owner, age string) (bool, error) {
-	held := &LockHeldError{Host: h.Name, Path: path}
 	// The age is in whole seconds, so 1 may be a millisecond: only an age
-	// over the grace spares the wait.
-	if secs, err := strconv.Atoi(age); (err != nil || time.Duration(secs)*time.Second <= ownerlessGrace) && !e.sleep(ctx, ownerlessGrace) {
-		return false, held
+	// over the grace spares the wait. A stopping run waits too (a second
+	// at most): the host's connection is under way.
+	if secs, err := strconv.Atoi(age); err != nil || time.Duration(secs)*time.Second <= ownerlessGrace {
+		timer := time.NewTimer(ownerlessGrace)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return false, fmt.Errorf("taking the lock %s, which had no owner: %w", path, ctx.Err())
+		}
 	}
 	var out capture
 	script := fmt.Sprintf(claimScript, runbook.ShellQuote(path), runbook.ShellQuote(owner))
@@ -315,7 +321,7 @@ func (e *Engine) claimOwnerless(ctx context.Context, h *inventory.Host, t transp
 	text, _ := out.Text(nil)
 	if !strings.HasPrefix(text, "claim=taken\n") {
 		_, raw, _ := strings.Cut(text, "owner=")
-		held.Raw = strings.TrimSuffix(raw, "\n")
+		held := &LockHeldError{Host: h.Name, Path: path, Raw: strings.TrimSuffix(raw, "\n")}
 		json.Unmarshal([]byte(held.Raw), &held.Owner)
 		return false, held
 	}
