@@ -186,7 +186,14 @@ func runAndKill(t *testing.T, bin string, e *labEnv, rb string, when func([]jour
 // to kill: it then returns no records, and what the run printed.
 func runAndKillOrFinish(t *testing.T, bin string, e *labEnv, rb string, when func([]journal.Record) bool) ([]journal.Record, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "--state-dir", e.state, "--no-color", "run", rb, "-i", e.inv, "--yes")
+	return killWhen(t, bin, e, when, "run", rb, "-i", e.inv, "--yes")
+}
+
+// killWhen runs the CLI with args (after --state-dir and --no-color) and
+// SIGKILLs it once when says so, as runAndKillOrFinish does.
+func killWhen(t *testing.T, bin string, e *labEnv, when func([]journal.Record) bool, args ...string) ([]journal.Record, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--state-dir", e.state, "--no-color"}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
