@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -93,12 +92,7 @@ func TestCutOffStepQueuesItsHandlers(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		cut = cancel
-		r, err := Resume(ctx, ResumeOptions{Options: Options{StateDir: state, Connector: f,
-			Approver: &approver{answer: true}, Operator: "tester"}, RunID: res.RunID})
-		if err != nil {
-			t.Fatalf("resume: %v", err)
-		}
-		_, err = r.Continue(ctx)
+		_, err := resumeFake(ctx, t, state, f, res.RunID)
 		return err
 	}
 	if err := session("worker-2: start-svc"); !errors.Is(err, ErrInterrupted) {
@@ -267,36 +261,10 @@ func killAtEveryRecord(t *testing.T, src, inv string, anyHost []string, newFleet
 				t.Fatal(err)
 			}
 			f.down = nil
-			r2, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: state, Connector: f,
-				Approver: &approver{answer: true}, Operator: "tester"}, RunID: res.RunID})
-			if err != nil {
-				t.Fatalf("resume: %v", err)
-			}
-			if res2, err := r2.Continue(context.Background()); res2 == nil || res2.Status != wantStatus {
+			if res2, err := resumeFake(context.Background(), t, state, f, res.RunID); res2 == nil || res2.Status != wantStatus {
 				t.Fatalf("resumed run: %v %+v, want %s", err, res2, wantStatus)
 			}
-			log, err := journal.ReadFile(res.Journal)
-			if err != nil {
-				t.Fatal(err)
-			}
-			finals := map[string]int{}
-			outcomes := map[string]string{}
-			for _, rec := range log.Records {
-				switch {
-				case rec.Type == journal.StepFinished && rec.Final:
-					finals[rec.Host+" "+rec.StepID]++
-				case rec.Type == journal.HostFinished:
-					outcomes[rec.Host] = rec.Outcome
-				}
-			}
-			for k, c := range finals {
-				if c != 1 {
-					t.Errorf("%s finished %d times", k, c)
-				}
-			}
-			if !maps.Equal(outcomes, wantOutcomes) {
-				t.Errorf("outcomes %v, want %v", outcomes, wantOutcomes)
-			}
+			checkResumedJournal(t, res.Journal, wantOutcomes)
 			got := byHost(f.counts)
 			for k, want := range want {
 				if c := got[k]; c < want || c > want+1 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"regexp"
 	"strings"
 	"sync"
@@ -282,6 +283,46 @@ func runFake(t *testing.T, rbSrc string, f *fakeFleet, mod func(*Options)) runRe
 		t.Fatal(rerr)
 	}
 	return runResult{res: res, err: err, records: log.Records}
+}
+
+// resumeFake resumes run id of state on the fleet, approving, as tester.
+func resumeFake(ctx context.Context, t *testing.T, state string, f *fakeFleet, id string) (*Result, error) {
+	t.Helper()
+	e, err := Resume(ctx, ResumeOptions{Options: Options{StateDir: state, Connector: f,
+		Approver: &approver{answer: true}, Operator: "tester"}, RunID: id})
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	return e.Continue(ctx)
+}
+
+// checkResumedJournal checks the journal of a run that was interrupted and
+// resumed: every step that finished has one result, and the hosts'
+// outcomes are want.
+func checkResumedJournal(t *testing.T, path string, want map[string]string) {
+	t.Helper()
+	log, err := journal.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finals := map[string]int{}
+	outcomes := map[string]string{}
+	for _, rec := range log.Records {
+		switch {
+		case rec.Type == journal.StepFinished && rec.Final:
+			finals[rec.Host+" "+rec.StepID]++
+		case rec.Type == journal.HostFinished:
+			outcomes[rec.Host] = rec.Outcome
+		}
+	}
+	for k, c := range finals {
+		if c != 1 {
+			t.Errorf("%s finished %d times", k, c)
+		}
+	}
+	if !maps.Equal(outcomes, want) {
+		t.Errorf("outcomes %v, want %v", outcomes, want)
+	}
 }
 
 func wantRunError(t *testing.T, err error, status string) *RunError {

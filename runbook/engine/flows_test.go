@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -412,35 +411,10 @@ func TestFlowStopAndResumeAtEveryRecord(t *testing.T) {
 			if !errors.Is(err, ErrInterrupted) {
 				t.Fatalf("stopped run: %v", err)
 			}
-			r2, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: state, Connector: f,
-				Approver: &approver{answer: true}, Operator: "tester"}, RunID: res.RunID})
-			if err != nil {
-				t.Fatalf("resume: %v", err)
-			}
-			if res2, err := r2.Continue(context.Background()); err != nil || res2.Status != journal.RunStatusSucceeded {
+			if res2, err := resumeFake(context.Background(), t, state, f, res.RunID); err != nil || res2.Status != journal.RunStatusSucceeded {
 				t.Fatalf("resumed run: %v %+v", err, res2)
 			}
-			log, _ := journal.ReadFile(res.Journal)
-			finals := map[string]int{}
-			outcomes := map[string]string{}
-			for _, rec := range log.Records {
-				switch rec.Type {
-				case journal.StepFinished:
-					if rec.Final {
-						finals[rec.Host+" "+rec.StepID]++
-					}
-				case journal.HostFinished:
-					outcomes[rec.Host] = rec.Outcome
-				}
-			}
-			for k, c := range finals {
-				if c != 1 {
-					t.Errorf("%s finished %d times", k, c)
-				}
-			}
-			if !maps.Equal(outcomes, wantOutcomes) {
-				t.Errorf("outcomes %v, want %v", outcomes, wantOutcomes)
-			}
+			checkResumedJournal(t, res.Journal, wantOutcomes)
 			// A command runs again only when a stop cut its step off; the
 			// handlers and the loop's iterations never twice.
 			for k, c := range f.counts {
