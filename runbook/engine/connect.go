@@ -207,11 +207,15 @@ echo "os_id=$id"; echo "os_version_id=$ver"; echo "os_codename=$code"
 b=; { read -r b < /proc/sys/kernel/random/boot_id; } 2>/dev/null; echo "boot_id=$b"
 `
 
+// readOwner sets $o to the owner of the lock $L: the first line of its
+// owner file (one line of JSON), empty when there is none. read is a
+// builtin: no fork.
+const readOwner = `o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null`
+
 // releaseScript removes the lock $L when its owner file names this run
-// (%s is the quoted owner pattern), and exits 1 otherwise. The owner file
-// is one line of JSON; read is a builtin, and rm replaces the shell: one
-// program, no fork.
-const releaseScript = `o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac`
+// (%s is the quoted owner pattern), and exits 1 otherwise. rm replaces the
+// shell: one program, no fork.
+const releaseScript = readOwner + `; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac`
 
 // hello takes the host's lock and gathers its facts in one command. The
 // lock's parent directories are created only when the lock cannot be made
@@ -221,7 +225,7 @@ func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Trans
 	path := lockPath(h)
 	script := fmt.Sprintf(`L=%s
 if mkdir "$L" 2>/dev/null || { mkdir -p "$(dirname "$L")" 2>/dev/null; mkdir "$L" 2>/dev/null; }; then printf '%%s\n' %s > "$L/owner" && echo "lock=acquired" || echo "lock=error"
-elif [ -d "$L" ]; then echo "lock=held"; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null; echo "owner=$o"
+elif [ -d "$L" ]; then echo "lock=held"; `+readOwner+`; echo "owner=$o"
   [ -n "$o" ] || { m=$(stat -c %%Y "$L" 2>/dev/null) && echo "age=$(($(date +%%s) - m))"; }
 else echo "lock=error"; mkdir "$L"; fi
 `, runbook.ShellQuote(path), runbook.ShellQuote(string(owner))) + factsScript
@@ -288,7 +292,7 @@ const ownerlessGrace = time.Second
 
 // claimScript writes the owner (its second %s) into the lock (its first)
 // when the lock still has none, and says whether it did.
-const claimScript = `L=%s; o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null
+const claimScript = `L=%s; ` + readOwner + `
 if [ -d "$L" ] && [ -z "$o" ] && printf '%%s\n' %s > "$L/owner"; then echo "claim=taken"; else echo "claim=refused"; echo "owner=$o"; fi
 `
 
