@@ -132,12 +132,12 @@ func runFloorSpec(t *testing.T, spec floorSpec) error {
 }
 
 func TestParseWorkloads(t *testing.T) {
-	got, err := parseWorkloads("20x20, 100x5:argv,4x8:mix")
-	want := []workload{{20, 20, kindShell}, {100, 5, kindArgv}, {4, 8, kindMix}}
+	got, err := parseWorkloads("20x20, 100x5:argv,4x8:mix,100x1/9")
+	want := []workload{{20, 20, kindShell, 0}, {100, 5, kindArgv, 0}, {4, 8, kindMix, 0}, {100, 1, kindShell, 9}}
 	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %v %v, want %v", got, err, want)
 	}
-	for _, bad := range []string{"20", "x5", "0x5", "5x-1", "ax b", "5x5:", "5x5:python", "5x5:shell:argv"} {
+	for _, bad := range []string{"20", "x5", "0x5", "5x-1", "ax b", "5x5:", "5x5:python", "5x5:shell:argv", "5x5/5", "5x5/0", "5x5/4", "5x/5", "5x5/a:argv"} {
 		if _, err := parseWorkloads(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
@@ -145,14 +145,14 @@ func TestParseWorkloads(t *testing.T) {
 }
 
 func TestWorkloadSteps(t *testing.T) {
-	shell := workload{1, 2, kindShell}.steps()
+	shell := workload{Hosts: 1, Steps: 2, Kind: kindShell}.steps()
 	if len(shell) != 2 || shell[1].wire() != "echo step 2; true" || shell[1].Become {
 		t.Errorf("shell steps %+v", shell)
 	}
-	if argv := (workload{1, 1, kindArgv}).steps(); argv[0].Script != "" || argv[0].wire() != "exec true" {
+	if argv := (workload{Hosts: 1, Steps: 1, Kind: kindArgv}).steps(); argv[0].Script != "" || argv[0].wire() != "exec true" {
 		t.Errorf("argv steps %+v", argv)
 	}
-	mix := workload{1, 5, kindMix}.steps()
+	mix := workload{Hosts: 1, Steps: 5, Kind: kindMix}.steps()
 	wires := make([]string, len(mix))
 	for i, s := range mix {
 		wires[i] = s.wire()
@@ -161,7 +161,7 @@ func TestWorkloadSteps(t *testing.T) {
 	if fmt.Sprint(wires) != fmt.Sprint(want) {
 		t.Errorf("mix on the wire:\n%q\nwant\n%q", wires, want)
 	}
-	if !(workload{1, 4, kindMix}).needsBecome() || (workload{1, 3, kindMix}).needsBecome() || (workload{1, 9, kindShell}).needsBecome() {
+	if !(workload{Hosts: 1, Steps: 4, Kind: kindMix}).needsBecome() || (workload{Hosts: 1, Steps: 3, Kind: kindMix}).needsBecome() || (workload{Hosts: 1, Steps: 9, Kind: kindShell}).needsBecome() {
 		t.Error("needsBecome: a mix of 4 steps or more has a become step, nothing else has")
 	}
 }
@@ -247,5 +247,46 @@ func TestHostMeterCountsOrphans(t *testing.T) {
 	t.Logf("hosts' CPU: %v in the control group, %v by the listeners' count", got, listeners)
 	if got < 150*time.Millisecond {
 		t.Errorf("hosts' CPU %v: the orphan's busy loop (~0.4 s) was not counted", got)
+	}
+}
+
+func TestSplitRowsPairRunsRoundByRound(t *testing.T) {
+	// Each round: 10 hosts, 1 and 5 steps. The tool costs 5 ms a host and
+	// 0.25 ms a host-step, plus a round's own noise that falls on both of
+	// its runs alike; the floor 2 ms and 0.5 ms.
+	run := func(perHost, perStep time.Duration, steps int, noise time.Duration) measurement {
+		return measurement{CPU: 10*perHost + 10*time.Duration(steps)*perStep + noise}
+	}
+	var tool, toolSplit, floor, floorSplit []measurement
+	for _, noise := range []time.Duration{0, 40 * time.Millisecond, 7 * time.Millisecond} {
+		tool = append(tool, run(5*time.Millisecond, 250*time.Microsecond, 1, noise))
+		toolSplit = append(toolSplit, run(5*time.Millisecond, 250*time.Microsecond, 5, noise))
+		floor = append(floor, run(2*time.Millisecond, 500*time.Microsecond, 1, noise))
+		floorSplit = append(floorSplit, run(2*time.Millisecond, 500*time.Microsecond, 5, noise))
+	}
+	// A run the tool did not make at the split's step count: its round is left out.
+	tool = append(tool, measurement{CPU: time.Hour})
+	w := workloadResult{W: workload{Hosts: 10, Steps: 1, Kind: kindShell},
+		Tools: []toolResult{{Name: "runbook run", Runs: tool}, {Name: "floor (x/crypto/ssh)", Runs: floor}}}
+	w.Split = &workloadResult{W: workload{Hosts: 10, Steps: 5, Kind: kindShell},
+		Tools: []toolResult{{Name: "runbook run", Runs: toolSplit}, {Name: "floor (x/crypto/ssh)", Runs: floorSplit}}}
+	rows := splitRows(w)
+	if len(rows) != 2 || len(rows[0].PerStep) != 3 {
+		t.Fatalf("rows %+v", rows)
+	}
+	if got := median(rows[0].PerStep); got != 250*time.Microsecond {
+		t.Errorf("tool per host-step %v, want 250µs", got)
+	}
+	// The noise is the run's, not the hosts': per host it is spread over
+	// the hosts, and the median round has 4 ms of it.
+	if got := median(rows[0].PerHost); got != 5*time.Millisecond+700*time.Microsecond {
+		t.Errorf("tool per host %v, want 5.7ms", got)
+	}
+	var b strings.Builder
+	writeSplit(&b, w)
+	for _, want := range []string{"10 hosts × 1 and 5 shell steps", "| runbook run | 0.250 ms (0.250–0.250) | 0.50 | 5.700 ms (5.000–9.000) | 2.11 | 3 |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("split table lacks %q:\n%s", want, b.String())
+		}
 	}
 }

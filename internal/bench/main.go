@@ -15,6 +15,7 @@
 //	go run ./internal/bench -scale          # and the 1,000-host lab run
 //	go run ./internal/bench -workloads 20x20,100x5:argv -tools runbook,floor -runs 9
 //	go run ./internal/bench -addresses 127.0.9.0/28   # hosts on addresses of their own
+//	go run ./internal/bench -workloads 100x1/9 -tools runbook,floor   # CPU per host-step and per host
 //
 // Run it as root to log in as the sshdtest users (clean shells, no rc
 // files, sudo for become steps); otherwise the hosts let in the current
@@ -105,7 +106,7 @@ const defaultWorkloads = "20x20:shell,100x5:shell,20x20:argv,100x5:argv,20x20:mi
 func parseFlags() *benchFlags {
 	f := &benchFlags{}
 	flag.StringVar(&f.workloads, "workloads", defaultWorkloads,
-		"workloads, HOSTSxSTEPS[:KIND], comma-separated; KIND is shell (the default: `echo step N; true`), argv (`command: [true]`) or mix (shell, argv, 4 KB of output, become)")
+		"workloads, HOSTSxSTEPS[/STEPS][:KIND], comma-separated; KIND is shell (the default: `echo step N; true`), argv (`command: [true]`) or mix (shell, argv, 4 KB of output, become); a second, larger step count (100x1/9) runs both in each round and splits the CPU into a cost per host-step and a cost per host")
 	flag.StringVar(&f.addresses, "addresses", sshdtest.Address,
 		"loopback addresses the hosts listen on, comma-separated, or a prefix such as 127.0.9.0/28: hosts are spread over them (the scale run's lab takes the first); give a bench on a shared machine addresses of its own")
 	flag.IntVar(&f.runs, "runs", 5, "measured runs per tool and workload (the median is reported)")

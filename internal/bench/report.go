@@ -150,6 +150,10 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Took %s.\n", r.Finished.Sub(r.Started).Round(time.Second))
 	for _, w := range r.Workloads {
 		writeWorkload(&b, w, r.HostsCPUAll)
+		if w.Split != nil {
+			writeWorkload(&b, *w.Split, r.HostsCPUAll)
+			writeSplit(&b, w)
+		}
 	}
 	if len(r.Workloads) > 0 {
 		b.WriteString(`
@@ -236,4 +240,80 @@ func writeWorkload(b *strings.Builder, w workloadResult, all bool) {
 			fmt.Fprintf(b, "\n%s stopped after %d runs: %s\n", t.Name, len(t.Runs), firstLine(t.Err))
 		}
 	}
+}
+
+// splitRow is one tool's controller CPU split in two, a figure per round.
+type splitRow struct {
+	Name             string
+	PerStep, PerHost []time.Duration
+}
+
+// splitRows pairs each tool's runs at a workload's two step counts round
+// by round (the two runs of a round follow each other). What the extra
+// steps cost, divided by hosts × extra steps, is the CPU per host-step;
+// what is left of the run with fewer steps, divided by the hosts, is the
+// CPU per host: connecting, and whatever else a tool does once per host
+// or once per run (for runbook the lock, facts, release, and the run's
+// start, journal and reports), spread over the hosts.
+func splitRows(w workloadResult) []splitRow {
+	if w.Split == nil {
+		return nil
+	}
+	hosts := time.Duration(w.W.Hosts)
+	extra := hosts * time.Duration(w.Split.W.Steps-w.W.Steps)
+	var out []splitRow
+	for i, t := range w.Tools {
+		if i >= len(w.Split.Tools) {
+			break
+		}
+		u := w.Split.Tools[i]
+		row := splitRow{Name: t.Name}
+		for r := range min(len(t.Runs), len(u.Runs)) {
+			a, c := t.Runs[r].CPU, u.Runs[r].CPU
+			perStep := (c - a) / extra
+			row.PerStep = append(row.PerStep, perStep)
+			row.PerHost = append(row.PerHost, (a-perStep*hosts*time.Duration(w.W.Steps))/hosts)
+		}
+		if len(row.PerStep) > 0 {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+// writeSplit writes the split table of a workload with a split.
+func writeSplit(b *strings.Builder, w workloadResult) {
+	rows := splitRows(w)
+	if len(rows) == 0 {
+		return
+	}
+	var floor *splitRow
+	for i := range rows {
+		if rows[i].Name == "floor (x/crypto/ssh)" {
+			floor = &rows[i]
+		}
+	}
+	fmt.Fprintf(b, "\n### %d hosts × %d and %d %s steps: controller CPU split, round by round\n\n", w.W.Hosts, w.W.Steps, w.Split.W.Steps, w.W.Kind)
+	b.WriteString("| tool | CPU per added host-step (median, min–max) | × floor | CPU per host (median, min–max) | × floor | rounds |\n")
+	b.WriteString("|---|---|---|---|---|---|\n")
+	cell := func(ds []time.Duration) string {
+		return fmt.Sprintf("%.3f ms (%.3f–%.3f)", ms(median(ds)), ms(slices.Min(ds)), ms(slices.Max(ds)))
+	}
+	ratio := func(ds, fs []time.Duration) string {
+		if floor == nil || median(fs) <= 0 {
+			return ""
+		}
+		return fmt.Sprintf("%.2f", median(ds).Seconds()/median(fs).Seconds())
+	}
+	for _, r := range rows {
+		var fs, fh []time.Duration
+		if floor != nil {
+			fs, fh = floor.PerStep, floor.PerHost
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %d |\n", r.Name, cell(r.PerStep), ratio(r.PerStep, fs), cell(r.PerHost), ratio(r.PerHost, fh), len(r.PerStep))
+	}
+	fmt.Fprintf(b, "\nIn each round a tool ran %d and %d steps a host, one run right after the other. "+
+		"Per added host-step: the CPU the extra steps cost ÷ (%d hosts × %d steps). Per host: the rest of the shorter run ÷ %d hosts "+
+		"(connecting, and what a tool does once per host or once per run: for runbook the lock, facts, release, process start, journal and reports).\n",
+		w.W.Steps, w.Split.W.Steps, w.W.Hosts, w.Split.W.Steps-w.W.Steps, w.W.Hosts)
 }

@@ -167,7 +167,7 @@ func (b *bench) scaleFiles(o scaleOptions, res *scaleResult) (*scaleFiles, func(
 // scaleRunbook is a canary of one host, then batches of o.Serial.
 func scaleRunbook(o scaleOptions) string {
 	var steps strings.Builder
-	for _, st := range (workload{0, o.Steps, o.Kind}).steps() {
+	for _, st := range (workload{Steps: o.Steps, Kind: o.Kind}).steps() {
 		if st.Script != "" {
 			fmt.Fprintf(&steps, "      - {name: %s, shell: %q}\n", st.Name, st.Script)
 		} else {

@@ -28,10 +28,27 @@ var kinds = []string{kindShell, kindArgv, kindMix}
 type workload struct {
 	Hosts, Steps int
 	Kind         string
+	// Split, when not 0, is a second step count: the same hosts are also
+	// measured with Split steps each, in the same rounds, so that the
+	// difference splits each tool's CPU into a cost per host-step and a
+	// cost per host (see splitRows).
+	Split int
 }
 
 func (w workload) String() string {
+	if w.Split != 0 {
+		return fmt.Sprintf("%d hosts × %d and %d %s steps", w.Hosts, w.Steps, w.Split, w.Kind)
+	}
 	return fmt.Sprintf("%d hosts × %d %s steps", w.Hosts, w.Steps, w.Kind)
+}
+
+// variants are the workloads measured for w: w itself, and with Split
+// steps when it has a split.
+func (w workload) variants() []workload {
+	if w.Split == 0 {
+		return []workload{w}
+	}
+	return []workload{{Hosts: w.Hosts, Steps: w.Steps, Kind: w.Kind}, {Hosts: w.Hosts, Steps: w.Split, Kind: w.Kind}}
 }
 
 // slug names the workload's files: "100x5-shell".
@@ -47,8 +64,8 @@ func (w workload) needsBecome() bool {
 	return false
 }
 
-// parseWorkloads reads HOSTSxSTEPS[:KIND], comma-separated; KIND is shell
-// when left out.
+// parseWorkloads reads HOSTSxSTEPS[/SPLIT][:KIND], comma-separated; KIND
+// is shell when left out.
 func parseWorkloads(s string) ([]workload, error) {
 	var out []workload
 	for _, part := range strings.Split(s, ",") {
@@ -58,15 +75,20 @@ func parseWorkloads(s string) ([]workload, error) {
 			kind = kindShell
 		}
 		h, st, ok := strings.Cut(size, "x")
+		st, sp, hasSplit := strings.Cut(st, "/")
 		hosts, err1 := strconv.Atoi(h)
 		steps, err2 := strconv.Atoi(st)
-		if !ok || err1 != nil || err2 != nil || hosts < 1 || steps < 1 {
-			return nil, fmt.Errorf("workload %q: want HOSTSxSTEPS[:KIND], e.g. 20x20 or 100x5:argv", part)
+		split, err3 := 0, error(nil)
+		if hasSplit {
+			split, err3 = strconv.Atoi(sp)
+		}
+		if !ok || err1 != nil || err2 != nil || err3 != nil || hosts < 1 || steps < 1 || hasSplit && split <= steps {
+			return nil, fmt.Errorf("workload %q: want HOSTSxSTEPS[/STEPS][:KIND], e.g. 20x20, 100x5:argv or 100x1/9 (a second, larger step count)", part)
 		}
 		if !slices.Contains(kinds, kind) {
 			return nil, fmt.Errorf("workload %q: kind %q: want one of %s", part, kind, strings.Join(kinds, ", "))
 		}
-		out = append(out, workload{hosts, steps, kind})
+		out = append(out, workload{Hosts: hosts, Steps: steps, Kind: kind, Split: split})
 	}
 	return out, nil
 }

@@ -23,12 +23,17 @@ type workloadResult struct {
 	Tools     []toolResult
 	LoadStart string
 	LoadEnd   string
+	// Split is the same hosts with W.Split steps each, measured in the
+	// same rounds (Tools[i] and Split.Tools[i] are one tool).
+	Split *workloadResult
 }
 
 // runWorkload measures every tool on w: one warm-up run each (page cache,
 // sshd's first forks, ssh masters' first keys), then rounds in which every
 // tool runs once, in an order that rotates from round to round so that a
-// change in the machine's load falls on all of them alike.
+// change in the machine's load falls on all of them alike. A workload with
+// a split runs each tool at both step counts in each round, one right
+// after the other, which comes first alternating from round to round.
 //
 // The slow tools (Ansible) warm up and run after the others, not in their
 // rounds: a minute of Ansible at full load leaves the machine slower for
@@ -37,24 +42,32 @@ type workloadResult struct {
 // next. Ansible's own figure, many times theirs, is not moved by such a
 // difference.
 func (b *bench) runWorkload(w workload, runs, slowRuns int, profile string, profileRuns int) (workloadResult, error) {
-	res := workloadResult{W: w, LoadStart: loadAvg()}
-	tools, err := b.tools(w)
-	if err != nil {
-		return res, err
+	variants := w.variants()
+	tools := make([][]*tool, len(variants)) // by variant, then tool
+	results := make([][]toolResult, len(variants))
+	load := loadAvg()
+	for v, vw := range variants {
+		var err error
+		if tools[v], err = b.tools(vw); err != nil {
+			return workloadResult{W: w}, err
+		}
+		results[v] = make([]toolResult, len(tools[v]))
+		for i, t := range tools[v] {
+			results[v][i] = toolResult{Name: t.Name, Missing: t.Missing, Tree: t.Tree}
+		}
 	}
 	runDir := filepath.Join(b.dir, "wl-"+w.slug(), "runs")
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return res, err
+		return workloadResult{W: w}, err
 	}
-	results := make([]toolResult, len(tools))
-	measure := func(i int, label string) (measurement, error) {
-		t := tools[i]
+	measure := func(v, i int, label string) (measurement, error) {
+		t := tools[v][i]
 		if t.Setup != nil {
 			if err := t.Setup(); err != nil {
 				return measurement{}, err
 			}
 		}
-		base := filepath.Join(runDir, slug(t.Name)+"-"+label)
+		base := filepath.Join(runDir, slug(t.Name)+"-"+variants[v].slug()+"-"+label)
 		settleHosts(b.fleet)
 		h0 := b.hosts.CPU()
 		m, err := runMeasured(b.self, measureSpec{Argv: t.Argv, Env: t.Env, Dir: filepath.Dir(runDir),
@@ -63,21 +76,28 @@ func (b *bench) runWorkload(w workload, runs, slowRuns int, profile string, prof
 		m.HostsCPU = b.hosts.CPU() - h0
 		return m, err
 	}
-	for i, t := range tools {
-		results[i] = toolResult{Name: t.Name, Missing: t.Missing, Tree: t.Tree}
+	// failed stops a tool at every step count: a split needs both.
+	failed := func(i int, err error) {
+		for v := range variants {
+			if results[v][i].Err == "" {
+				results[v][i].Err = err.Error()
+			}
+		}
+		logf("bench: %s: %s: %v", w, results[0][i].Name, err)
 	}
 	for _, slow := range []bool{false, true} {
 		var group []int // the tools of this group, by index
-		for i, t := range tools {
+		for i, t := range tools[0] {
 			if t.Slow == slow && t.Missing == "" {
 				group = append(group, i)
 			}
 		}
 		for _, i := range group {
-			logf("bench: %s: %s: warm-up", w, tools[i].Name)
-			if _, err := measure(i, "warmup"); err != nil {
-				results[i].Err = err.Error()
-				logf("bench: %s: %s: %v", w, tools[i].Name, err)
+			for v := range variants {
+				logf("bench: %s: %s: warm-up", variants[v], tools[v][i].Name)
+				if _, err := measure(v, i, "warmup"); err != nil {
+					failed(i, err)
+				}
 			}
 		}
 		want := runs
@@ -87,44 +107,51 @@ func (b *bench) runWorkload(w workload, runs, slowRuns int, profile string, prof
 		for r := range want {
 			for k := range group {
 				i := group[(k+r)%len(group)]
-				t, tr := tools[i], &results[i]
-				if tr.Err != "" {
-					continue
+				for n := range variants {
+					v := (n + r) % len(variants)
+					tr := &results[v][i]
+					if tr.Err != "" {
+						continue
+					}
+					m, err := measure(v, i, fmt.Sprint(r+1))
+					if err != nil {
+						failed(i, err)
+						continue
+					}
+					tr.Runs = append(tr.Runs, m)
+					logf("bench: %s: %s: run %d: %.3fs wall, %.0f ms CPU, %.1f MB", variants[v], tr.Name, len(tr.Runs),
+						m.Wall.Seconds(), float64(m.CPU.Microseconds())/1000, float64(m.PeakMemory())/(1<<20))
 				}
-				m, err := measure(i, fmt.Sprint(r+1))
-				if err != nil {
-					tr.Err = err.Error()
-					logf("bench: %s: %s: %v", w, t.Name, err)
-					continue
-				}
-				tr.Runs = append(tr.Runs, m)
-				logf("bench: %s: %s: run %d: %.3fs wall, %.0f ms CPU, %.1f MB", w, t.Name, len(tr.Runs),
-					m.Wall.Seconds(), float64(m.CPU.Microseconds())/1000, float64(m.PeakMemory())/(1<<20))
 			}
 		}
 	}
-	for i, t := range tools {
-		if profile == "" || t.Name != "runbook run" || results[i].Err != "" {
-			continue
-		}
-		// Profiled runs come last and are not counted: profiling costs CPU.
-		for p := range profileRuns {
-			prefix := filepath.Join(profile, "runbook-"+w.slug())
-			if profileRuns > 1 {
-				prefix += fmt.Sprintf("-%d", p+1)
+	for v := range variants {
+		for i, t := range tools[v] {
+			if profile == "" || t.Name != "runbook run" || results[v][i].Err != "" {
+				continue
 			}
-			saved := t.Env
-			t.Env = append(append([]string(nil), saved...), "RUNBOOK_CPUPROFILE="+prefix+".cpu.pprof", "RUNBOOK_MEMPROFILE="+prefix+".mem.pprof")
-			if _, err := measure(i, fmt.Sprintf("profile%d", p+1)); err != nil {
-				logf("bench: %s: profiled run: %v", w, err)
-			} else {
-				logf("bench: %s: profiles in %s.{cpu,mem}.pprof", w, prefix)
+			// Profiled runs come last and are not counted: profiling costs CPU.
+			for p := range profileRuns {
+				prefix := filepath.Join(profile, "runbook-"+variants[v].slug())
+				if profileRuns > 1 {
+					prefix += fmt.Sprintf("-%d", p+1)
+				}
+				saved := t.Env
+				t.Env = append(append([]string(nil), saved...), "RUNBOOK_CPUPROFILE="+prefix+".cpu.pprof", "RUNBOOK_MEMPROFILE="+prefix+".mem.pprof")
+				if _, err := measure(v, i, fmt.Sprintf("profile%d", p+1)); err != nil {
+					logf("bench: %s: profiled run: %v", variants[v], err)
+				} else {
+					logf("bench: %s: profiles in %s.{cpu,mem}.pprof", variants[v], prefix)
+				}
+				t.Env = saved
 			}
-			t.Env = saved
 		}
 	}
-	res.Tools = results
-	res.LoadEnd = loadAvg()
+	end := loadAvg()
+	res := workloadResult{W: variants[0], Tools: results[0], LoadStart: load, LoadEnd: end}
+	if len(variants) > 1 {
+		res.Split = &workloadResult{W: variants[1], Tools: results[1], LoadStart: load, LoadEnd: end}
+	}
 	return res, nil
 }
 
