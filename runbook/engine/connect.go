@@ -217,18 +217,38 @@ const readOwner = `o=; { IFS= read -r o < "$L/owner"; } 2>/dev/null`
 // shell: one program, no fork.
 const releaseScript = readOwner + `; case $o in *%s*) exec rm -rf "$L" ;; *) exit 1 ;; esac`
 
-// hello takes the host's lock and gathers its facts in one command. The
-// lock's parent directories are created only when the lock cannot be made
-// without them.
+// takeOwner is the shell that makes owner (JSON) the owner of the lock
+// $L: it appends owner's line to the owner file and succeeds only when
+// that line is the file's first, leaving $o set to the first line. Appends
+// of one short line do not mix, so of two runs that race for a lock (one
+// that made the directory and stalled, one that took the directory for
+// abandoned meanwhile) exactly one comes first and holds the lock; the
+// other finds it held. Builtins only: no fork.
+func takeOwner(owner string) string {
+	q := runbook.ShellQuote(owner)
+	return `{ o=; printf '%s\n' ` + q + ` >> "$L/owner" && { ` + readOwner + `; } && [ "$o" = ` + q + ` ]; }`
+}
+
+// lockScript takes the lock at path for owner, or says who holds it: it
+// prints lock=acquired, lock=held with owner= (and, when the lock has no
+// owner, its age= in seconds), or lock=error. The lock's parent
+// directories are created only when the lock cannot be made without them.
+func lockScript(path, owner string) string {
+	return `L=` + runbook.ShellQuote(path) + `
+if mkdir "$L" 2>/dev/null || { mkdir -p "$(dirname "$L")" 2>/dev/null; mkdir "$L" 2>/dev/null; }; then
+  if ` + takeOwner(owner) + `; then echo "lock=acquired"; elif [ -n "$o" ]; then echo "lock=held"; echo "owner=$o"; else echo "lock=error"; fi
+elif [ -d "$L" ]; then echo "lock=held"; ` + readOwner + `; echo "owner=$o"
+  [ -n "$o" ] || { m=$(stat -c %Y "$L" 2>/dev/null) && echo "age=$(($(date +%s) - m))"; }
+else echo "lock=error"; mkdir "$L"; fi
+`
+}
+
+// hello takes the host's lock (lockScript) and gathers its facts in one
+// command.
 func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Transport) (transport.Facts, bool, error) {
 	owner, _ := json.Marshal(LockOwner{RunID: e.runID, Operator: e.operator, Controller: e.controller, Time: e.now()})
 	path := lockPath(h)
-	script := fmt.Sprintf(`L=%s
-if mkdir "$L" 2>/dev/null || { mkdir -p "$(dirname "$L")" 2>/dev/null; mkdir "$L" 2>/dev/null; }; then printf '%%s\n' %s > "$L/owner" && echo "lock=acquired" || echo "lock=error"
-elif [ -d "$L" ]; then echo "lock=held"; `+readOwner+`; echo "owner=$o"
-  [ -n "$o" ] || { m=$(stat -c %%Y "$L" 2>/dev/null) && echo "age=$(($(date +%%s) - m))"; }
-else echo "lock=error"; mkdir "$L"; fi
-`, runbook.ShellQuote(path), runbook.ShellQuote(string(owner))) + factsScript
+	script := lockScript(path, string(owner)) + factsScript
 	if e.readOnly() {
 		script = "echo lock=none\n" + factsScript // plan --check and a dry run take no lock
 	}
@@ -290,11 +310,14 @@ else echo "lock=error"; mkdir "$L"; fi
 // file right after, in the same command, unless it was killed in between.
 const ownerlessGrace = time.Second
 
-// claimScript writes the owner (its second %s) into the lock (its first)
-// when the lock still has none, and says whether it did.
-const claimScript = `L=%s; ` + readOwner + `
-if [ -d "$L" ] && [ -z "$o" ] && printf '%%s\n' %s > "$L/owner"; then echo "claim=taken"; else echo "claim=refused"; echo "owner=$o"; fi
+// claimScript makes owner the owner of the lock at path when the lock
+// still has none, and says whether it did (claim=taken), or who has it
+// (claim=refused, owner=).
+func claimScript(path, owner string) string {
+	return `L=` + runbook.ShellQuote(path) + `; ` + readOwner + `
+if [ -d "$L" ] && [ -z "$o" ] && ` + takeOwner(owner) + `; then echo "claim=taken"; else echo "claim=refused"; echo "owner=$o"; fi
 `
+}
 
 // claimOwnerless takes a lock that has no owner: a run killed between
 // making the lock directory and writing its owner file left it, and no
@@ -316,8 +339,7 @@ func (e *Engine) claimOwnerless(ctx context.Context, h *inventory.Host, t transp
 		}
 	}
 	var out capture
-	script := fmt.Sprintf(claimScript, runbook.ShellQuote(path), runbook.ShellQuote(owner))
-	_, err := t.Run(ctx, transport.Command{Shell: script, Inline: true, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
+	_, err := t.Run(ctx, transport.Command{Shell: claimScript(path, owner), Inline: true, Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
 		Stdout: &out, Timeout: time.Minute})
 	if err != nil {
 		return false, fmt.Errorf("taking the lock %s, which had no owner: %w", path, err)
