@@ -197,7 +197,7 @@ func startRSSSampler(root int, every time.Duration) *rssSampler {
 		defer t.Stop()
 		for {
 			var sum int64
-			for _, pid := range descendantsOf(root) {
+			for _, pid := range sshdtest.Descendants(root) {
 				sum += rssOf(pid)
 			}
 			s.peak = max(s.peak, sum)
@@ -217,35 +217,6 @@ func (s *rssSampler) stop() int64 {
 	return s.peak
 }
 
-// descendantsOf lists every process below root, from one pass over /proc.
-func descendantsOf(root int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	children := map[int][]int{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, ok := sshdtest.ParentPID(pid); ok {
-			children[ppid] = append(children[ppid], pid)
-		}
-	}
-	var out []int
-	queue := []int{root}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		for _, c := range children[p] {
-			out = append(out, c)
-			queue = append(queue, c)
-		}
-	}
-	return out
-}
-
 // rssOf is a process's resident set in bytes (/proc/PID/statm), 0 when gone.
 func rssOf(pid int) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
@@ -261,7 +232,7 @@ func rssOf(pid int) int64 {
 }
 
 func signalDescendants(root int, sig syscall.Signal) {
-	for _, pid := range descendantsOf(root) {
+	for _, pid := range sshdtest.Descendants(root) {
 		syscall.Kill(pid, sig)
 	}
 }

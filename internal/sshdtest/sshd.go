@@ -189,17 +189,8 @@ func (p *sshdProc) signalAll(sig syscall.Signal) {
 		return
 	default:
 	}
-	procs := map[int]bool{p.cmd.Process.Pid: true}
-	for {
-		found := descendants(procs)
-		if len(found) == 0 {
-			break
-		}
-		for _, pid := range found {
-			procs[pid] = true
-		}
-	}
-	for pid := range procs {
+	root := p.cmd.Process.Pid
+	for _, pid := range append(Descendants(root), root) {
 		syscall.Kill(pid, sig)
 	}
 }
@@ -220,8 +211,43 @@ func allStopped(procs map[int]bool) bool {
 	return true
 }
 
+// Descendants lists every process below roots (children, their children
+// and so on), from one pass over /proc; roots themselves are not listed.
+func Descendants(roots ...int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	children := map[int][]int{}
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			if ppid, ok := ParentPID(pid); ok {
+				children[ppid] = append(children[ppid], pid)
+			}
+		}
+	}
+	seen := map[int]bool{}
+	for _, r := range roots {
+		seen[r] = true
+	}
+	var out []int
+	for queue := roots; len(queue) > 0; {
+		p := queue[0]
+		queue = queue[1:]
+		for _, c := range children[p] {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+				queue = append(queue, c)
+			}
+		}
+	}
+	return out
+}
+
 // descendants returns the processes whose parent is in procs and which are
-// not in procs themselves.
+// not in procs themselves: one level, for a walk that stops what it finds
+// before it looks further (see killAll).
 func descendants(procs map[int]bool) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -326,21 +352,13 @@ func (f *Fleet) Sessions() []int {
 		}
 		h.mu.Unlock()
 	}
-	procs := map[int]bool{}
+	roots := marked(markers)
 	for pid := range daemons {
-		procs[pid] = true
+		roots = append(roots, pid)
 	}
-	for _, pid := range marked(markers) {
+	procs := map[int]bool{}
+	for _, pid := range append(Descendants(roots...), roots...) {
 		procs[pid] = true
-	}
-	for {
-		found := descendants(procs)
-		if len(found) == 0 {
-			break
-		}
-		for _, pid := range found {
-			procs[pid] = true
-		}
 	}
 	var out []int
 	for pid := range procs {

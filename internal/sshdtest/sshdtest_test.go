@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -221,5 +223,45 @@ func TestSessionsListsWhatTheFleetRuns(t *testing.T) {
 	}
 	if got := f.Sessions(); len(got) != 0 {
 		t.Errorf("once its command ended and its connection closed the fleet still runs %v", got)
+	}
+}
+
+// TestDescendantsFindsGrandchildren: Descendants lists a process's
+// children and theirs, and not the process itself.
+func TestDescendantsFindsGrandchildren(t *testing.T) {
+	// sh starts a child shell that starts a sleep: three levels. Each
+	// shell writes its pid once its child runs.
+	dir := t.TempDir()
+	script := `sh -c 'sleep 30 & echo $! > "$0/grandchild"; echo $$ > "$0/child"; wait' "$0" & wait`
+	cmd := exec.Command("sh", "-c", script, dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, pid := range Descendants(cmd.Process.Pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	var want []int
+	for deadline := time.Now().Add(10 * time.Second); len(want) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the shells did not write their pids")
+		}
+		want = want[:0]
+		for _, name := range []string{"child", "grandchild"} {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if pid, perr := strconv.Atoi(string(bytes.TrimSpace(b))); err == nil && perr == nil {
+				want = append(want, pid)
+			}
+		}
+	}
+	got := map[int]bool{}
+	for _, pid := range Descendants(cmd.Process.Pid) {
+		got[pid] = true
+	}
+	if got[cmd.Process.Pid] || !got[want[0]] || !got[want[1]] {
+		t.Errorf("Descendants(%d) = %v, want the child %d and grandchild %d, not the root", cmd.Process.Pid, got, want[0], want[1])
 	}
 }

@@ -302,32 +302,8 @@ func fleetListeners(f *sshdtest.Fleet) []int {
 // fleetProcesses lists the fleet's listeners and every live process
 // they started, directly or not.
 func fleetProcesses(f *sshdtest.Fleet) []int {
-	parent := map[int]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil {
-			if ppid, ok := sshdtest.ParentPID(pid); ok {
-				parent[pid] = ppid
-			}
-		}
-	}
-	in := map[int]bool{}
-	for _, pid := range fleetListeners(f) {
-		in[pid] = true
-	}
-	for grew := true; grew; {
-		grew = false
-		for pid, ppid := range parent {
-			if in[ppid] && !in[pid] {
-				in[pid], grew = true, true
-			}
-		}
-	}
-	out := make([]int, 0, len(in))
-	for pid := range in {
-		out = append(out, pid)
-	}
-	return out
+	listeners := fleetListeners(f)
+	return append(listeners, sshdtest.Descendants(listeners...)...)
 }
 
 // settleFleet waits, up to ten seconds, until no listener has a child.
