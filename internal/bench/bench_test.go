@@ -161,6 +161,9 @@ func TestWorkloadSteps(t *testing.T) {
 	if fmt.Sprint(wires) != fmt.Sprint(want) {
 		t.Errorf("mix on the wire:\n%q\nwant\n%q", wires, want)
 	}
+	if !(workload{Hosts: 1, Steps: 1, Kind: kindMix, Split: 4}).needsBecome() {
+		t.Error("needsBecome: a mix split to 4 steps has a become step")
+	}
 	if !(workload{Hosts: 1, Steps: 4, Kind: kindMix}).needsBecome() || (workload{Hosts: 1, Steps: 3, Kind: kindMix}).needsBecome() || (workload{Hosts: 1, Steps: 9, Kind: kindShell}).needsBecome() {
 		t.Error("needsBecome: a mix of 4 steps or more has a become step, nothing else has")
 	}

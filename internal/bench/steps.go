@@ -54,17 +54,20 @@ func (w workload) variants() []workload {
 // slug names the workload's files: "100x5-shell".
 func (w workload) slug() string { return fmt.Sprintf("%dx%d-%s", w.Hosts, w.Steps, w.Kind) }
 
-// needsBecome reports whether some step runs through sudo.
+// needsBecome reports whether some step runs through sudo, at either step
+// count of a split.
 func (w workload) needsBecome() bool {
-	for _, s := range w.steps() {
-		if s.Become {
-			return true
+	for _, v := range w.variants() {
+		for _, s := range v.steps() {
+			if s.Become {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// parseWorkloads reads HOSTSxSTEPS[/SPLIT][:KIND], comma-separated; KIND
+// parseWorkloads reads HOSTSxSTEPS[/STEPS][:KIND], comma-separated; KIND
 // is shell when left out.
 func parseWorkloads(s string) ([]workload, error) {
 	var out []workload
