@@ -401,3 +401,51 @@ func TestSSHOwnerlessLockIsTaken(t *testing.T) {
 		}
 	}
 }
+
+// A lock older than lock_stale_after holds a host until a run is told to
+// break it: over real sshd, a run without --break-stale-locks exits 4
+// naming the stale run; one with it takes the lock, says so in the
+// journal, and releases it at the end.
+func TestSSHStaleLockIsBroken(t *testing.T) {
+	inv, work := sshFleet(t, 2)
+	rb := e2eRunbook(t, work, "")
+	lock := filepath.Join(work, "host2.lock")
+	if err := os.Mkdir(lock, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stale := `{"run_id":"20261206-000000-old-0000","operator":"gone","controller":"elsewhere","time":"` +
+		time.Now().Add(-7*time.Hour).UTC().Format(time.RFC3339) + `"}`
+	if err := os.WriteFile(filepath.Join(lock, "owner"), []byte(stale+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	code, out, errOut := runCLI(t, "--state-dir", state, "run", rb, "-i", inv)
+	if code != 4 || !strings.Contains(out+errOut, "20261206-000000-old-0000") {
+		t.Fatalf("without --break-stale-locks: exit %d, want 4 naming the stale run\n%s\n%s", code, out, errOut)
+	}
+	state = t.TempDir()
+	code, out, errOut = runCLI(t, "--state-dir", state, "run", rb, "-i", inv, "--break-stale-locks")
+	if code != 0 {
+		t.Fatalf("with --break-stale-locks: exit %d\n%s\n%s", code, out, errOut)
+	}
+	ids, err := journal.ListRuns(state)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("runs %v %v", ids, err)
+	}
+	log, err := journal.ReadFile(filepath.Join(journal.RunDir(state, ids[0]), journal.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var broke []string
+	for _, r := range log.Records {
+		if r.Type == journal.Message && strings.HasPrefix(r.Text, "broke stale lock") {
+			broke = append(broke, r.Host+": "+r.Text)
+		}
+	}
+	if len(broke) != 1 || !strings.HasPrefix(broke[0], "host2: ") || !strings.Contains(broke[0], "20261206-000000-old-0000") {
+		t.Errorf("messages %q", broke)
+	}
+	if _, err := os.Stat(lock); !os.IsNotExist(err) {
+		t.Errorf("%s left after the run (%v)", lock, err)
+	}
+}

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -292,7 +294,7 @@ func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Trans
 		}
 		held := &LockHeldError{Host: h.Name, Path: path, Owner: o, Raw: raw}
 		if e.opts.BreakStaleLocks && !o.Time.IsZero() && e.now().Sub(o.Time) > e.lockStaleAfter() {
-			if err := e.breakLock(ctx, t, path, string(owner)); err != nil {
+			if err := e.breakLock(ctx, h, t, path, raw, string(owner)); err != nil {
 				return facts, false, err
 			}
 			e.emitMessage(h.Name, fmt.Sprintf("broke stale lock %s of run %s (taken %s)", path, o.RunID, o.Time.Format(time.RFC3339)))
@@ -374,16 +376,62 @@ func (e *Engine) lockStaleAfter() time.Duration {
 	return 6 * time.Hour
 }
 
-func (e *Engine) breakLock(ctx context.Context, t transport.Transport, path, owner string) error {
-	script := fmt.Sprintf("printf '%%s\\n' %s > %s/owner", runbook.ShellQuote(owner), runbook.ShellQuote(path))
-	res, err := t.Run(ctx, transport.Command{Shell: script, Become: e.become(nil), BecomeUser: e.rb.BecomeUser, Timeout: time.Minute})
-	if err == nil && res.ExitCode != 0 {
-		err = fmt.Errorf("exit status %d", res.ExitCode)
-	}
+// breakScript replaces the stale owner (the first line of the lock's owner
+// file, as read) with owner, and says whether it did (break=done), or who
+// has the lock now (break=refused, owner=). Of the runs that break one
+// stale lock at once, only the one that links the stale owner file to
+// broken-ID first (ID names that owner: a hash of its line) replaces it;
+// the replacement is a rename, so the owner file is never empty or half
+// written. A break begun by a run killed between the two leaves the stale
+// owner and its token: break=stuck.
+func breakScript(path, stale, owner string) string {
+	token := `"$L/` + breakToken(stale) + `"`
+	return `L=` + runbook.ShellQuote(path) + `; ` + readOwner + `
+[ "$o" = ` + runbook.ShellQuote(stale) + ` ] || { echo "break=refused"; echo "owner=$o"; exit 0; }
+if ln "$L/owner" ` + token + ` 2>/dev/null; then
+  printf '%s\n' ` + runbook.ShellQuote(owner) + ` > "$L/owner.$$" && mv -f "$L/owner.$$" "$L/owner" && { echo "break=done"; exit 0; }
+  rm -f "$L/owner.$$"; echo "break=error"; exit 0
+fi
+` + readOwner + `; if [ "$o" = ` + runbook.ShellQuote(stale) + ` ]; then echo "break=stuck"; else echo "break=refused"; echo "owner=$o"; fi
+`
+}
+
+// breakToken is the name, in the lock directory, of the link that the run
+// breaking the stale owner stale makes first.
+func breakToken(stale string) string {
+	sum := sha256.Sum256([]byte(stale))
+	return "broken-" + hex.EncodeToString(sum[:8])
+}
+
+// breakLock takes the lock at path from its stale owner (stale, the line
+// the hello read) for owner. When another run broke it first, the lock is
+// that run's: a LockHeldError names it.
+func (e *Engine) breakLock(ctx context.Context, h *inventory.Host, t transport.Transport, path, stale, owner string) error {
+	var out capture
+	_, err := t.Run(ctx, transport.Command{Shell: breakScript(path, stale, owner), Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
+		Stdout: &out, Timeout: time.Minute})
 	if err != nil {
 		return fmt.Errorf("break stale lock %s: %w", path, err)
 	}
-	return nil
+	text, _ := out.Text(nil)
+	kv := map[string]string{}
+	for line := range strings.Lines(text) {
+		if k, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "="); ok {
+			kv[k] = v
+		}
+	}
+	switch kv["break"] {
+	case "done":
+		return nil
+	case "refused":
+		held := &LockHeldError{Host: h.Name, Path: path, Raw: kv["owner"]}
+		json.Unmarshal([]byte(held.Raw), &held.Owner)
+		return held
+	case "stuck":
+		return fmt.Errorf("break stale lock %s: another run is breaking it, or began to and was stopped; if no run is active, remove the lock by hand", path)
+	default:
+		return fmt.Errorf("break stale lock %s: could not write its new owner: %s", path, strings.TrimSpace(text))
+	}
 }
 
 // releaseLock removes the host's lock if this run holds it.

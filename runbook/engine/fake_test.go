@@ -40,6 +40,9 @@ type fakeFleet struct {
 	ownerlessAge string
 	claims       int
 	beforeClaim  func(host string)
+	// breaks counts stale locks broken.
+	breaks      int
+	beforeBreak func(host string)
 	// down, while set, makes every host run nothing (what a killed
 	// controller would have sent next): a command waits until down is
 	// closed, then fails unreachable.
@@ -52,6 +55,7 @@ func newFakeFleet(reply func(host, cmd string) (string, int, error)) *fakeFleet 
 
 var (
 	ownerRe = regexp.MustCompile(`printf '%s\\n' '(\{[^']*\})'`)
+	staleRe = regexp.MustCompile(`\[ "\$o" = '(\{[^']*\})' \]`)
 	runIDRe = regexp.MustCompile(`"run_id":"([^"]*)"`)
 )
 
@@ -147,6 +151,23 @@ func (t *fakeTransport) Run(ctx context.Context, cmd transport.Command) (transpo
 		} else {
 			fmt.Fprintf(cmd.Stdout, "claim=refused\nowner=%s\n", cur)
 		}
+		return transport.Result{}, nil
+	case strings.Contains(text, `echo "break=done"`):
+		// Breaking a stale lock: its owner is replaced only if it is
+		// still the stale one the hello read.
+		stale := staleRe.FindStringSubmatch(text)[1]
+		if f.beforeBreak != nil {
+			f.beforeBreak(t.host)
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if cur := f.locks[t.host]; cur != stale {
+			fmt.Fprintf(cmd.Stdout, "break=refused\nowner=%s\n", cur)
+			return transport.Result{}, nil
+		}
+		f.locks[t.host] = ownerRe.FindStringSubmatch(text)[1]
+		f.breaks++
+		io.WriteString(cmd.Stdout, "break=done\n")
 		return transport.Result{}, nil
 	case strings.HasPrefix(text, "echo lock=none\n"):
 		// The read-only hello of plan --check and a dry run: facts only.

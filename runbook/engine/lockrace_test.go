@@ -1,12 +1,16 @@
 package engine
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/runbookhq/runbook/runbook/journal"
 )
 
 // The lock's scripts, run by the system's /bin/sh on a directory of the
@@ -146,6 +150,136 @@ func TestOwnerlessClaimsAtOnceHaveOneWinner(t *testing.T) {
 		}
 		if n != 1 {
 			t.Fatalf("round %d: %d claims took the lock, want 1 (owner file %q)", round, n, firstOwner(t, lock))
+		}
+	}
+}
+
+// TestStaleLockIsBroken: with --break-stale-locks a lock older than
+// lock_stale_after is taken from its run, with a line in the journal;
+// without it, or when another run broke it first, the host is held.
+func TestStaleLockIsBroken(t *testing.T) {
+	stale := `{"run_id":"20261206-000000-old-0000","operator":"gone","controller":"c","time":"` +
+		time.Now().Add(-7*time.Hour).UTC().Format(time.RFC3339) + `"}`
+	other := `{"run_id":"20261207-000000-other-0000","operator":"op","controller":"c","time":"` +
+		time.Now().UTC().Format(time.RFC3339) + `"}`
+	for _, tc := range []struct {
+		name        string
+		breakStale  bool
+		brokenFirst bool // another run breaks it between the hello and the break
+	}{
+		{name: "broken", breakStale: true},
+		{name: "without the flag"},
+		{name: "another run broke it first", breakStale: true, brokenFirst: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeFleet(okReply)
+			f.locks["worker-3"] = stale
+			if tc.brokenFirst {
+				f.beforeBreak = func(host string) {
+					f.mu.Lock()
+					f.locks[host] = other
+					f.mu.Unlock()
+				}
+			}
+			r := runFake(t, upgradeRunbook(""), f, func(o *Options) { o.BreakStaleLocks = tc.breakStale })
+			var broke []string
+			for _, rec := range r.records {
+				if rec.Type == journal.Message && strings.HasPrefix(rec.Text, "broke stale lock") {
+					broke = append(broke, rec.Host)
+				}
+			}
+			var held *LockHeldError
+			switch {
+			case tc.brokenFirst:
+				if !errors.As(r.err, &held) || held.Host != "worker-3" || held.Owner.RunID != "20261207-000000-other-0000" {
+					t.Fatalf("want worker-3 held by the run that broke it first, got %v", r.err)
+				}
+				if f.breaks != 0 || len(broke) != 0 || f.locks["worker-3"] != other {
+					t.Errorf("breaks %d, messages %v, lock %q: the other run's lock was taken", f.breaks, broke, f.locks["worker-3"])
+				}
+			case !tc.breakStale:
+				if !errors.As(r.err, &held) || held.Owner.RunID != "20261206-000000-old-0000" {
+					t.Fatalf("want worker-3 held by the stale run, got %v", r.err)
+				}
+				if f.breaks != 0 {
+					t.Errorf("%d breaks without --break-stale-locks", f.breaks)
+				}
+			default:
+				if r.err != nil {
+					t.Fatalf("run: %v", r.err)
+				}
+				if f.breaks != 1 || len(broke) != 1 || broke[0] != "worker-3" {
+					t.Errorf("breaks %d, messages %v", f.breaks, broke)
+				}
+				if f.counts["worker-3: upgrade"] != 1 {
+					t.Errorf("worker-3 ran %q", f.ran("worker-3"))
+				}
+			}
+		})
+	}
+}
+
+// TestStaleLockBreaksHaveOneWinner runs the break script with /bin/sh:
+// runs that break one stale lock at once leave it to exactly one of them,
+// and a break of an owner that is no longer the one read is refused.
+func TestStaleLockBreaksHaveOneWinner(t *testing.T) {
+	if _, err := os.Stat(shellOfTest); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	const stale = `{"run_id":"20261206-000000-old-0000"}`
+	newLock := func(t *testing.T, dir, name string) string {
+		lock := filepath.Join(dir, name)
+		if err := os.Mkdir(lock, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(lock, "owner"), []byte(stale+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return lock
+	}
+	dir := t.TempDir()
+	lock := newLock(t, dir, "one")
+	if kv := runLockShell(t, breakScript(lock, stale, raceOwner)); kv["break"] != "done" {
+		t.Fatalf("break: %v", kv)
+	}
+	if b, _ := os.ReadFile(filepath.Join(lock, "owner")); string(b) != raceOwner+"\n" {
+		t.Errorf("owner file %q after the break, want ours alone", b)
+	}
+	// A second break of the same stale owner finds ours.
+	if kv := runLockShell(t, breakScript(lock, stale, raceOther)); kv["break"] != "refused" || kv["owner"] != raceOwner {
+		t.Errorf("second break: got %v, want refused, the lock ours", kv)
+	}
+	// A break begun by a run stopped before it replaced the owner.
+	stuck := newLock(t, dir, "stuck")
+	if err := os.Link(filepath.Join(stuck, "owner"), filepath.Join(stuck, breakToken(stale))); err != nil {
+		t.Fatal(err)
+	}
+	if kv := runLockShell(t, breakScript(stuck, stale, raceOwner)); kv["break"] != "stuck" {
+		t.Errorf("a begun break: got %v, want stuck", kv)
+	}
+	for round := range 10 {
+		lock := newLock(t, dir, "race"+strings.Repeat("r", round+1))
+		const breakers = 6
+		done := make([]bool, breakers)
+		var wg sync.WaitGroup
+		for i := range breakers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				owner := `{"run_id":"run-` + string(rune('a'+i)) + `"}`
+				done[i] = runLockShell(t, breakScript(lock, stale, owner))["break"] == "done"
+			}()
+		}
+		wg.Wait()
+		n := 0
+		for _, ok := range done {
+			if ok {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("round %d: %d breaks took the lock, want 1 (owner %q)", round, n, firstOwner(t, lock))
 		}
 	}
 }
