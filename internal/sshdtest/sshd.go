@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,7 +232,7 @@ func Descendants(roots ...int) []int {
 		seen[r] = true
 	}
 	var out []int
-	for queue := roots; len(queue) > 0; {
+	for queue := slices.Clone(roots); len(queue) > 0; { // its appends must not write into the caller's array
 		p := queue[0]
 		queue = queue[1:]
 		for _, c := range children[p] {
