@@ -352,6 +352,20 @@ func TestSSHPlanCheckFailsWithTheReason(t *testing.T) {
 	}
 }
 
+// onlyRunJournal reads the journal of the one run in state.
+func onlyRunJournal(t *testing.T, state string) *journal.Log {
+	t.Helper()
+	ids, err := journal.ListRuns(state)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("runs %v %v", ids, err)
+	}
+	log, err := journal.ReadFile(filepath.Join(journal.RunDir(state, ids[0]), journal.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log
+}
+
 // A lock left without an owner (a run killed between its mkdir and its
 // owner file) is taken over real sshd: an old directory with no owner
 // file at once, a young one with an empty owner file after the grace
@@ -378,14 +392,7 @@ func TestSSHOwnerlessLockIsTaken(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	ids, err := journal.ListRuns(state)
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("runs %v %v", ids, err)
-	}
-	log, err := journal.ReadFile(filepath.Join(journal.RunDir(state, ids[0]), journal.JournalFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := onlyRunJournal(t, state)
 	took := map[string]string{}
 	for _, r := range log.Records {
 		if r.Type == journal.Message && strings.Contains(r.Text, "which had no owner") {
@@ -428,14 +435,7 @@ func TestSSHStaleLockIsBroken(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("with --break-stale-locks: exit %d\n%s\n%s", code, out, errOut)
 	}
-	ids, err := journal.ListRuns(state)
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("runs %v %v", ids, err)
-	}
-	log, err := journal.ReadFile(filepath.Join(journal.RunDir(state, ids[0]), journal.JournalFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := onlyRunJournal(t, state)
 	var broke []string
 	for _, r := range log.Records {
 		if r.Type == journal.Message && strings.HasPrefix(r.Text, "broke stale lock") {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,13 +23,12 @@ const (
 	shellOfTest = "/bin/sh"
 )
 
-// runLockShell runs script with /bin/sh and returns its output as
+// lockShell runs script with /bin/sh and returns its output as
 // key=value pairs.
-func runLockShell(t *testing.T, script string) map[string]string {
-	t.Helper()
+func lockShell(script string) (map[string]string, error) {
 	out, err := exec.Command(shellOfTest, "-c", script).Output()
 	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
+		return nil, fmt.Errorf("%v\n%s", err, out)
 	}
 	kv := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -36,7 +36,45 @@ func runLockShell(t *testing.T, script string) map[string]string {
 			kv[k] = v
 		}
 	}
+	return kv, nil
+}
+
+// runLockShell is lockShell, failing the test on an error.
+func runLockShell(t *testing.T, script string) map[string]string {
+	t.Helper()
+	kv, err := lockShell(script)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return kv
+}
+
+// winnersAtOnce runs script for six owners at the same moment and returns
+// how many of them printed key=won.
+func winnersAtOnce(t *testing.T, script func(owner string) string, key, won string) int {
+	t.Helper()
+	const runs = 6
+	kvs := make([]map[string]string, runs)
+	errs := make([]error, runs)
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kvs[i], errs[i] = lockShell(script(`{"run_id":"run-` + string(rune('a'+i)) + `"}`))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, kv := range kvs {
+		if kv[key] == won {
+			n++
+		}
+	}
+	return n
 }
 
 // firstOwner is the first line of the lock's owner file: its owner.
@@ -130,25 +168,8 @@ func TestOwnerlessClaimsAtOnceHaveOneWinner(t *testing.T) {
 		if err := os.MkdirAll(lock, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		const claimers = 6
-		taken := make([]bool, claimers)
-		var wg sync.WaitGroup
-		for i := range claimers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				owner := `{"run_id":"run-` + string(rune('a'+i)) + `"}`
-				taken[i] = runLockShell(t, claimScript(lock, owner))["claim"] == "taken"
-			}()
-		}
-		wg.Wait()
-		n := 0
-		for _, ok := range taken {
-			if ok {
-				n++
-			}
-		}
-		if n != 1 {
+		claim := func(owner string) string { return claimScript(lock, owner) }
+		if n := winnersAtOnce(t, claim, "claim", "taken"); n != 1 {
 			t.Fatalf("round %d: %d claims took the lock, want 1 (owner file %q)", round, n, firstOwner(t, lock))
 		}
 	}
@@ -260,25 +281,8 @@ func TestStaleLockBreaksHaveOneWinner(t *testing.T) {
 	}
 	for round := range 10 {
 		lock := newLock(t, dir, "race"+strings.Repeat("r", round+1))
-		const breakers = 6
-		done := make([]bool, breakers)
-		var wg sync.WaitGroup
-		for i := range breakers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				owner := `{"run_id":"run-` + string(rune('a'+i)) + `"}`
-				done[i] = runLockShell(t, breakScript(lock, stale, owner))["break"] == "done"
-			}()
-		}
-		wg.Wait()
-		n := 0
-		for _, ok := range done {
-			if ok {
-				n++
-			}
-		}
-		if n != 1 {
+		breakIt := func(owner string) string { return breakScript(lock, stale, owner) }
+		if n := winnersAtOnce(t, breakIt, "break", "done"); n != 1 {
 			t.Fatalf("round %d: %d breaks took the lock, want 1 (owner %q)", round, n, firstOwner(t, lock))
 		}
 	}
