@@ -45,6 +45,14 @@ type LockHeldError struct {
 	Raw   string
 }
 
+// lockHeld is the error of a lock at path on host whose owner file's
+// first line is raw.
+func lockHeld(host, path, raw string) *LockHeldError {
+	held := &LockHeldError{Host: host, Path: path, Raw: raw}
+	json.Unmarshal([]byte(raw), &held.Owner)
+	return held
+}
+
 func (e *LockHeldError) Error() string {
 	if e.Owner.RunID == "" {
 		return fmt.Sprintf("%s: locked by another run (%s holds %q); wait for it, or remove the lock if no run is active", e.Host, e.Path, e.Raw)
@@ -245,6 +253,18 @@ else echo "lock=error"; mkdir "$L"; fi
 `
 }
 
+// keyValues reads the key=value lines a lock script prints.
+func keyValues(text string) map[string]string {
+	kv := map[string]string{}
+	for line := range strings.Lines(text) { // no Scanner: its 4 KB buffer a host
+		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+		if k, v, ok := strings.Cut(line, "="); ok {
+			kv[k] = v
+		}
+	}
+	return kv
+}
+
 // hello takes the host's lock (lockScript) and gathers its facts in one
 // command.
 func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Transport) (transport.Facts, bool, error) {
@@ -264,13 +284,7 @@ func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Trans
 		return transport.Facts{}, false, err
 	}
 	text, _ := out.Text(nil)
-	kv := map[string]string{}
-	for line := range strings.Lines(text) { // no Scanner: its 4 KB buffer a host
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if k, v, ok := strings.Cut(line, "="); ok {
-			kv[k] = v
-		}
-	}
+	kv := keyValues(text)
 	if res.ExitCode != 0 && kv["lock"] == "" {
 		stderr, _ := errb.Text(nil)
 		return transport.Facts{}, false, fmt.Errorf("gathering facts failed (exit %d): %s", res.ExitCode, strings.TrimSpace(stderr))
@@ -349,9 +363,7 @@ func (e *Engine) claimOwnerless(ctx context.Context, h *inventory.Host, t transp
 	text, _ := out.Text(nil)
 	if !strings.HasPrefix(text, "claim=taken\n") {
 		_, raw, _ := strings.Cut(text, "owner=")
-		held := &LockHeldError{Host: h.Name, Path: path, Raw: strings.TrimSuffix(raw, "\n")}
-		json.Unmarshal([]byte(held.Raw), &held.Owner)
-		return false, held
+		return false, lockHeld(h.Name, path, strings.TrimSuffix(raw, "\n"))
 	}
 	e.emitMessage(h.Name, fmt.Sprintf("took the lock %s, which had no owner (%s): a run was killed while taking it", path, ageText(age)))
 	return true, nil
@@ -414,19 +426,12 @@ func (e *Engine) breakLock(ctx context.Context, h *inventory.Host, t transport.T
 		return fmt.Errorf("break stale lock %s: %w", path, err)
 	}
 	text, _ := out.Text(nil)
-	kv := map[string]string{}
-	for line := range strings.Lines(text) {
-		if k, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "="); ok {
-			kv[k] = v
-		}
-	}
+	kv := keyValues(text)
 	switch kv["break"] {
 	case "done":
 		return nil
 	case "refused":
-		held := &LockHeldError{Host: h.Name, Path: path, Raw: kv["owner"]}
-		json.Unmarshal([]byte(held.Raw), &held.Owner)
-		return held
+		return lockHeld(h.Name, path, kv["owner"])
 	case "stuck":
 		return fmt.Errorf("break stale lock %s: another run is breaking it, or began to and was stopped; if no run is active, remove the lock by hand", path)
 	default:
