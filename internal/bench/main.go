@@ -236,7 +236,7 @@ func selectTools(list string) (map[string]bool, error) {
 		return nil, nil
 	}
 	only := map[string]bool{}
-	names := map[string]string{"runbook": "runbook run", "runbook-tmpfs": tmpfsName, "floor": "floor (x/crypto/ssh)", "spot": "spot", "openssh": "OpenSSH ControlMaster", "ansible": "Ansible (pipelining)"}
+	names := map[string]string{"runbook": "runbook run", "runbook-tmpfs": tmpfsName, "floor": floorName, "spot": "spot", "openssh": "OpenSSH ControlMaster", "ansible": "Ansible (pipelining)"}
 	for _, n := range strings.Split(list, ",") {
 		full, ok := names[strings.TrimSpace(n)]
 		if !ok {

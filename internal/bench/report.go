@@ -186,7 +186,7 @@ median per host-step: on loopback it shares the controller's cores, so wall time
 
 func writeWorkload(b *strings.Builder, w workloadResult, all bool) {
 	steps := float64(w.W.Hosts * w.W.Steps)
-	floor, ansible := find(w.Tools, "floor (x/crypto/ssh)"), find(w.Tools, "Ansible (pipelining)")
+	floor, ansible := find(w.Tools, floorName), find(w.Tools, "Ansible (pipelining)")
 	if w.Skipped != "" {
 		fmt.Fprintf(b, "\n### %s\n\nSkipped: %s.\n", w.W, w.Skipped)
 		return
@@ -289,7 +289,7 @@ func writeSplit(b *strings.Builder, w workloadResult) {
 	}
 	var floor *splitRow
 	for i := range rows {
-		if rows[i].Name == "floor (x/crypto/ssh)" {
+		if rows[i].Name == floorName {
 			floor = &rows[i]
 		}
 	}

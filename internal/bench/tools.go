@@ -102,6 +102,9 @@ func (b *bench) tmpfsTool(dir string, w workload, hosts []*sshdtest.Host) (*tool
 // tmpfsRoot is where tmpfsTool's state dirs go.
 func (b *bench) tmpfsRoot() string { return filepath.Join("/dev/shm", filepath.Base(b.dir)) }
 
+// floorName names floorTool's runs in the report.
+const floorName = "floor (x/crypto/ssh)"
+
 // tmpfsName names tmpfsTool's runs in the report.
 const tmpfsName = "runbook run (state on tmpfs)"
 
@@ -169,7 +172,7 @@ func (b *bench) floorTool(dir string, w workload, hosts []*sshdtest.Host) (*tool
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		return nil, err
 	}
-	return &tool{Name: "floor (x/crypto/ssh)", Argv: []string{b.self, "-floor", file}, Env: b.env()}, nil
+	return &tool{Name: floorName, Argv: []string{b.self, "-floor", file}, Env: b.env()}, nil
 }
 
 // spotBuild says how to get a spot binary: the Go module proxy here does
