@@ -304,7 +304,15 @@ func (e *Engine) hello(ctx context.Context, h *inventory.Host, t transport.Trans
 			return facts, ok, err
 		}
 		if json.Unmarshal([]byte(raw), &o) == nil && o.RunID == e.runID {
-			return facts, true, nil // our own lock: a resumed run re-enters
+			// Our own lock: a resumed run re-enters, renewing its owner
+			// line the way a break replaces one, so that a run breaking
+			// the old line at this moment (it may be older than
+			// lock_stale_after) and this run cannot both hold the lock,
+			// and the lock is not left to look stale while this run works.
+			if err := e.breakLock(ctx, h, t, path, raw, string(owner)); err != nil {
+				return facts, false, err
+			}
+			return facts, true, nil
 		}
 		held := &LockHeldError{Host: h.Name, Path: path, Owner: o, Raw: raw}
 		if e.opts.BreakStaleLocks && !o.Time.IsZero() && e.now().Sub(o.Time) > e.lockStaleAfter() {
@@ -390,37 +398,46 @@ func (e *Engine) lockStaleAfter() time.Duration {
 
 // breakScript replaces the stale owner (the first line of the lock's owner
 // file, as read) with owner, and says whether it did (break=done), or who
-// has the lock now (break=refused, owner=). Of the runs that break one
-// stale lock at once, only the one that links the stale owner file to
-// broken-ID first (ID names that owner: a hash of its line) replaces it;
-// the replacement is a rename, so the owner file is never empty or half
-// written. A break begun by a run killed between the two leaves the stale
-// owner and its token: break=stuck.
-func breakScript(path, stale, owner string) string {
+// has the lock now (break=refused, owner=). It serves a run breaking a
+// stale lock and a resumed run re-entering its own (renewing its line).
+// Of the runs that replace one stale owner at once, only the one that
+// first links its new owner file to broken-ID (ID names the stale owner:
+// a hash of its line) replaces it; the replacement is a rename, so the
+// owner file is never empty or half written. A replacement begun by a run
+// stopped between the two is finished by that run (the link names it,
+// mine being its owner pattern) and by no other: for them, break=stuck.
+func breakScript(path, stale, owner, mine string) string {
 	token := `"$L/` + breakToken(stale) + `"`
+	isStale := `[ "$o" = ` + runbook.ShellQuote(stale) + ` ]`
+	write := `printf '%s\n' ` + runbook.ShellQuote(owner) + ` > "$n" || { echo "break=error"; exit 0; }`
 	return `L=` + runbook.ShellQuote(path) + `; ` + readOwner + `
-[ "$o" = ` + runbook.ShellQuote(stale) + ` ] || { echo "break=refused"; echo "owner=$o"; exit 0; }
-if ln "$L/owner" ` + token + ` 2>/dev/null; then
-  printf '%s\n' ` + runbook.ShellQuote(owner) + ` > "$L/owner.$$" && mv -f "$L/owner.$$" "$L/owner" && { echo "break=done"; exit 0; }
-  rm -f "$L/owner.$$"; echo "break=error"; exit 0
+` + isStale + ` || { echo "break=refused"; echo "owner=$o"; exit 0; }
+n="$L/owner.$$"; ` + write + `
+if ! ln "$n" ` + token + ` 2>/dev/null; then
+  rm -f "$n"; t=; { IFS= read -r t < ` + token + `; } 2>/dev/null; ` + readOwner + `
+  ` + isStale + ` || { echo "break=refused"; echo "owner=$o"; exit 0; }
+  case $t in *` + runbook.ShellQuote(mine) + `*) ;; *) echo "break=stuck"; exit 0 ;; esac
+  ` + write + `
 fi
-` + readOwner + `; if [ "$o" = ` + runbook.ShellQuote(stale) + ` ]; then echo "break=stuck"; else echo "break=refused"; echo "owner=$o"; fi
+mv -f "$n" "$L/owner" && { echo "break=done"; exit 0; }
+rm -f "$n"; echo "break=error"
 `
 }
 
 // breakToken is the name, in the lock directory, of the link that the run
-// breaking the stale owner stale makes first.
+// replacing the stale owner stale makes first.
 func breakToken(stale string) string {
 	sum := sha256.Sum256([]byte(stale))
 	return "broken-" + hex.EncodeToString(sum[:8])
 }
 
 // breakLock takes the lock at path from its stale owner (stale, the line
-// the hello read) for owner. When another run broke it first, the lock is
-// that run's: a LockHeldError names it.
+// the hello read) for owner: another run's, or this run's own before a
+// resume. When another run broke it first, the lock is that run's: a
+// LockHeldError names it.
 func (e *Engine) breakLock(ctx context.Context, h *inventory.Host, t transport.Transport, path, stale, owner string) error {
 	var out capture
-	_, err := t.Run(ctx, transport.Command{Shell: breakScript(path, stale, owner), Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
+	_, err := t.Run(ctx, transport.Command{Shell: breakScript(path, stale, owner, ownerPattern(e.runID)), Become: e.become(nil), BecomeUser: e.rb.BecomeUser,
 		Stdout: &out, Timeout: time.Minute})
 	if err != nil {
 		return fmt.Errorf("break stale lock %s: %w", path, err)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -261,14 +262,14 @@ func TestStaleLockBreaksHaveOneWinner(t *testing.T) {
 	}
 	dir := t.TempDir()
 	lock := newLock(t, dir, "one")
-	if kv := runLockShell(t, breakScript(lock, stale, raceOwner)); kv["break"] != "done" {
+	if kv := runLockShell(t, breakScript(lock, stale, raceOwner, ownerPattern("20261207-000000-ours-0000"))); kv["break"] != "done" {
 		t.Fatalf("break: %v", kv)
 	}
 	if b, _ := os.ReadFile(filepath.Join(lock, "owner")); string(b) != raceOwner+"\n" {
 		t.Errorf("owner file %q after the break, want ours alone", b)
 	}
 	// A second break of the same stale owner finds ours.
-	if kv := runLockShell(t, breakScript(lock, stale, raceOther)); kv["break"] != "refused" || kv["owner"] != raceOwner {
+	if kv := runLockShell(t, breakScript(lock, stale, raceOther, ownerPattern("20261207-000000-other-0000"))); kv["break"] != "refused" || kv["owner"] != raceOwner {
 		t.Errorf("second break: got %v, want refused, the lock ours", kv)
 	}
 	// A break begun by a run stopped before it replaced the owner.
@@ -276,14 +277,79 @@ func TestStaleLockBreaksHaveOneWinner(t *testing.T) {
 	if err := os.Link(filepath.Join(stuck, "owner"), filepath.Join(stuck, breakToken(stale))); err != nil {
 		t.Fatal(err)
 	}
-	if kv := runLockShell(t, breakScript(stuck, stale, raceOwner)); kv["break"] != "stuck" {
+	if kv := runLockShell(t, breakScript(stuck, stale, raceOwner, ownerPattern("20261207-000000-ours-0000"))); kv["break"] != "stuck" {
 		t.Errorf("a begun break: got %v, want stuck", kv)
+	}
+	// A replacement begun by this run and stopped before the rename (its
+	// new owner linked as the token) is finished by this run alone.
+	begun := newLock(t, dir, "begun")
+	if err := os.WriteFile(filepath.Join(begun, "owner.1"), []byte(raceOwner+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(begun, "owner.1"), filepath.Join(begun, breakToken(stale))); err != nil {
+		t.Fatal(err)
+	}
+	if kv := runLockShell(t, breakScript(begun, stale, raceOther, ownerPattern("20261207-000000-other-0000"))); kv["break"] != "stuck" {
+		t.Errorf("another run's break of a lock this run began to break: got %v, want stuck", kv)
+	}
+	renewed := strings.Replace(raceOwner, `"op"`, `"op2"`, 1)
+	if kv := runLockShell(t, breakScript(begun, stale, renewed, ownerPattern("20261207-000000-ours-0000"))); kv["break"] != "done" || firstOwner(t, begun) != renewed {
+		t.Errorf("finishing this run's own begun break: got %v, owner %q", kv, firstOwner(t, begun))
 	}
 	for round := range 10 {
 		lock := newLock(t, dir, "race"+strings.Repeat("r", round+1))
-		breakIt := func(owner string) string { return breakScript(lock, stale, owner) }
+		breakIt := func(owner string) string { return breakScript(lock, stale, owner, ownerPattern(runIDOf(t, owner))) }
 		if n := winnersAtOnce(t, breakIt, "break", "done"); n != 1 {
 			t.Fatalf("round %d: %d breaks took the lock, want 1 (owner %q)", round, n, firstOwner(t, lock))
 		}
 	}
+}
+
+// TestResumeAndBreakHaveOneWinner runs the script with /bin/sh: a resumed
+// run renewing its own owner line (its lock may look stale) and runs
+// breaking that line at the same moment leave the lock to exactly one of
+// them. Before, the resumed run re-entered without a write, and a break
+// landing right after its read left the lock to both.
+func TestResumeAndBreakHaveOneWinner(t *testing.T) {
+	if _, err := os.Stat(shellOfTest); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	dir := t.TempDir()
+	// winnersAtOnce's first owner is run-a's: the resumed run.
+	const old = `{"run_id":"run-a","time":"2026-12-06T00:00:00Z"}`
+	for round := range 10 {
+		lock := filepath.Join(dir, fmt.Sprintf("lock%d", round))
+		if err := os.Mkdir(lock, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(lock, "owner"), []byte(old+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		replace := func(owner string) string { return breakScript(lock, old, owner, ownerPattern(runIDOf(t, owner))) }
+		if n := winnersAtOnce(t, replace, "break", "done"); n != 1 {
+			t.Fatalf("round %d: %d runs hold the lock, want 1 (owner %q)", round, n, firstOwner(t, lock))
+		}
+	}
+	// Alone, the resumed run renews its line.
+	lock := filepath.Join(dir, "alone")
+	if err := os.Mkdir(lock, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lock, "owner"), []byte(old+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const renewed = `{"run_id":"run-a","time":"2026-12-07T00:00:00Z"}`
+	if kv := runLockShell(t, breakScript(lock, old, renewed, ownerPattern("run-a"))); kv["break"] != "done" || firstOwner(t, lock) != renewed {
+		t.Errorf("renewing: got %v, owner %q", kv, firstOwner(t, lock))
+	}
+}
+
+// runIDOf is the run ID in an owner line.
+func runIDOf(t *testing.T, owner string) string {
+	t.Helper()
+	var o LockOwner
+	if err := json.Unmarshal([]byte(owner), &o); err != nil || o.RunID == "" {
+		t.Fatalf("owner %q: no run ID (%v)", owner, err)
+	}
+	return o.RunID
 }

@@ -15,41 +15,10 @@ import (
 // resumed run releases that lock (the host is finished, nothing else in the
 // run touches it again) without running any of its steps again.
 func TestResumeReleasesLockOfFinishedHost(t *testing.T) {
-	full := runFake(t, upgradeRunbook(""), newFakeFleet(okReply), nil)
-	if full.err != nil {
-		t.Fatal(full.err)
-	}
-	// The kill: the journal ends with the canary's host_finished.
-	cut := -1
-	for i, r := range full.records {
-		if r.Type == journal.HostFinished && r.Outcome == journal.OutcomeUpgraded {
-			if next := full.records[i+1]; next.Type != journal.LockReleased || next.Host != r.Host {
-				t.Fatalf("record after %s's host_finished: %s %s", r.Host, next.Type, next.Host)
-			}
-			cut = i + 1
-			break
-		}
-	}
-	if cut < 0 {
-		t.Fatal("no upgraded host")
-	}
-	host := full.records[cut-1].Host
-	data, err := os.ReadFile(full.res.Journal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitAfter(string(data), "\n")
-	if err := os.WriteFile(full.res.Journal, []byte(strings.Join(lines[:cut], "")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	full, cut, host := killedBeforeRelease(t)
 	f := newFakeFleet(okReply)
 	f.locks[host] = `{"run_id":"` + full.res.RunID + `"}`
-	e, err := Resume(context.Background(), ResumeOptions{Options: Options{StateDir: full.res.RunDir + "/../..",
-		Connector: f, Approver: &approver{answer: true}, Operator: "tester"}, RunID: full.res.RunID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.Continue(context.Background())
+	res, err := resumeFake(context.Background(), t, full.res.RunDir+"/../..", f, full.res.RunID)
 	if err != nil || res.Status != journal.RunStatusSucceeded {
 		t.Fatalf("resumed run: %v %+v", err, res)
 	}
@@ -72,6 +41,104 @@ func TestResumeReleasesLockOfFinishedHost(t *testing.T) {
 	if !released {
 		t.Errorf("the resumed run journals no lock_released for %s", host)
 	}
+}
+
+// TestResumeRenewsItsLock: a resumed run re-enters its own lock by
+// replacing its owner line, as a break does, so the lock no longer looks
+// as old as the killed run; and when another run breaks that old line at
+// the same moment, the lock is the other run's alone: the resumed run
+// stops on the host it no longer holds.
+func TestResumeRenewsItsLock(t *testing.T) {
+	for _, brokenFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "renewed", true: "broken meanwhile"}[brokenFirst], func(t *testing.T) {
+			// Killed after the canary's first step: the resumed run goes on
+			// with that host, in its lock.
+			full, _, host := killedAt(t, func(_ int, r journal.Record, _ []journal.Record) bool { return r.Type == journal.StepFinished })
+			f := newFakeFleet(okReply)
+			old := `{"run_id":"` + full.res.RunID + `","operator":"tester","controller":"c","time":"2026-12-06T00:00:00Z"}`
+			f.locks[host] = old
+			other := `{"run_id":"20261207-000000-other-0000","operator":"op","controller":"c","time":"2026-12-07T00:00:00Z"}`
+			if brokenFirst {
+				f.beforeBreak = func(host string) {
+					f.mu.Lock()
+					f.locks[host] = other
+					f.mu.Unlock()
+				}
+			}
+			res, err := resumeFake(context.Background(), t, full.res.RunDir+"/../..", f, full.res.RunID)
+			if brokenFirst {
+				var held *LockHeldError
+				if !errors.As(err, &held) || held.Host != host || held.Owner.RunID != "20261207-000000-other-0000" {
+					t.Fatalf("want %s held by the run that broke it, got %v", host, err)
+				}
+				if f.locks[host] != other {
+					t.Errorf("lock %q: the other run's lock was taken or released", f.locks[host])
+				}
+				if ran := f.ran(host); len(ran) != 0 {
+					t.Errorf("%s ran %v in a lock it no longer held", host, ran)
+				}
+				return
+			}
+			if err != nil || res.Status != journal.RunStatusSucceeded {
+				t.Fatalf("resumed run: %v %+v", err, res)
+			}
+			if f.breaks != 1 {
+				t.Errorf("%d owner replacements, want the resumed run's one", f.breaks)
+			}
+			if _, held := f.locks[host]; held {
+				t.Errorf("%s still locked after the resumed run", host)
+			}
+		})
+	}
+}
+
+// killedBeforeRelease runs the upgrade on the fake fleet and cuts its
+// journal as a controller killed between a host's host_finished and its
+// lock_released would leave it: it returns the run, the number of records
+// kept and the host.
+func killedBeforeRelease(t *testing.T) (runResult, int, string) {
+	t.Helper()
+	return killedAt(t, func(i int, r journal.Record, records []journal.Record) bool {
+		if r.Type != journal.HostFinished || r.Outcome != journal.OutcomeUpgraded {
+			return false
+		}
+		if next := records[i+1]; next.Type != journal.LockReleased || next.Host != r.Host {
+			t.Fatalf("record after %s's host_finished: %s %s", r.Host, next.Type, next.Host)
+		}
+		return true
+	})
+}
+
+// killedAt runs the upgrade on the fake fleet and cuts its journal right
+// after the first record that at(index, record, records) picks, as a
+// controller killed there leaves it: it returns the run, the number of
+// records kept and the picked record's host.
+func killedAt(t *testing.T, at func(int, journal.Record, []journal.Record) bool) (runResult, int, string) {
+	t.Helper()
+	full := runFake(t, upgradeRunbook(""), newFakeFleet(okReply), nil)
+	if full.err != nil {
+		t.Fatal(full.err)
+	}
+	cut := -1
+	for i, r := range full.records {
+		if at(i, r, full.records) {
+			cut = i + 1
+			break
+		}
+	}
+	if cut < 0 {
+		t.Fatal("no record to cut the journal after")
+	}
+	host := full.records[cut-1].Host
+	data, err := os.ReadFile(full.res.Journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if err := os.WriteFile(full.res.Journal, []byte(strings.Join(lines[:cut], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return full, cut, host
 }
 
 // TestOwnerlessLockIsTaken: a run killed between making a host's lock
