@@ -47,63 +47,108 @@ func cleanRecord(r *journal.Record) {
 	}
 }
 
-// cleanSummary returns a deep copy of s with every string cleaned.
+// cleanSummary returns s with every string cleaned: s itself when no
+// string needed it (the summary is only read), else a copy that shares
+// with s only the parts that did not change.
 func cleanSummary(s *Summary) *Summary {
-	c := cleanValue(reflect.ValueOf(*s)).Interface().(Summary)
-	return &c
+	c, changed := cleanValue(reflect.ValueOf(s).Elem())
+	if !changed {
+		return s
+	}
+	sum := c.Interface().(Summary)
+	return &sum
 }
 
 var timeType = reflect.TypeOf(time.Time{})
 
-func cleanValue(v reflect.Value) reflect.Value {
+// cleanValue returns v with every string in it cleaned, and whether any
+// was: a value is copied only on the way to a string that changed, so
+// that cleaning the summary of a clean run allocates nothing.
+func cleanValue(v reflect.Value) (reflect.Value, bool) {
 	switch v.Kind() {
 	case reflect.String:
-		return reflect.ValueOf(cleanText(v.String())).Convert(v.Type())
+		s := v.String()
+		if c := cleanText(s); c != s {
+			return reflect.ValueOf(c).Convert(v.Type()), true
+		}
 	case reflect.Struct:
 		if v.Type() == timeType {
-			return v
+			return v, false
 		}
-		c := reflect.New(v.Type()).Elem()
-		c.Set(v)
+		var c reflect.Value
 		for i := 0; i < v.NumField(); i++ {
-			if c.Field(i).CanSet() {
-				c.Field(i).Set(cleanValue(v.Field(i)))
+			if !v.Type().Field(i).IsExported() {
+				continue
 			}
+			f, changed := cleanValue(v.Field(i))
+			if !changed {
+				continue
+			}
+			if !c.IsValid() {
+				c = reflect.New(v.Type()).Elem()
+				c.Set(v)
+			}
+			c.Field(i).Set(f)
 		}
-		return c
+		if c.IsValid() {
+			return c, true
+		}
 	case reflect.Slice:
-		if v.IsNil() {
-			return v
-		}
-		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		var c reflect.Value
 		for i := 0; i < v.Len(); i++ {
-			c.Index(i).Set(cleanValue(v.Index(i)))
+			e, changed := cleanValue(v.Index(i))
+			if !changed {
+				continue
+			}
+			if !c.IsValid() {
+				c = reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+				reflect.Copy(c, v)
+			}
+			c.Index(i).Set(e)
 		}
-		return c
+		if c.IsValid() {
+			return c, true
+		}
 	case reflect.Map:
-		if v.IsNil() {
-			return v
-		}
-		c := reflect.MakeMapWithSize(v.Type(), v.Len())
+		var c reflect.Value
 		iter := v.MapRange()
 		for iter.Next() {
-			c.SetMapIndex(cleanValue(iter.Key()), cleanValue(iter.Value()))
+			k, kc := cleanValue(iter.Key())
+			e, ec := cleanValue(iter.Value())
+			if !kc && !ec {
+				continue
+			}
+			if !c.IsValid() {
+				c = reflect.MakeMapWithSize(v.Type(), v.Len())
+				all := v.MapRange()
+				for all.Next() {
+					c.SetMapIndex(all.Key(), all.Value())
+				}
+			}
+			c.SetMapIndex(iter.Key(), reflect.Value{}) // the key may be cleaned into another
+			c.SetMapIndex(k, e)
 		}
-		return c
+		if c.IsValid() {
+			return c, true
+		}
 	case reflect.Pointer:
 		if v.IsNil() {
-			return v
+			return v, false
 		}
-		c := reflect.New(v.Type().Elem())
-		c.Elem().Set(cleanValue(v.Elem()))
-		return c
+		if e, changed := cleanValue(v.Elem()); changed {
+			c := reflect.New(v.Type().Elem())
+			c.Elem().Set(e)
+			return c, true
+		}
 	case reflect.Interface:
 		if v.IsNil() {
-			return v
+			return v, false
 		}
-		c := reflect.New(v.Type()).Elem()
-		c.Set(cleanValue(v.Elem()))
-		return c
+		if e, changed := cleanValue(v.Elem()); changed {
+			c := reflect.New(v.Type()).Elem()
+			c.Set(e)
+			return c, true
+		}
 	}
-	return v
+	return v, false
 }
