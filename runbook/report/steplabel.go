@@ -12,25 +12,45 @@ import (
 // HANDLER.STEP: the step's name says which handler), "step" when the id
 // says none; the index is index, or the id's last part plus one.
 func stepLabelParts(stepID string, index int) (string, int) {
-	parts := strings.Split(stepID, ".")
-	list := "step"
-	if len(parts) >= 2 {
-		if cand := parts[len(parts)-2]; cand != "" {
-			if _, err := strconv.Atoi(cand); err != nil {
-				list = cand
-			}
+	// The id's parts from its end (last, prev, prev2) and its first, read
+	// in place: the terminal labels every step record it prints.
+	first, _, _ := strings.Cut(stepID, ".")
+	last, rest, parts := stepID, "", 1
+	if i := strings.LastIndexByte(stepID, '.'); i >= 0 {
+		last, rest, parts = stepID[i+1:], stepID[:i], 2
+	}
+	prev, prev2 := rest, ""
+	if i := strings.LastIndexByte(rest, '.'); i >= 0 {
+		prev, parts = rest[i+1:], 3
+		prev2 = rest[:i]
+		if j := strings.LastIndexByte(prev2, '.'); j >= 0 {
+			prev2 = prev2[j+1:]
 		}
 	}
-	if len(parts) >= 3 && parts[len(parts)-3] == "handlers" && list == "step" {
+	list := "step"
+	if parts >= 2 && prev != "" && !isInt(prev) {
+		list = prev
+	}
+	if parts >= 3 && prev2 == "handlers" && list == "step" {
 		list = "handlers"
 	}
-	if parts[0] == "rollback" && len(parts) >= 2 {
+	if first == "rollback" && parts >= 2 {
 		list = "rollback"
 	}
-	if index <= 0 {
-		if n, err := strconv.Atoi(parts[len(parts)-1]); err == nil {
-			index = n + 1
-		}
+	if index <= 0 && isInt(last) {
+		n, _ := strconv.Atoi(last)
+		index = n + 1
 	}
 	return list, index
+}
+
+// isInt reports whether strconv.Atoi takes s, without the error value it
+// allocates for the words (steps, verify) it is mostly given.
+func isInt(s string) bool {
+	digits := strings.TrimLeft(s, "+-")
+	if len(s)-len(digits) > 1 || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return false
+	}
+	_, err := strconv.Atoi(s)
+	return err == nil
 }

@@ -1,6 +1,10 @@
 package report
 
-import "testing"
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func TestStepLabelParts(t *testing.T) {
 	for _, tt := range []struct {
@@ -28,5 +32,34 @@ func FuzzStepLabel(f *testing.F) {
 		if list == "" || index > 0 && n != index {
 			t.Errorf("stepLabelParts(%q, %d) = %q, %d", id, index, list, n)
 		}
+		if wantList, wantN := stepLabelPartsSplit(id, index); list != wantList || n != wantN {
+			t.Errorf("stepLabelParts(%q, %d) = %q, %d; the split reading gives %q, %d", id, index, list, n, wantList, wantN)
+		}
 	})
+}
+
+// stepLabelPartsSplit is stepLabelParts as first written, splitting the id:
+// the oracle the fuzz test holds the in-place reading to.
+func stepLabelPartsSplit(stepID string, index int) (string, int) {
+	parts := strings.Split(stepID, ".")
+	list := "step"
+	if len(parts) >= 2 {
+		if cand := parts[len(parts)-2]; cand != "" {
+			if _, err := strconv.Atoi(cand); err != nil {
+				list = cand
+			}
+		}
+	}
+	if len(parts) >= 3 && parts[len(parts)-3] == "handlers" && list == "step" {
+		list = "handlers"
+	}
+	if parts[0] == "rollback" && len(parts) >= 2 {
+		list = "rollback"
+	}
+	if index <= 0 {
+		if n, err := strconv.Atoi(parts[len(parts)-1]); err == nil {
+			index = n + 1
+		}
+	}
+	return list, index
 }

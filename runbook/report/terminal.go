@@ -485,8 +485,8 @@ func (t *Terminal) stepLine(r journal.Record) string {
 	if r.DelegateTo != "" {
 		name += " (on " + sanitize(r.DelegateTo) + ")"
 	}
-	line := fmt.Sprintf("%s  %s  %s  %s", t.pad(stepHost(r)), name, t.statusText(r),
-		formatDuration(time.Duration(r.DurationMS)*time.Millisecond))
+	line := t.pad(stepHost(r)) + "  " + name + "  " + t.statusText(r) + "  " +
+		formatDuration(time.Duration(r.DurationMS)*time.Millisecond)
 	failed := failedStatus(r.Status)
 	if failed && r.RC != nil && *r.RC != 0 {
 		line += fmt.Sprintf("  rc=%d", *r.RC)
