@@ -63,7 +63,7 @@ var timeType = reflect.TypeOf(time.Time{})
 
 // cleanValue returns v with every string in it cleaned, and whether any
 // was: a value is copied only on the way to a string that changed, so
-// that cleaning the summary of a clean run allocates nothing.
+// that the summary of a clean run is not copied at all.
 func cleanValue(v reflect.Value) (reflect.Value, bool) {
 	switch v.Kind() {
 	case reflect.String:
