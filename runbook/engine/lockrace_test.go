@@ -298,7 +298,7 @@ func TestStaleLockBreaksHaveOneWinner(t *testing.T) {
 	}
 	for round := range 10 {
 		lock := newLock(t, dir, "race"+strings.Repeat("r", round+1))
-		breakIt := func(owner string) string { return breakScript(lock, stale, owner, ownerPattern(runIDOf(t, owner))) }
+		breakIt := func(owner string) string { return breakScript(lock, stale, owner, ownerPattern(runIDOf(owner))) }
 		if n := winnersAtOnce(t, breakIt, "break", "done"); n != 1 {
 			t.Fatalf("round %d: %d breaks took the lock, want 1 (owner %q)", round, n, firstOwner(t, lock))
 		}
@@ -325,7 +325,7 @@ func TestResumeAndBreakHaveOneWinner(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(lock, "owner"), []byte(old+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		replace := func(owner string) string { return breakScript(lock, old, owner, ownerPattern(runIDOf(t, owner))) }
+		replace := func(owner string) string { return breakScript(lock, old, owner, ownerPattern(runIDOf(owner))) }
 		if n := winnersAtOnce(t, replace, "break", "done"); n != 1 {
 			t.Fatalf("round %d: %d runs hold the lock, want 1 (owner %q)", round, n, firstOwner(t, lock))
 		}
@@ -344,12 +344,11 @@ func TestResumeAndBreakHaveOneWinner(t *testing.T) {
 	}
 }
 
-// runIDOf is the run ID in an owner line.
-func runIDOf(t *testing.T, owner string) string {
-	t.Helper()
+// runIDOf is the run ID in an owner line ("" when it has none). It runs
+// in winnersAtOnce's goroutines, so it does not fail the test itself: a
+// script with no run ID of its own wins nothing it did not begin.
+func runIDOf(owner string) string {
 	var o LockOwner
-	if err := json.Unmarshal([]byte(owner), &o); err != nil || o.RunID == "" {
-		t.Fatalf("owner %q: no run ID (%v)", owner, err)
-	}
+	json.Unmarshal([]byte(owner), &o)
 	return o.RunID
 }
