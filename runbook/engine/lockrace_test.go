@@ -250,18 +250,8 @@ func TestStaleLockBreaksHaveOneWinner(t *testing.T) {
 		t.Skip("no /bin/sh")
 	}
 	const stale = `{"run_id":"20261206-000000-old-0000"}`
-	newLock := func(t *testing.T, dir, name string) string {
-		lock := filepath.Join(dir, name)
-		if err := os.Mkdir(lock, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(lock, "owner"), []byte(stale+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return lock
-	}
 	dir := t.TempDir()
-	lock := newLock(t, dir, "one")
+	lock := ownedLock(t, dir, "one", stale)
 	if kv := runLockShell(t, breakScript(lock, stale, raceOwner, ownerPattern("20261207-000000-ours-0000"))); kv["break"] != "done" {
 		t.Fatalf("break: %v", kv)
 	}
@@ -273,7 +263,7 @@ func TestStaleLockBreaksHaveOneWinner(t *testing.T) {
 		t.Errorf("second break: got %v, want refused, the lock ours", kv)
 	}
 	// A break begun by a run stopped before it replaced the owner.
-	stuck := newLock(t, dir, "stuck")
+	stuck := ownedLock(t, dir, "stuck", stale)
 	if err := os.Link(filepath.Join(stuck, "owner"), filepath.Join(stuck, breakToken(stale))); err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +272,7 @@ func TestStaleLockBreaksHaveOneWinner(t *testing.T) {
 	}
 	// A replacement begun by this run and stopped before the rename (its
 	// new owner linked as the token) is finished by this run alone.
-	begun := newLock(t, dir, "begun")
+	begun := ownedLock(t, dir, "begun", stale)
 	if err := os.WriteFile(filepath.Join(begun, "owner.1"), []byte(raceOwner+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +287,7 @@ func TestStaleLockBreaksHaveOneWinner(t *testing.T) {
 		t.Errorf("finishing this run's own begun break: got %v, owner %q", kv, firstOwner(t, begun))
 	}
 	for round := range 10 {
-		lock := newLock(t, dir, "race"+strings.Repeat("r", round+1))
+		lock := ownedLock(t, dir, "race"+strings.Repeat("r", round+1), stale)
 		breakIt := func(owner string) string { return breakScript(lock, stale, owner, ownerPattern(runIDOf(owner))) }
 		if n := winnersAtOnce(t, breakIt, "break", "done"); n != 1 {
 			t.Fatalf("round %d: %d breaks took the lock, want 1 (owner %q)", round, n, firstOwner(t, lock))
@@ -318,30 +308,32 @@ func TestResumeAndBreakHaveOneWinner(t *testing.T) {
 	// winnersAtOnce's first owner is run-a's: the resumed run.
 	const old = `{"run_id":"run-a","time":"2026-12-06T00:00:00Z"}`
 	for round := range 10 {
-		lock := filepath.Join(dir, fmt.Sprintf("lock%d", round))
-		if err := os.Mkdir(lock, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(lock, "owner"), []byte(old+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		lock := ownedLock(t, dir, fmt.Sprintf("lock%d", round), old)
 		replace := func(owner string) string { return breakScript(lock, old, owner, ownerPattern(runIDOf(owner))) }
 		if n := winnersAtOnce(t, replace, "break", "done"); n != 1 {
 			t.Fatalf("round %d: %d runs hold the lock, want 1 (owner %q)", round, n, firstOwner(t, lock))
 		}
 	}
 	// Alone, the resumed run renews its line.
-	lock := filepath.Join(dir, "alone")
-	if err := os.Mkdir(lock, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(lock, "owner"), []byte(old+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	lock := ownedLock(t, dir, "alone", old)
 	const renewed = `{"run_id":"run-a","time":"2026-12-07T00:00:00Z"}`
 	if kv := runLockShell(t, breakScript(lock, old, renewed, ownerPattern("run-a"))); kv["break"] != "done" || firstOwner(t, lock) != renewed {
 		t.Errorf("renewing: got %v, owner %q", kv, firstOwner(t, lock))
 	}
+}
+
+// ownedLock makes the lock directory name in dir, its owner file holding
+// the line owner, and returns its path.
+func ownedLock(t *testing.T, dir, name, owner string) string {
+	t.Helper()
+	lock := filepath.Join(dir, name)
+	if err := os.Mkdir(lock, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lock, "owner"), []byte(owner+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return lock
 }
 
 // runIDOf is the run ID in an owner line ("" when it has none). It runs
