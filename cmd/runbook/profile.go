@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 )
 
@@ -15,8 +16,11 @@ import (
 // RUNBOOK_CPUPROFILE_HZ samples a second, default 100: a run of a second
 // gives too few at that rate to tell its parts apart);
 // RUNBOOK_MEMPROFILE=FILE writes the heap profile (in use at the end, and
-// every allocation made, sampled every 4 KB) when the command ends. The returned function stops
-// them; call it before exiting.
+// every allocation made, sampled every 4 KB) when the command ends;
+// RUNBOOK_TRACE=FILE writes a Go execution trace of the whole command
+// (`go tool trace FILE`): which goroutine woke which, and how often,
+// which the CPU profile does not show. The returned function stops them;
+// call it before exiting.
 func startProfiles(errOut io.Writer) (stop func()) {
 	cpuFile, memFile := os.Getenv("RUNBOOK_CPUPROFILE"), os.Getenv("RUNBOOK_MEMPROFILE")
 	if memFile != "" {
@@ -42,7 +46,25 @@ func startProfiles(errOut io.Writer) (stop func()) {
 			cpu = f
 		}
 	}
+	var tr *os.File
+	if traceFile := os.Getenv("RUNBOOK_TRACE"); traceFile != "" {
+		f, err := os.Create(traceFile)
+		if err == nil {
+			if err = trace.Start(f); err != nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(errOut, "runbook: RUNBOOK_TRACE: %v\n", err)
+		} else {
+			tr = f
+		}
+	}
 	return func() {
+		if tr != nil {
+			trace.Stop()
+			tr.Close()
+		}
 		if cpu != nil {
 			pprof.StopCPUProfile()
 			cpu.Close()
