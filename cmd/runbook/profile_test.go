@@ -35,7 +35,7 @@ func TestProfilesAreWrittenWhenAsked(t *testing.T) {
 			t.Errorf("%s: not a gzipped profile (%d bytes, %v)", filepath.Base(f), len(data), err)
 		}
 	}
-	if data, err := os.ReadFile(tr); err != nil || !bytes.HasPrefix(data, []byte("go 1.")) || !bytes.Contains(data[:20], []byte(" trace")) {
+	if data, err := os.ReadFile(tr); err != nil || !bytes.HasPrefix(data, []byte("go 1.")) || !bytes.Contains(data[:min(len(data), 20)], []byte(" trace")) {
 		t.Errorf("run.trace: not an execution trace (%d bytes, %v)", len(data), err)
 	}
 
@@ -43,7 +43,11 @@ func TestProfilesAreWrittenWhenAsked(t *testing.T) {
 	t.Setenv("RUNBOOK_MEMPROFILE", "")
 	t.Setenv("RUNBOOK_TRACE", filepath.Join(dir, "missing", "run.trace"))
 	errOut.Reset()
-	startProfiles(&errOut)()
+	stop = startProfiles(&errOut)
+	if code, _, stderr := runCLI(t, "validate", "../../examples/crio-upgrade.yaml"); code != 0 {
+		t.Fatalf("validate with an uncreatable trace file: exit %d: %s", code, stderr)
+	}
+	stop()
 	if !strings.Contains(errOut.String(), "RUNBOOK_TRACE:") {
 		t.Errorf("an uncreatable trace file: stderr %q, want it named", errOut.String())
 	}
