@@ -25,19 +25,13 @@ const (
 )
 
 // lockShell runs script with /bin/sh and returns its output as
-// key=value pairs.
+// key=value pairs, read as the engine reads them (keyValues).
 func lockShell(script string) (map[string]string, error) {
 	out, err := exec.Command(shellOfTest, "-c", script).Output()
 	if err != nil {
 		return nil, fmt.Errorf("%v\n%s", err, out)
 	}
-	kv := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			kv[k] = v
-		}
-	}
-	return kv, nil
+	return keyValues(string(out)), nil
 }
 
 // runLockShell is lockShell, failing the test on an error.
