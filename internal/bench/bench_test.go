@@ -293,3 +293,39 @@ func TestSplitRowsPairRunsRoundByRound(t *testing.T) {
 		}
 	}
 }
+
+func TestCPURatioGivesEachRoundsRange(t *testing.T) {
+	cpu := func(ms ...int) []measurement {
+		var out []measurement
+		for _, m := range ms {
+			out = append(out, measurement{CPU: time.Duration(m) * time.Millisecond})
+		}
+		return out
+	}
+	floor := toolResult{Name: floorName, Runs: cpu(400, 500, 450)}
+	// Medians 600 and 450: 1.33. Round by round: 500/400, 600/500, 700/450.
+	tool := toolResult{Name: "runbook run", Runs: cpu(500, 600, 700)}
+	if got, want := cpuRatio(tool, floor), "1.33 (1.20–1.56)"; got != want {
+		t.Errorf("cpuRatio = %q, want %q", got, want)
+	}
+	// Rounds the tool did not run are left out.
+	tool.Runs = tool.Runs[:2]
+	if got, want := cpuRatio(tool, floor), "1.22 (1.20–1.25)"; got != want {
+		t.Errorf("two rounds: cpuRatio = %q, want %q", got, want)
+	}
+	// One round has no range; a slow tool's rounds are not the floor's.
+	tool.Runs = tool.Runs[:1]
+	if got, want := cpuRatio(tool, floor), "1.11"; got != want {
+		t.Errorf("one round: cpuRatio = %q, want %q", got, want)
+	}
+	slow := toolResult{Name: "Ansible (pipelining)", Slow: true, Runs: cpu(45000, 47000, 46000)}
+	if got, want := cpuRatio(slow, floor), "102.22"; got != want {
+		t.Errorf("slow tool: cpuRatio = %q, want %q", got, want)
+	}
+	var b strings.Builder
+	writeWorkload(&b, workloadResult{W: workload{Hosts: 10, Steps: 5, Kind: kindShell},
+		Tools: []toolResult{{Name: "runbook run", Runs: cpu(500, 600, 700)}, floor}}, true)
+	if !strings.Contains(b.String(), "| 1.33 (1.20–1.56) |") {
+		t.Errorf("the table lacks the ratio and its range:\n%s", b.String())
+	}
+}

@@ -161,7 +161,8 @@ Columns: wall is the median of the runs (min–max after it), from the tool's st
 connections and process start included. "× floor" and "× Ansible" divide the median walls.
 Overhead per host-step is (median wall − floor's median wall) / (hosts × steps). CPU is the
 controller's user+sys time (every process of the tool, from rusage), median over the runs,
-per host-step. Peak memory is the largest peak RSS over the runs: for one-process tools from
+per host-step; "CPU × floor" divides the medians, and after it is the range of the ratios of
+the runs round by round (each round runs every tool once). Peak memory is the largest peak RSS over the runs: for one-process tools from
 rusage; for OpenSSH and Ansible the summed RSS of all their processes, sampled every 50 ms.
 Hosts' CPU is what the sshd hosts (connections, sessions, the commands) used during the run,
 median per host-step: on loopback it shares the controller's cores, so wall time pays for it too.
@@ -224,7 +225,7 @@ func writeWorkload(b *strings.Builder, w workloadResult, all bool) {
 		}
 		row = append(row, fmt.Sprintf("%.3f ms", ms(cpu)/steps))
 		if floor != nil {
-			row = append(row, fmt.Sprintf("%.2f", cpu.Seconds()/median(floor.cpus()).Seconds()))
+			row = append(row, cpuRatio(t, *floor))
 		} else {
 			row = append(row, "")
 		}
@@ -240,6 +241,31 @@ func writeWorkload(b *strings.Builder, w workloadResult, all bool) {
 			fmt.Fprintf(b, "\n%s stopped after %d runs: %s\n", t.Name, len(t.Runs), firstLine(t.Err))
 		}
 	}
+}
+
+// cpuRatio is t's median CPU over the floor's, and after it the range of
+// the ratios round by round (the floor's run and t's in the same round,
+// under the same load): how far one run's ratio may stray from the
+// median's. A slow tool (Ansible) has rounds of its own, and no range.
+func cpuRatio(t, floor toolResult) string {
+	fc := median(floor.cpus())
+	if fc <= 0 {
+		return ""
+	}
+	out := fmt.Sprintf("%.2f", median(t.cpus()).Seconds()/fc.Seconds())
+	if t.Slow {
+		return out
+	}
+	var rounds []float64
+	for r := range min(len(t.Runs), len(floor.Runs)) {
+		if f := floor.Runs[r].CPU; f > 0 {
+			rounds = append(rounds, t.Runs[r].CPU.Seconds()/f.Seconds())
+		}
+	}
+	if len(rounds) > 1 {
+		out += fmt.Sprintf(" (%.2f–%.2f)", slices.Min(rounds), slices.Max(rounds))
+	}
+	return out
 }
 
 // splitRow is one tool's controller CPU split in two, a figure per round.

@@ -13,6 +13,7 @@ type toolResult struct {
 	Missing string // why it did not run
 	Err     string // why it stopped
 	Tree    bool
+	Slow    bool // measured in rounds of its own, not the floor's
 	Runs    []measurement
 }
 
@@ -53,7 +54,7 @@ func (b *bench) runWorkload(w workload, runs, slowRuns int, profile string, prof
 		}
 		results[v] = make([]toolResult, len(tools[v]))
 		for i, t := range tools[v] {
-			results[v][i] = toolResult{Name: t.Name, Missing: t.Missing, Tree: t.Tree}
+			results[v][i] = toolResult{Name: t.Name, Missing: t.Missing, Tree: t.Tree, Slow: t.Slow}
 		}
 	}
 	runDir := filepath.Join(b.dir, "wl-"+w.slug(), "runs")
