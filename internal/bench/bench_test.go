@@ -325,6 +325,9 @@ func TestCPURatioGivesEachRoundsRange(t *testing.T) {
 	var b strings.Builder
 	writeWorkload(&b, workloadResult{W: workload{Hosts: 10, Steps: 5, Kind: kindShell},
 		Tools: []toolResult{{Name: "runbook run", Runs: cpu(500, 600, 700)}, floor}}, true)
+	if got, want := cpuRatio(floor, floor), "1.00"; got != want {
+		t.Errorf("the floor's own row: cpuRatio = %q, want %q", got, want)
+	}
 	if !strings.Contains(b.String(), "| 1.33 (1.20–1.56) |") {
 		t.Errorf("the table lacks the ratio and its range:\n%s", b.String())
 	}

@@ -246,14 +246,15 @@ func writeWorkload(b *strings.Builder, w workloadResult, all bool) {
 // cpuRatio is t's median CPU over the floor's, and after it the range of
 // the ratios round by round (the floor's run and t's in the same round,
 // under the same load): how far one run's ratio may stray from the
-// median's. A slow tool (Ansible) has rounds of its own, and no range.
+// median's. A slow tool (Ansible) has rounds of its own, and no range;
+// the floor's own row needs none.
 func cpuRatio(t, floor toolResult) string {
 	fc := median(floor.cpus())
 	if fc <= 0 {
 		return ""
 	}
 	out := fmt.Sprintf("%.2f", median(t.cpus()).Seconds()/fc.Seconds())
-	if t.Slow {
+	if t.Slow || t.Name == floor.Name {
 		return out
 	}
 	var rounds []float64
