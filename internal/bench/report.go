@@ -162,8 +162,9 @@ connections and process start included. "× floor" and "× Ansible" divide the m
 Overhead per host-step is (median wall − floor's median wall) / (hosts × steps). CPU is the
 controller's user+sys time (every process of the tool, from rusage), median over the runs,
 per host-step; "CPU × floor" divides the medians, and after it is the range of the ratios of
-the runs round by round (each round runs every tool once). Peak memory is the largest peak RSS over the runs: for one-process tools from
-rusage; for OpenSSH and Ansible the summed RSS of all their processes, sampled every 50 ms.
+the runs round by round (each round runs every tool once). Peak memory is the largest peak
+RSS over the runs: for one-process tools from rusage; for OpenSSH and Ansible the summed RSS
+of all their processes, sampled every 50 ms.
 Hosts' CPU is what the sshd hosts (connections, sessions, the commands) used during the run,
 median per host-step: on loopback it shares the controller's cores, so wall time pays for it too.
 `)
