@@ -332,3 +332,53 @@ func TestCPURatioGivesEachRoundsRange(t *testing.T) {
 		t.Errorf("the table lacks the ratio and its range:\n%s", b.String())
 	}
 }
+
+func TestFloorWithSpecWorkLocksAndJournals(t *testing.T) {
+	f := sshdtest.Start(t, sshdtest.Hosts(2))
+	locks := sshdtest.ScratchDir(t, f.User)
+	journal := filepath.Join(t.TempDir(), "journal.jsonl")
+	spec := floorSpec{User: f.User, KeyFile: f.KeyFile, KnownHosts: f.KnownHosts, Journal: journal, LockDir: locks,
+		Commands: []string{"true", "true", "true"}}
+	for _, h := range f.Hosts {
+		spec.Addrs = append(spec.Addrs, h.Addr())
+	}
+	if err := runFloorSpec(t, spec); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]int{}
+	for i, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		var r struct {
+			Seq  int
+			Type string
+			Host string
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Seq != i+1 || r.Host == "" {
+			t.Fatalf("journal line %d %q: %+v, %v", i+1, line, r, err)
+		}
+		types[r.Type]++
+	}
+	want := map[string]int{"lock_acquired": 2, "step_started": 6, "step_finished": 6, "host_finished": 2, "lock_released": 2}
+	if fmt.Sprint(types) != fmt.Sprint(want) {
+		t.Errorf("journal records %v, want %v", types, want)
+	}
+	if left, _ := os.ReadDir(locks); len(left) != 0 {
+		t.Errorf("locks left behind: %v", left)
+	}
+
+	// A lock another run holds stops that host, before its steps.
+	if err := os.Mkdir(filepath.Join(locks, "host2.lock"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err = runFloorSpec(t, spec)
+	if err == nil || !strings.Contains(err.Error(), "taking the lock") || !strings.Contains(err.Error(), f.Hosts[1].Addr()) {
+		t.Fatalf("err %v, want host2's lock held", err)
+	}
+	data, _ = os.ReadFile(journal)
+	if strings.Count(string(data), `"host":"host2"`) != 0 || strings.Count(string(data), `"type":"lock_released","host":"host1"`) != 1 {
+		t.Errorf("journal after a held lock:\n%s", data)
+	}
+}

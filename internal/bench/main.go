@@ -111,7 +111,7 @@ func parseFlags() *benchFlags {
 		"loopback addresses the hosts listen on, comma-separated, or a prefix such as 127.0.9.0/28: hosts are spread over them (the scale run's lab takes the first); give a bench on a shared machine addresses of its own")
 	flag.IntVar(&f.runs, "runs", 5, "measured runs per tool and workload (the median is reported)")
 	flag.IntVar(&f.slowRuns, "slow-runs", 3, "measured runs for Ansible, which takes a minute a run")
-	flag.StringVar(&f.tools, "tools", "", "only these tools (runbook,floor,spot,openssh,ansible; runbook-tmpfs, only when named: runbook with its state on tmpfs, where an fsync costs nothing); default all but runbook-tmpfs (spot where a spot binary is on PATH: see the report for how to build one)")
+	flag.StringVar(&f.tools, "tools", "", "only these tools (runbook,floor,floor-spec,spot,openssh,ansible; floor-spec is the floor also taking locks with facts and keeping an fsynced journal; runbook-tmpfs, only when named: runbook with its state on tmpfs, where an fsync costs nothing); default all but runbook-tmpfs (spot where a spot binary is on PATH: see the report for how to build one)")
 	flag.BoolVar(&f.install, "install", true, "install ansible-core with apt-get when it is missing")
 	flag.StringVar(&f.stateDir, "state-dir", "", "where runbook's state (journal) goes; default under the scratch dir in $TMPDIR (disk, so fsync is real)")
 	flag.StringVar(&f.out, "o", "", "also write the report (markdown) to this file")
@@ -236,11 +236,11 @@ func selectTools(list string) (map[string]bool, error) {
 		return nil, nil
 	}
 	only := map[string]bool{}
-	names := map[string]string{"runbook": "runbook run", "runbook-tmpfs": tmpfsName, "floor": floorName, "spot": "spot", "openssh": "OpenSSH ControlMaster", "ansible": "Ansible (pipelining)"}
+	names := map[string]string{"runbook": "runbook run", "runbook-tmpfs": tmpfsName, "floor": floorName, "floor-spec": floorSpecName, "spot": "spot", "openssh": "OpenSSH ControlMaster", "ansible": "Ansible (pipelining)"}
 	for _, n := range strings.Split(list, ",") {
 		full, ok := names[strings.TrimSpace(n)]
 		if !ok {
-			return nil, fmt.Errorf("-tools: unknown tool %q (runbook, runbook-tmpfs, floor, spot, openssh, ansible)", n)
+			return nil, fmt.Errorf("-tools: unknown tool %q (runbook, runbook-tmpfs, floor, floor-spec, spot, openssh, ansible)", n)
 		}
 		only[full] = true
 	}

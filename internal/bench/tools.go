@@ -54,7 +54,7 @@ func (b *bench) tools(w workload) ([]*tool, error) {
 	hosts := b.fleet.Hosts[:w.Hosts]
 	var out []*tool
 	makers := []func(string, workload, []*sshdtest.Host) (*tool, error){
-		b.runbookTool, b.floorTool, b.spotTool, b.opensshTool, b.ansibleTool,
+		b.runbookTool, b.floorTool, b.floorSpecTool, b.spotTool, b.opensshTool, b.ansibleTool,
 	}
 	if b.baselineBin != "" {
 		makers = append(makers[:1], append([]func(string, workload, []*sshdtest.Host) (*tool, error){b.baselineTool}, makers[1:]...)...)
@@ -173,6 +173,49 @@ func (b *bench) floorTool(dir string, w workload, hosts []*sshdtest.Host) (*tool
 		return nil, err
 	}
 	return &tool{Name: floorName, Argv: []string{b.self, "-floor", file}, Env: b.env()}, nil
+}
+
+// floorSpecName names floorSpecTool's runs in the report.
+const floorSpecName = "floor doing the SPEC's work"
+
+// floorSpecTool: the floor, also taking and releasing each host's lock
+// (with its facts) and keeping a journal fsynced before each step, its
+// state on disk as runbook's (floorHostWithSpecWork): what the SPEC's
+// guarantees cost a minimal client, for runbook's CPU to be set against.
+func (b *bench) floorSpecTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
+	dir += "-floorspec"
+	locks := filepath.Join(dir, "locks")
+	spec := floorSpec{User: b.fleet.User, KeyFile: b.fleet.KeyFile, KnownHosts: b.fleet.KnownHosts,
+		Journal: filepath.Join(b.stateRoot, "wl-"+w.slug()+"-floorspec.jsonl"), LockDir: locks}
+	for _, st := range w.steps() {
+		spec.Commands = append(spec.Commands, st.wire())
+	}
+	for _, h := range hosts {
+		spec.Addrs = append(spec.Addrs, h.Addr())
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, "floor.json")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		return nil, err
+	}
+	return &tool{
+		Name: floorSpecName,
+		Setup: func() error {
+			// A run that failed may leave locks, which would stop the next one.
+			if err := os.RemoveAll(locks); err != nil {
+				return err
+			}
+			return mkdirOwned(locks, b.fleet.User)
+		},
+		Argv: []string{b.self, "-floor", file},
+		Env:  b.env(),
+	}, nil
 }
 
 // spotBuild says how to get a spot binary: the Go module proxy here does
