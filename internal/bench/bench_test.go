@@ -331,6 +331,12 @@ func TestCPURatioGivesEachRoundsRange(t *testing.T) {
 	if !strings.Contains(b.String(), "| 1.33 (1.20–1.56) |") {
 		t.Errorf("the table lacks the ratio and its range:\n%s", b.String())
 	}
+	b.Reset()
+	writeWorkload(&b, workloadResult{W: workload{Hosts: 10, Steps: 5, Kind: kindShell},
+		Tools: []toolResult{{Name: "runbook run", Runs: cpu(500, 600, 700)}, floor, {Name: floorSpecName, Runs: cpu(500, 500, 700)}}}, true)
+	if want := "runbook's CPU ÷ the CPU of the floor doing the SPEC's work: 1.20 (1.00–1.20)."; !strings.Contains(b.String(), want) {
+		t.Errorf("the report lacks %q:\n%s", want, b.String())
+	}
 }
 
 func TestFloorWithSpecWorkLocksAndJournals(t *testing.T) {

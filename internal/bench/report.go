@@ -246,7 +246,7 @@ func writeWorkload(b *strings.Builder, w workloadResult, all bool) {
 		fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
 	}
 	if rb, spec := find(w.Tools, "runbook run"), find(w.Tools, floorSpecName); rb != nil && spec != nil {
-		fmt.Fprintf(b, "\nrunbook's CPU × the %s's: %s.\n", floorSpecName, cpuRatio(*rb, *spec))
+		fmt.Fprintf(b, "\nrunbook's CPU ÷ the CPU of the %s: %s.\n", floorSpecName, cpuRatio(*rb, *spec))
 	}
 	for _, t := range w.Tools {
 		if t.Err != "" && len(t.Runs) > 0 {
