@@ -157,19 +157,8 @@ func (b *bench) runbookToolOf(bin, name, suffix, stateRoot, dir string, w worklo
 
 // floorTool: the minimal x/crypto/ssh client (this binary with -floor).
 func (b *bench) floorTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
-	spec := floorSpec{User: b.fleet.User, KeyFile: b.fleet.KeyFile, KnownHosts: b.fleet.KnownHosts}
-	for _, st := range w.steps() {
-		spec.Commands = append(spec.Commands, st.wire())
-	}
-	for _, h := range hosts {
-		spec.Addrs = append(spec.Addrs, h.Addr())
-	}
-	data, err := json.Marshal(spec)
+	file, err := b.writeFloorSpec(dir, floorSpec{}, w, hosts)
 	if err != nil {
-		return nil, err
-	}
-	file := filepath.Join(dir, "floor.json")
-	if err := os.WriteFile(file, data, 0o644); err != nil {
 		return nil, err
 	}
 	return &tool{Name: floorName, Argv: []string{b.self, "-floor", file}, Env: b.env()}, nil
@@ -184,24 +173,12 @@ const floorSpecName = "floor doing the SPEC's work"
 // guarantees cost a minimal client, for runbook's CPU to be set against.
 func (b *bench) floorSpecTool(dir string, w workload, hosts []*sshdtest.Host) (*tool, error) {
 	dir += "-floorspec"
-	locks := filepath.Join(dir, "locks")
-	spec := floorSpec{User: b.fleet.User, KeyFile: b.fleet.KeyFile, KnownHosts: b.fleet.KnownHosts,
-		Journal: filepath.Join(b.stateRoot, "wl-"+w.slug()+"-floorspec.jsonl"), LockDir: locks}
-	for _, st := range w.steps() {
-		spec.Commands = append(spec.Commands, st.wire())
-	}
-	for _, h := range hosts {
-		spec.Addrs = append(spec.Addrs, h.Addr())
-	}
-	data, err := json.Marshal(spec)
-	if err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	file := filepath.Join(dir, "floor.json")
-	if err := os.WriteFile(file, data, 0o644); err != nil {
+	locks := filepath.Join(dir, "locks")
+	file, err := b.writeFloorSpec(dir, floorSpec{Journal: filepath.Join(b.stateRoot, "wl-"+w.slug()+"-floorspec.jsonl"), LockDir: locks}, w, hosts)
+	if err != nil {
 		return nil, err
 	}
 	return &tool{
@@ -216,6 +193,24 @@ func (b *bench) floorSpecTool(dir string, w workload, hosts []*sshdtest.Host) (*
 		Argv: []string{b.self, "-floor", file},
 		Env:  b.env(),
 	}, nil
+}
+
+// writeFloorSpec completes spec with the fleet's login, the workload's
+// steps and the hosts' addresses, and writes it into dir for -floor.
+func (b *bench) writeFloorSpec(dir string, spec floorSpec, w workload, hosts []*sshdtest.Host) (string, error) {
+	spec.User, spec.KeyFile, spec.KnownHosts = b.fleet.User, b.fleet.KeyFile, b.fleet.KnownHosts
+	for _, st := range w.steps() {
+		spec.Commands = append(spec.Commands, st.wire())
+	}
+	for _, h := range hosts {
+		spec.Addrs = append(spec.Addrs, h.Addr())
+	}
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return "", err
+	}
+	file := filepath.Join(dir, "floor.json")
+	return file, os.WriteFile(file, data, 0o644)
 }
 
 // spotBuild says how to get a spot binary: the Go module proxy here does
