@@ -93,9 +93,7 @@ func TestFloorRunsEveryStepOnEveryHost(t *testing.T) {
 	for range 3 {
 		spec.Commands = append(spec.Commands, "echo x >> "+work+"/steps")
 	}
-	for _, h := range f.Hosts {
-		spec.Addrs = append(spec.Addrs, h.Addr())
-	}
+	spec.Addrs = hostAddrs(f.Hosts)
 	if err := runFloorSpec(t, spec); err != nil {
 		t.Fatal(err)
 	}
@@ -345,9 +343,7 @@ func TestFloorWithSpecWorkLocksAndJournals(t *testing.T) {
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	spec := floorSpec{User: f.User, KeyFile: f.KeyFile, KnownHosts: f.KnownHosts, Journal: journal, LockDir: locks,
 		Commands: []string{"true", "true", "true"}}
-	for _, h := range f.Hosts {
-		spec.Addrs = append(spec.Addrs, h.Addr())
-	}
+	spec.Addrs = hostAddrs(f.Hosts)
 	if err := runFloorSpec(t, spec); err != nil {
 		t.Fatal(err)
 	}

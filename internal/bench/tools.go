@@ -141,17 +141,10 @@ func (b *bench) runbookToolOf(bin, name, suffix, stateRoot, dir string, w worklo
 	}
 	state := filepath.Join(stateRoot, "wl-"+w.slug()+suffix)
 	return &tool{
-		Name: name,
-		Setup: func() error {
-			// Locks are released at the end of a run; a run that failed
-			// may leave some, which would stop the next one.
-			if err := os.RemoveAll(locks); err != nil {
-				return err
-			}
-			return mkdirOwned(locks, b.fleet.User)
-		},
-		Argv: []string{bin, "--state-dir", state, "--no-color", "run", rbFile, "-i", invFile, "--yes"},
-		Env:  b.env(b.profileEnv...),
+		Name:  name,
+		Setup: b.freshLocks(locks),
+		Argv:  []string{bin, "--state-dir", state, "--no-color", "run", rbFile, "-i", invFile, "--yes"},
+		Env:   b.env(b.profileEnv...),
 	}, nil
 }
 
@@ -162,6 +155,27 @@ func (b *bench) floorTool(dir string, w workload, hosts []*sshdtest.Host) (*tool
 		return nil, err
 	}
 	return &tool{Name: floorName, Argv: []string{b.self, "-floor", file}, Env: b.env()}, nil
+}
+
+// freshLocks is the Setup of a tool that takes host locks under locks:
+// they are released at the end of a run, but a run that failed may leave
+// some, which would stop the next one.
+func (b *bench) freshLocks(locks string) func() error {
+	return func() error {
+		if err := os.RemoveAll(locks); err != nil {
+			return err
+		}
+		return mkdirOwned(locks, b.fleet.User)
+	}
+}
+
+// hostAddrs is the hosts' host:port addresses, in order.
+func hostAddrs(hosts []*sshdtest.Host) []string {
+	out := make([]string, len(hosts))
+	for i, h := range hosts {
+		out[i] = h.Addr()
+	}
+	return out
 }
 
 // floorSpecName names floorSpecTool's runs in the report.
@@ -182,16 +196,10 @@ func (b *bench) floorSpecTool(dir string, w workload, hosts []*sshdtest.Host) (*
 		return nil, err
 	}
 	return &tool{
-		Name: floorSpecName,
-		Setup: func() error {
-			// A run that failed may leave locks, which would stop the next one.
-			if err := os.RemoveAll(locks); err != nil {
-				return err
-			}
-			return mkdirOwned(locks, b.fleet.User)
-		},
-		Argv: []string{b.self, "-floor", file},
-		Env:  b.env(),
+		Name:  floorSpecName,
+		Setup: b.freshLocks(locks),
+		Argv:  []string{b.self, "-floor", file},
+		Env:   b.env(),
 	}, nil
 }
 
@@ -202,9 +210,7 @@ func (b *bench) writeFloorSpec(dir string, spec floorSpec, w workload, hosts []*
 	for _, st := range w.steps() {
 		spec.Commands = append(spec.Commands, st.wire())
 	}
-	for _, h := range hosts {
-		spec.Addrs = append(spec.Addrs, h.Addr())
-	}
+	spec.Addrs = hostAddrs(hosts)
 	data, err := json.Marshal(spec)
 	if err != nil {
 		return "", err
